@@ -1,0 +1,14 @@
+import { app, InvocationContext, Timer } from '@azure/functions';
+import { getApp } from '../shared/app';
+
+export async function pollApprovals(timer: Timer, context: InvocationContext): Promise<void> {
+    if (timer.isPastDue) context.warn('pollApprovals is running late');
+    await getApp().poll();
+}
+
+app.timer('pollApprovals', {
+    schedule: '%POLL_SCHEDULE%',
+    runOnStartup: false,
+    useMonitor: false,
+    handler: pollApprovals,
+});

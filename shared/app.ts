@@ -1,0 +1,96 @@
+import { decide, DecisionRequest, DecisionResult } from './approvals/decide';
+import { syncSource, SyncReport } from './approvals/sync';
+import { Config, loadConfig } from './config';
+import { HttpClient } from './http';
+import { PluginClient } from './iiq/pluginClient';
+import { IiqSource } from './iiq/source';
+import { jsonLogger, Logger } from './log';
+import { ApprovalSource } from './model';
+import { EventsClient } from './moveworks/eventsClient';
+import { Pacer } from './moveworks/pacer';
+import { ApprovalStore } from './store/approvalStore';
+import { TokenCache, tokenCache } from './tokens';
+
+/**
+ * The one composition root: builds the sources, the store and the Moveworks client from config and hands
+ * them to the use cases. The only module that knows every adapter.
+ */
+
+export interface HealthReport {
+    status: 'ok';
+    sources: { iiq: { configured: boolean } };
+    moveworks: { baseUrl: string; maxPerMinute: number };
+}
+
+export interface App {
+    readonly config: Config;
+    readonly store: ApprovalStore;
+    poll(): Promise<SyncReport[]>;
+    decide(request: DecisionRequest): Promise<DecisionResult>;
+    health(): HealthReport;
+}
+
+export interface AppOverrides {
+    log?: Logger;
+    tokens?: TokenCache;
+    now?: () => number;
+}
+
+export function createApp(config: Config, overrides: AppOverrides = {}): App {
+    const log = overrides.log ?? jsonLogger(console);
+    const now = overrides.now ?? Date.now;
+    const tokens = overrides.tokens ?? tokenCache;
+    const store = ApprovalStore.fromConnectionString(config.storage.connectionString, config.storage.tableName);
+    const sources: ApprovalSource[] = [];
+    if (config.iiq) {
+        const http = new HttpClient(config.http, log);
+        sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
+    }
+    const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0 }, log);
+    const events = new EventsClient(config.moveworks, moveworksHttp, new Pacer(config.moveworks.maxPerMinute, 60_000, now), log, now);
+    let polling: Promise<SyncReport[]> | undefined;
+
+    return {
+        config,
+        store,
+        poll() {
+            // One poll at a time per process: a poll asked for while one runs waits for it and then runs.
+            const run = async () => {
+                const reports: SyncReport[] = [];
+                for (const source of sources) {
+                    reports.push(
+                        await syncSource({
+                            source,
+                            store,
+                            events,
+                            log,
+                            now,
+                            settings: { ...config.poll, concurrency: config.moveworks.concurrency },
+                        }),
+                    );
+                }
+                return reports;
+            };
+            polling = (polling ?? Promise.resolve([])).catch(() => []).then(run);
+            return polling;
+        },
+        decide(request) {
+            return decide({ sources, store, log, now, allowSelfApproval: config.decisions.allowSelfApproval }, request);
+        },
+        health() {
+            return {
+                status: 'ok',
+                sources: { iiq: { configured: config.iiq !== undefined } },
+                moveworks: { baseUrl: config.moveworks.baseUrl, maxPerMinute: config.moveworks.maxPerMinute },
+            };
+        },
+    };
+}
+
+let instance: App | undefined;
+
+/** The app for this process, built from the environment on first use; a bad setting throws ConfigError. */
+export function getApp(): App {
+    instance ??= createApp(loadConfig(process.env));
+    return instance;
+}

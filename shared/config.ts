@@ -1,0 +1,199 @@
+import { z } from 'zod';
+
+/**
+ * Every app setting the app reads, in one schema. A bad or missing setting stops start-up with one
+ * message naming every problem, so an operator fixes them all in one pass.
+ */
+
+const optionalText = z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const baseUrl = z
+    .string()
+    .trim()
+    .url('must be an absolute http(s) URL')
+    .refine((value) => /^https?:\/\//i.test(value), 'must start with http:// or https://')
+    .transform((value) => value.replace(/\/+$/, ''));
+
+function integer(defaultValue: number, min: number, max: number) {
+    return z
+        .string()
+        .trim()
+        .optional()
+        .transform((value, ctx) => {
+            if (value === undefined || value === '') return defaultValue;
+            const parsed = Number(value);
+            if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+                ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+                return z.NEVER;
+            }
+            return parsed;
+        });
+}
+
+function flag(defaultValue: boolean) {
+    return z
+        .string()
+        .trim()
+        .optional()
+        .transform((value, ctx) => {
+            if (value === undefined || value === '') return defaultValue;
+            if (/^(true|1|yes)$/i.test(value)) return true;
+            if (/^(false|0|no)$/i.test(value)) return false;
+            ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+            return z.NEVER;
+        });
+}
+
+function pattern(defaultValue: string) {
+    return z
+        .string()
+        .optional()
+        .transform((value, ctx) => {
+            const source = value === undefined || value.trim() === '' ? defaultValue : value.trim();
+            try {
+                return new RegExp(source);
+            } catch {
+                ctx.addIssue({ code: 'custom', message: 'must be a valid regular expression' });
+                return z.NEVER;
+            }
+        });
+}
+
+/** Six NCRONTAB fields (with seconds), as the Functions timer trigger expects. */
+const ncrontab = z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? DEFAULT_POLL_SCHEDULE : value))
+    .refine((value) => value.split(/\s+/).length === 6, 'must have six NCRONTAB fields (seconds first), e.g. "0 */1 * * * *"');
+
+export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
+
+export const settingsSchema = z.object({
+    IIQ_BASE_URL: baseUrl.optional(),
+    IIQ_CLIENT_ID: optionalText,
+    IIQ_CLIENT_SECRET: optionalText,
+    IIQ_ID_PATTERN: pattern('^[0-9a-fA-F]{32}$'),
+    IIQ_PAGE_SIZE: integer(250, 1, 5000),
+    MOVEWORKS_BASE_URL: baseUrl.default('https://api.moveworks.ai'),
+    MOVEWORKS_EVENT_ID: z
+        .string({ error: 'is required: the id of the published Moveworks event' })
+        .trim()
+        .regex(/^[A-Za-z0-9-]{1,100}$/, 'must be the event id (letters, digits and dashes)'),
+    MOVEWORKS_API_KEY: z
+        .string({ error: 'is required: the Moveworks API key, without "Bearer "' })
+        .trim()
+        .min(1, 'is required: the Moveworks API key, without "Bearer "')
+        .refine((value) => !/^bearer\s/i.test(value), 'must be the raw key: the app adds "Bearer " itself'),
+    MOVEWORKS_MAX_PER_MINUTE: integer(120, 1, 100_000),
+    MOVEWORKS_CONCURRENCY: integer(16, 1, 64),
+    AzureWebJobsStorage: z
+        .string({ error: 'is required: a storage connection string ("UseDevelopmentStorage=true" for Azurite)' })
+        .trim()
+        .min(1, 'is required: a storage connection string ("UseDevelopmentStorage=true" for Azurite)'),
+    STATE_TABLE_NAME: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits, starting with a letter)')
+        .default('approvals'),
+    POLL_SCHEDULE: ncrontab,
+    FULL_SWEEP_MINUTES: integer(15, 1, 1440),
+    WATERMARK_OVERLAP_SECONDS: integer(300, 0, 86_400),
+    POLL_BUDGET_SECONDS: integer(50, 5, 600),
+    HTTP_TIMEOUT_MS: integer(15_000, 100, 120_000),
+    HTTP_MAX_RETRIES: integer(3, 0, 10),
+    MAX_RESPONSE_BYTES: integer(10 * 1024 * 1024, 1024, 200 * 1024 * 1024),
+    REQUIRE_REJECT_REASON: flag(false),
+    MAX_COMMENT_LENGTH: integer(1000, 1, 4000),
+    ALLOW_SELF_APPROVAL: flag(false),
+    FUNCTION_KEY: optionalText,
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Names of every app setting the schema reads (for the README and infrastructure checks). */
+export const SETTING_NAMES = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+
+export interface IiqConfig {
+    baseUrl: string;
+    clientId: string;
+    clientSecret: string;
+    idPattern: RegExp;
+    pageSize: number;
+}
+
+export interface Config {
+    iiq?: IiqConfig;
+    moveworks: { baseUrl: string; eventId: string; apiKey: string; maxPerMinute: number; concurrency: number };
+    storage: { connectionString: string; tableName: string };
+    poll: { schedule: string; fullSweepMinutes: number; overlapSeconds: number; budgetSeconds: number };
+    http: { timeoutMs: number; maxRetries: number; maxResponseBytes: number };
+    decisions: { requireRejectReason: boolean; maxCommentLength: number; allowSelfApproval: boolean };
+    functionKey?: string;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`Invalid app settings:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+        this.name = 'ConfigError';
+    }
+}
+
+const IIQ_GROUP = ['IIQ_BASE_URL', 'IIQ_CLIENT_ID', 'IIQ_CLIENT_SECRET'] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+    const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+    const result = settingsSchema.safeParse(given);
+    const problems = result.success
+        ? []
+        : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+
+    const present = IIQ_GROUP.filter((name) => name in given);
+    if (present.length > 0 && present.length < IIQ_GROUP.length) {
+        for (const name of IIQ_GROUP.filter((candidate) => !present.includes(candidate))) {
+            problems.push(`${name}: is required when ${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set`);
+        }
+    }
+    if (present.length === 0) {
+        problems.push(`IIQ_BASE_URL: no approval source is configured: set ${IIQ_GROUP.join(', ')}`);
+    }
+    if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+
+    const s = result.data;
+    return {
+        iiq:
+            s.IIQ_BASE_URL && s.IIQ_CLIENT_ID && s.IIQ_CLIENT_SECRET
+                ? {
+                      baseUrl: s.IIQ_BASE_URL,
+                      clientId: s.IIQ_CLIENT_ID,
+                      clientSecret: s.IIQ_CLIENT_SECRET,
+                      idPattern: s.IIQ_ID_PATTERN,
+                      pageSize: s.IIQ_PAGE_SIZE,
+                  }
+                : undefined,
+        moveworks: {
+            baseUrl: s.MOVEWORKS_BASE_URL,
+            eventId: s.MOVEWORKS_EVENT_ID,
+            apiKey: s.MOVEWORKS_API_KEY,
+            maxPerMinute: s.MOVEWORKS_MAX_PER_MINUTE,
+            concurrency: s.MOVEWORKS_CONCURRENCY,
+        },
+        storage: { connectionString: s.AzureWebJobsStorage, tableName: s.STATE_TABLE_NAME },
+        poll: {
+            schedule: s.POLL_SCHEDULE,
+            fullSweepMinutes: s.FULL_SWEEP_MINUTES,
+            overlapSeconds: s.WATERMARK_OVERLAP_SECONDS,
+            budgetSeconds: s.POLL_BUDGET_SECONDS,
+        },
+        http: { timeoutMs: s.HTTP_TIMEOUT_MS, maxRetries: s.HTTP_MAX_RETRIES, maxResponseBytes: s.MAX_RESPONSE_BYTES },
+        decisions: {
+            requireRejectReason: s.REQUIRE_REJECT_REASON,
+            maxCommentLength: s.MAX_COMMENT_LENGTH,
+            allowSelfApproval: s.ALLOW_SELF_APPROVAL,
+        },
+        functionKey: s.FUNCTION_KEY,
+    };
+}

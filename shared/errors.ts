@@ -1,0 +1,32 @@
+/**
+ * Errors that cross a layer boundary carry the HTTP status and the stable code they answer with, so every
+ * function answers `{ error: { code, message } }` the same way.
+ */
+export class AppError extends Error {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+    ) {
+        super(message);
+        this.name = 'AppError';
+    }
+}
+
+export const badRequest = (code: string, message: string) => new AppError(400, code, message);
+export const forbidden = (code: string, message: string) => new AppError(403, code, message);
+export const notFound = (code: string, message: string) => new AppError(404, code, message);
+export const conflict = (code: string, message: string) => new AppError(409, code, message);
+export const upstream = (code: string, message: string) => new AppError(502, code, message);
+
+/** A call to another system failed after its retries; `status` is that system's answer, if any. */
+export class UpstreamError extends Error {
+    constructor(
+        readonly system: string,
+        message: string,
+        readonly status?: number,
+    ) {
+        super(message);
+        this.name = 'UpstreamError';
+    }
+}

@@ -1,0 +1,19 @@
+import { HttpResponseInit } from '@azure/functions';
+import { ConfigError } from './config';
+import { AppError } from './errors';
+import { errorMessage, Logger } from './log';
+
+/** Every HTTP answer's error shape: `{ error: { code, message } }` with the status that fits. */
+export function errorAnswer(status: number, code: string, message: string): HttpResponseInit {
+    return { status, jsonBody: { error: { code, message } } };
+}
+
+export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
+    if (error instanceof AppError) return errorAnswer(error.status, error.code, error.message);
+    if (error instanceof ConfigError) {
+        log.error('config.invalid', { problems: error.problems.join('; ') });
+        return errorAnswer(500, 'invalid_configuration', error.message);
+    }
+    log.error('http.unhandled', { error: errorMessage(error) });
+    return errorAnswer(500, 'internal_error', 'Something went wrong on our side; try again, and tell an administrator if it persists.');
+}

@@ -1,0 +1,117 @@
+import { IiqConfig } from '../config';
+import { conflict, forbidden, upstream } from '../errors';
+import { Logger } from '../log';
+import { Approval, ApprovalPage, ApprovalSource, Decision, Person, Reference } from '../model';
+import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
+import { PluginClient, describeFailure } from './pluginClient';
+import { parseWorkItem, parseWorkItemList, WorkItem } from './workItemXml';
+
+/** Stops a runaway pager if IdentityIQ kept answering full pages. */
+const MAX_PAGES = 10_000;
+/** Identity ids per `id.in({...})` look-up, to keep URLs well under server limits. */
+const IDS_PER_LOOKUP = 100;
+/** Whether an owner is a workgroup, and who its members are, changes rarely; decisions always re-read it. */
+const MEMBERS_CACHE_MS = 10 * 60_000;
+
+const isOpenApproval = (item: WorkItem) => item.type === 'Approval' && !item.approval.completedState;
+
+export class IiqSource implements ApprovalSource {
+    readonly name = 'iiq' as const;
+    private readonly membersCache = new Map<string, { memberIds: string[]; until: number }>();
+
+    constructor(
+        private readonly config: IiqConfig,
+        private readonly client: PluginClient,
+        private readonly log: Logger,
+        private readonly now: () => number = Date.now,
+    ) {}
+
+    isApprovalId(id: string): boolean {
+        return this.config.idPattern.test(id);
+    }
+
+    async *listPending(since?: number): AsyncIterable<ApprovalPage> {
+        const approvals = equals('type', 'Approval');
+        const filter = since === undefined ? approvals : all(approvals, any(atOrAfter('created', since), atOrAfter('modified', since)));
+        const limit = this.config.pageSize;
+        for (let page = 0, offset = 0; page < MAX_PAGES; page++, offset += limit) {
+            const xml = await this.client.listObjects('WorkItem', { filter, orderby: 'created,id', offset, limit });
+            const { workItems, unreadable } = parseWorkItemList(xml);
+            for (const id of unreadable) this.log.warn('iiq.workitem.unreadable', { workItemId: id });
+            yield { approvals: workItems.filter(isOpenApproval).map((item) => item.approval), skipped: unreadable.length };
+            if (workItems.length + unreadable.length < limit) return;
+        }
+        this.log.error('iiq.list.too_many_pages', { pages: MAX_PAGES, pageSize: limit });
+    }
+
+    async getApproval(id: string): Promise<Approval | undefined> {
+        const xml = await this.client.getWorkItem(id);
+        if (xml === undefined) return undefined;
+        const item = parseWorkItem(xml);
+        return item.type === 'Approval' ? item.approval : undefined;
+    }
+
+    async recipientsOf(owners: Reference[]): Promise<Map<string, string[]>> {
+        const ownerIds = [...new Set(owners.map((owner) => owner.id))];
+        const membersByOwner = new Map<string, string[]>();
+        for (const ownerId of ownerIds) membersByOwner.set(ownerId, await this.memberIds(ownerId));
+        const people = [...new Set(ownerIds.flatMap((ownerId) => { const members = membersByOwner.get(ownerId) ?? []; return members.length > 0 ? members : [ownerId]; }))];
+        const emails = await this.emailsOf(people);
+        return new Map(
+            ownerIds.map((ownerId) => {
+                const members = membersByOwner.get(ownerId) ?? [];
+                const recipients = (members.length > 0 ? members : [ownerId]).flatMap((id) => emails.get(id) ?? []);
+                return [ownerId, [...new Set(recipients)]];
+            }),
+        );
+    }
+
+    async findPersonByEmail(email: string): Promise<Person> {
+        const rows = await this.client.queryIdentities(equalsIgnoreCase('email', email));
+        const matches = rows.filter((row) => row.email?.toLowerCase() === email.toLowerCase());
+        if (matches.length === 0) throw forbidden('unknown_approver', `No IdentityIQ identity has the email ${email}.`);
+        if (matches.length > 1) {
+            throw forbidden('ambiguous_approver', `More than one IdentityIQ identity has the email ${email}; ask an IdentityIQ administrator to make it unique.`);
+        }
+        const [match] = matches;
+        return { id: match.id, name: match.name ?? match.id, email };
+    }
+
+    async isApprover(approval: Approval, person: Person): Promise<boolean> {
+        if (approval.owner.id === person.id) return true;
+        const members = await this.client.workgroupMemberIds(approval.owner.id);
+        return (members ?? []).includes(person.id);
+    }
+
+    async decide(approval: Approval, person: Person, decision: Decision, comment?: string): Promise<void> {
+        const answer = await this.client.putWorkItem(approval.id, {
+            approver: person.id,
+            state: decision === 'approve' ? 'Finished' : 'Rejected',
+            ...(comment ? { comment } : {}),
+        });
+        if (answer.status >= 200 && answer.status < 300) return;
+        if (answer.status === 404) throw conflict('no_longer_pending', 'IdentityIQ no longer has this approval open; it was completed or withdrawn.');
+        const action = decision === 'approve' ? 'approve the work item' : 'reject the work item';
+        throw upstream('identityiq_failed', describeFailure(answer.status, action));
+    }
+
+    private async memberIds(ownerId: string): Promise<string[]> {
+        const cached = this.membersCache.get(ownerId);
+        if (cached && cached.until > this.now()) return cached.memberIds;
+        const memberIds = (await this.client.workgroupMemberIds(ownerId)) ?? [];
+        this.membersCache.set(ownerId, { memberIds, until: this.now() + MEMBERS_CACHE_MS });
+        return memberIds;
+    }
+
+    private async emailsOf(identityIds: string[]): Promise<Map<string, string>> {
+        const emails = new Map<string, string>();
+        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) {
+            const batch = identityIds.slice(start, start + IDS_PER_LOOKUP);
+            for (const row of await this.client.queryIdentities(isIn('id', batch))) {
+                if (batch.includes(row.id) && row.email) emails.set(row.id, row.email.trim().toLowerCase());
+            }
+        }
+        return emails;
+    }
+}
+

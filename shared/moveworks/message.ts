@@ -1,0 +1,82 @@
+import { Approval, ApprovalLine } from '../model';
+import { escapeHtml } from './escape';
+
+/**
+ * Approval -> Moveworks chat markup (the conversation design of the guide: work item, requested by/for/on,
+ * priority, then every requested item). Every source value is escaped; long free text is cut so the whole
+ * message stays within the Events API's 20,000 characters.
+ */
+
+export const MAX_MESSAGE_LENGTH = 20_000;
+const MAX_FIELD_LENGTH = 300;
+const MAX_COMMENT_LENGTH = 500;
+const LATEST_COMMENTS = 3;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+export function formatInstant(epochMs: number): string {
+    const date = new Date(epochMs);
+    const pad = (value: number) => String(value).padStart(2, '0');
+    return `${pad(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
+}
+
+function cut(value: string, max: number): string {
+    const singleLine = value.replace(/\s+/g, ' ').trim();
+    return singleLine.length <= max ? singleLine : `${singleLine.slice(0, max - 1)}…`;
+}
+
+const field = (label: string, value: string | undefined, max = MAX_FIELD_LENGTH) =>
+    value === undefined || value.trim() === '' ? [] : [`- <i>${label}</i>: ${escapeHtml(cut(value, max))}`];
+
+function lineBlock(line: ApprovalLine, index: number, count: number): string {
+    const isRole = line.application === 'IIQ';
+    return [
+        `<b>Request item ${index + 1}/${count}</b>`,
+        ...field('Operation', line.operation),
+        ...field(isRole ? 'Role type' : 'Attribute', line.attribute),
+        ...field(isRole ? 'Role name' : 'Value', line.value),
+        ...field('Application', line.application),
+        ...field('Requester comment', line.requesterComment, MAX_COMMENT_LENGTH),
+        ...field('Starts', line.startDate === undefined ? undefined : formatInstant(line.startDate)),
+        ...field('Ends', line.endDate === undefined ? undefined : formatInstant(line.endDate)),
+    ].join('<br>');
+}
+
+export interface MessageOptions {
+    /** Set when the approval was reassigned to the recipients after a first notification. */
+    reassigned?: boolean;
+}
+
+export function toApprovalMessage(approval: Approval, options: MessageOptions = {}): string {
+    const heading = options.reassigned ? '📋 SailPoint approval request reassigned to you' : '📋 New SailPoint approval request';
+    const header = [
+        `<b>${heading}</b>`,
+        ...field('Work item', approval.number ? `${approval.number} (${approval.id})` : approval.id),
+        ...field('Description', approval.description),
+        ...field('Requested by', approval.requester?.name),
+        ...field('Requested for', approval.requestee?.name),
+        ...field('Requested on', formatInstant(approval.createdAt)),
+        ...field('Priority', approval.priority),
+        ...field('Approver', approval.owner.name),
+    ].join('<br>');
+    const comments = approval.comments.slice(-LATEST_COMMENTS).map((comment) =>
+        escapeHtml(`${cut(comment.author ?? 'Someone', MAX_FIELD_LENGTH)}${comment.date ? ` (${formatInstant(comment.date)})` : ''}: ${cut(comment.text, MAX_COMMENT_LENGTH)}`),
+    );
+    const footer = [
+        ...(comments.length > 0 ? ['<b>Latest comments</b>', ...comments] : []),
+        'Choose <b>Approve</b> or <b>Reject</b> below.',
+    ].join('<br>');
+
+    const blocks: string[] = [];
+    let length = header.length + footer.length + 200;
+    for (const [index, line] of approval.lines.entries()) {
+        const block = lineBlock(line, index, approval.lines.length);
+        if (length + block.length + 8 > MAX_MESSAGE_LENGTH) {
+            blocks.push(`<i>…and ${approval.lines.length - index} more item(s): open IdentityIQ to see them all.</i>`);
+            break;
+        }
+        blocks.push(block);
+        length += block.length + 8;
+    }
+    return [header, ...blocks, footer].join('<br><br>');
+}

@@ -1,0 +1,36 @@
+/**
+ * Paces calls to a per-minute limit: a call may start only while fewer than `limit` calls started in the
+ * last window, so no window of that length ever holds more (Moveworks counts 120 a minute per organisation).
+ * A 429's Retry-After pauses every caller. Hand-written because the pause must be shared and a caller must
+ * be able to give up at its deadline rather than queue past it; module state is per process, and the
+ * timer trigger runs one poll at a time across instances.
+ */
+export class Pacer {
+    private readonly starts: number[] = [];
+    private pausedUntil = 0;
+
+    constructor(
+        private readonly limit: number,
+        private readonly windowMs = 60_000,
+        private readonly now: () => number = Date.now,
+    ) {}
+
+    /** Waits for a slot and takes it; answers false (taking nothing) when the slot would open after `deadline`. */
+    async acquire(deadline: number): Promise<boolean> {
+        for (;;) {
+            const now = this.now();
+            while (this.starts.length > 0 && this.starts[0] <= now - this.windowMs) this.starts.shift();
+            const openAt = Math.max(this.pausedUntil, this.starts.length < this.limit ? now : this.starts[0] + this.windowMs);
+            if (openAt <= now) {
+                this.starts.push(now);
+                return true;
+            }
+            if (openAt > deadline) return false;
+            await new Promise((resolve) => setTimeout(resolve, Math.min(openAt - now, 1_000)));
+        }
+    }
+
+    pause(untilEpochMs: number): void {
+        this.pausedUntil = Math.max(this.pausedUntil, untilEpochMs);
+    }
+}

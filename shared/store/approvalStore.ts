@@ -1,0 +1,254 @@
+import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
+import { Decision, SourceName } from '../model';
+
+/**
+ * Azure Table Storage state: one row per approval (PartitionKey = source, RowKey = approval id) and one
+ * cursor row per source. Every change is a conditional write on the row's ETag, so of two writers racing
+ * (two polls, twenty clicks) exactly one wins and the other learns it lost.
+ */
+
+export type ApprovalStatus = 'open' | 'deciding' | 'decided' | 'closed';
+
+export interface NotifiedRecipient {
+    email: string;
+    ownerId: string;
+    at: number;
+}
+
+export interface ApprovalRecord {
+    source: SourceName;
+    id: string;
+    status: ApprovalStatus;
+    ownerId: string;
+    ownerName: string;
+    /** Source clock: when the source last changed the approval. */
+    changedAt: number;
+    /** The message for the current owner's recipients. */
+    message: string;
+    /** Everyone who should hold a notification for the current owner. */
+    recipients: string[];
+    /** Everyone notified so far, under any owner. */
+    notified: NotifiedRecipient[];
+    /** Recipients Moveworks refused; not retried. */
+    refused: string[];
+    /** A sender holds the row until then (local clock); a lapsed lease may be taken over. */
+    sendLeaseUntil: number;
+    decision?: Decision;
+    decidedBy?: string;
+    decidedAt?: number;
+    /** While status is `deciding`: when the claim was taken (local clock). */
+    decidingSince?: number;
+    closedReason?: string;
+    createdAt: number;
+    updatedAt: number;
+    etag?: string;
+}
+
+export interface SyncCursor {
+    source: SourceName;
+    /** Source clock: the latest created/modified value seen. */
+    watermark?: number;
+    /** Local clock: when the last full sweep finished. */
+    lastFullSweepAt?: number;
+    etag?: string;
+}
+
+/** Recipients still owed a notification for the current owner. */
+export function pendingRecipients(record: ApprovalRecord): string[] {
+    const done = new Set([...record.notified.map((entry) => entry.email), ...record.refused]);
+    return record.recipients.filter((email) => !done.has(email));
+}
+
+const CURSOR_PARTITION = 'cursor';
+
+type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+const asNumber = (value: unknown) => (value === undefined || value === null ? undefined : Number(value));
+const asString = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
+
+function toEntity(record: ApprovalRecord): Entity {
+    const outbox = (record.status === 'open' || record.status === 'deciding') && pendingRecipients(record).length > 0;
+    return {
+        partitionKey: record.source,
+        rowKey: record.id,
+        status: record.status,
+        ownerId: record.ownerId,
+        ownerName: record.ownerName,
+        changedAt: { value: String(record.changedAt), type: 'Int64' },
+        message: record.message,
+        recipients: JSON.stringify(record.recipients),
+        notified: JSON.stringify(record.notified),
+        refused: JSON.stringify(record.refused),
+        outbox,
+        sendLeaseUntil: { value: String(record.sendLeaseUntil), type: 'Int64' },
+        decision: record.decision,
+        decidedBy: record.decidedBy,
+        decidedAt: record.decidedAt === undefined ? undefined : { value: String(record.decidedAt), type: 'Int64' },
+        decidingSince: record.decidingSince === undefined ? undefined : { value: String(record.decidingSince), type: 'Int64' },
+        closedReason: record.closedReason,
+        createdAt: { value: String(record.createdAt), type: 'Int64' },
+        updatedAt: { value: String(record.updatedAt), type: 'Int64' },
+    };
+}
+
+function fromEntity(entity: TableEntityResult<Record<string, unknown>>): ApprovalRecord {
+    return {
+        source: entity.partitionKey as SourceName,
+        id: entity.rowKey as string,
+        status: entity.status as ApprovalStatus,
+        ownerId: String(entity.ownerId),
+        ownerName: String(entity.ownerName ?? ''),
+        changedAt: Number(entity.changedAt),
+        message: String(entity.message ?? ''),
+        recipients: JSON.parse(String(entity.recipients ?? '[]')) as string[],
+        notified: JSON.parse(String(entity.notified ?? '[]')) as NotifiedRecipient[],
+        refused: JSON.parse(String(entity.refused ?? '[]')) as string[],
+        sendLeaseUntil: Number(entity.sendLeaseUntil ?? 0),
+        decision: asString(entity.decision) as Decision | undefined,
+        decidedBy: asString(entity.decidedBy),
+        decidedAt: asNumber(entity.decidedAt),
+        decidingSince: asNumber(entity.decidingSince),
+        closedReason: asString(entity.closedReason),
+        createdAt: Number(entity.createdAt),
+        updatedAt: Number(entity.updatedAt),
+        etag: entity.etag,
+    };
+}
+
+const isStatus = (error: unknown, ...statuses: number[]) => error instanceof RestError && statuses.includes(error.statusCode ?? 0);
+
+export class ApprovalStore {
+    private ready?: Promise<void>;
+
+    /** Table operations issued, for the benchmark's idle-poll figure. */
+    operations = 0;
+
+    constructor(private readonly table: TableClient) {}
+
+    static fromConnectionString(connectionString: string, tableName: string): ApprovalStore {
+        return new ApprovalStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true }));
+    }
+
+    async get(source: SourceName, id: string): Promise<ApprovalRecord | undefined> {
+        await this.ensureTable();
+        this.operations++;
+        try {
+            return fromEntity(await this.table.getEntity(source, id, { disableTypeConversion: true }).then(unwrapTyped));
+        } catch (error) {
+            if (isStatus(error, 404)) return undefined;
+            throw error;
+        }
+    }
+
+    /** Inserts a new row; answers undefined when the row already exists (another writer was first). */
+    async insert(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
+        await this.ensureTable();
+        this.operations++;
+        try {
+            const { etag } = await this.table.createEntity(toEntity(record));
+            return { ...record, etag };
+        } catch (error) {
+            if (isStatus(error, 409)) return undefined;
+            throw error;
+        }
+    }
+
+    /** Replaces the row if nobody changed it since it was read; answers undefined when someone did. */
+    async update(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
+        await this.ensureTable();
+        this.operations++;
+        try {
+            const { etag } = await this.table.updateEntity(toEntity(record), 'Replace', { etag: record.etag ?? '*' });
+            return { ...record, etag };
+        } catch (error) {
+            if (isStatus(error, 412, 404)) return undefined;
+            throw error;
+        }
+    }
+
+    /**
+     * Applies `change` to the row and writes it conditionally, re-reading and re-applying when another
+     * writer got in first. `change` answers undefined to give up (the row no longer allows the change).
+     */
+    async modify(
+        current: ApprovalRecord,
+        change: (record: ApprovalRecord) => ApprovalRecord | undefined,
+        attempts = 5,
+    ): Promise<ApprovalRecord | undefined> {
+        let record: ApprovalRecord | undefined = current;
+        for (let attempt = 0; attempt < attempts && record; attempt++) {
+            const changed = change(record);
+            if (!changed) return undefined;
+            const saved = await this.update(changed);
+            if (saved) return saved;
+            record = await this.get(current.source, current.id);
+        }
+        return undefined;
+    }
+
+    listOutbox(source: SourceName): AsyncIterable<ApprovalRecord> {
+        return this.query(odata`PartitionKey eq ${source} and outbox eq true`);
+    }
+
+    listOpen(source: SourceName): AsyncIterable<ApprovalRecord> {
+        return this.query(odata`PartitionKey eq ${source} and (status eq 'open' or status eq 'deciding')`);
+    }
+
+    async getCursor(source: SourceName): Promise<SyncCursor> {
+        await this.ensureTable();
+        this.operations++;
+        try {
+            const entity = unwrapTyped(await this.table.getEntity<Record<string, unknown>>(CURSOR_PARTITION, source, { disableTypeConversion: true }));
+            return { source, watermark: asNumber(entity.watermark), lastFullSweepAt: asNumber(entity.lastFullSweepAt), etag: entity.etag };
+        } catch (error) {
+            if (isStatus(error, 404)) return { source };
+            throw error;
+        }
+    }
+
+    /** Saves the cursor if nobody moved it since it was read; answers false when someone did. */
+    async saveCursor(cursor: SyncCursor): Promise<boolean> {
+        await this.ensureTable();
+        this.operations++;
+        const entity: Entity = {
+            partitionKey: CURSOR_PARTITION,
+            rowKey: cursor.source,
+            watermark: cursor.watermark === undefined ? undefined : { value: String(cursor.watermark), type: 'Int64' },
+            lastFullSweepAt: cursor.lastFullSweepAt === undefined ? undefined : { value: String(cursor.lastFullSweepAt), type: 'Int64' },
+        };
+        try {
+            if (cursor.etag) await this.table.updateEntity(entity, 'Replace', { etag: cursor.etag });
+            else await this.table.createEntity(entity);
+            return true;
+        } catch (error) {
+            if (isStatus(error, 409, 412, 404)) return false;
+            throw error;
+        }
+    }
+
+    private async *query(filter: string): AsyncIterable<ApprovalRecord> {
+        await this.ensureTable();
+        this.operations++;
+        const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter }, disableTypeConversion: true }).byPage({ maxPageSize: 1000 });
+        for await (const page of pages) {
+            for (const entity of page) yield fromEntity(unwrapTyped(entity));
+        }
+    }
+
+    private ensureTable(): Promise<void> {
+        this.ready ??= this.table.createTable().catch((error: unknown) => {
+            this.ready = undefined;
+            throw error;
+        });
+        return this.ready;
+    }
+}
+
+/** With type conversion off, typed properties arrive as `{ value, type }`; keep just the value. */
+function unwrapTyped<T extends Record<string, unknown>>(entity: T): T {
+    const result: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(entity)) {
+        result[name] = value !== null && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
+    }
+    return result as T;
+}

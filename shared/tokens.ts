@@ -1,0 +1,58 @@
+/**
+ * The one OAuth token cache, keyed per source. A token is refreshed before it expires, fetched once
+ * when many calls need it at the same moment, and dropped when the source answers 401 to it.
+ * Module-level state is per worker process; each process keeps its own cache.
+ */
+
+export interface TokenGrant {
+    accessToken: string;
+    /** Seconds, from the token response; absent means the source did not say. */
+    expiresIn?: number;
+}
+
+export type TokenFetcher = () => Promise<TokenGrant>;
+
+interface CachedToken {
+    accessToken: string;
+    refreshAt: number;
+}
+
+/** Used when a token response carries no expires_in: short, so an unknown lifetime cannot outlive the token. */
+const UNKNOWN_LIFETIME_SECONDS = 300;
+
+export class TokenCache {
+    private readonly tokens = new Map<string, CachedToken>();
+    private readonly inFlight = new Map<string, Promise<string>>();
+
+    constructor(private readonly now: () => number = Date.now) {}
+
+    async get(key: string, fetchToken: TokenFetcher): Promise<string> {
+        const cached = this.tokens.get(key);
+        if (cached && this.now() < cached.refreshAt) return cached.accessToken;
+        const pending = this.inFlight.get(key);
+        if (pending) return pending;
+        const fetching = this.fetch(key, fetchToken).finally(() => this.inFlight.delete(key));
+        this.inFlight.set(key, fetching);
+        return fetching;
+    }
+
+    /** Forget the token the source just refused, unless a newer one has replaced it meanwhile. */
+    invalidate(key: string, refusedToken: string): void {
+        if (this.tokens.get(key)?.accessToken === refusedToken) this.tokens.delete(key);
+    }
+
+    clear(): void {
+        this.tokens.clear();
+    }
+
+    private async fetch(key: string, fetchToken: TokenFetcher): Promise<string> {
+        const requestedAt = this.now();
+        const grant = await fetchToken();
+        const lifetimeMs = (grant.expiresIn && grant.expiresIn > 0 ? grant.expiresIn : UNKNOWN_LIFETIME_SECONDS) * 1000;
+        const margin = Math.min(60_000, lifetimeMs * 0.2);
+        this.tokens.set(key, { accessToken: grant.accessToken, refreshAt: requestedAt + lifetimeMs - margin });
+        return grant.accessToken;
+    }
+}
+
+export const tokenCache = new TokenCache();
