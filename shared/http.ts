@@ -107,7 +107,8 @@ export class HttpClient {
             }
             const elapsedMs = Date.now() - started;
             const delay = this.retryDelay(request.retry, attempt, answer, failure);
-            this.log.info('http.call', {
+            const failed = failure !== undefined || answer === undefined || answer.status >= 400;
+            if (failed || attempt > 0) this.log[failed ? 'warn' : 'info']('http.call', {
                 system: request.system,
                 method: request.method,
                 path,

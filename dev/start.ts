@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
+import { startAzurite } from './azurite';
+import { LocalHost } from './host/host';
+import { loadRegistrations } from './host/registrations';
+import { seedSampleData } from './simulator/sampleData';
+import { SentMessage, Simulator } from './simulator/simulator';
+
+/**
+ * `npm start`: runs the app on the project's local host. Settings come from the environment, then from
+ * local.settings.json. Without IdentityIQ settings it starts the bundled simulator (IdentityIQ + Moveworks)
+ * with sample approvals; without AzureWebJobsStorage it starts Azurite in memory.
+ */
+
+const root = join(__dirname, '..', '..');
+
+function loadLocalSettings(): void {
+    const file = join(root, 'local.settings.json');
+    if (!existsSync(file)) return;
+    const values = (JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> }).Values ?? {};
+    for (const [name, value] of Object.entries(values)) if (process.env[name] === undefined) process.env[name] = value;
+}
+
+function plainText(message: SentMessage): string {
+    return message.message
+        .replace(/<br>/g, '\n    ')
+        .replace(/<[^>]+>/g, '')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&');
+}
+
+function functionFiles(): string[] {
+    const dir = join(root, 'dist', 'functions');
+    return ['pollApprovals', 'approveApproval', 'rejectApproval', 'health'].map((name) => join(dir, `${name}.js`));
+}
+
+async function main(): Promise<void> {
+    loadLocalSettings();
+    const stops: (() => Promise<void>)[] = [];
+    let simulator: Simulator | undefined;
+
+    if (!process.env.IIQ_BASE_URL) {
+        simulator = new Simulator({
+            onMessage: (message) =>
+                console.log(`\n[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)}):\n    ${plainText(message)}\n`),
+        });
+        await simulator.start(Number(process.env.SIMULATOR_PORT ?? 0));
+        seedSampleData(simulator);
+        Object.assign(process.env, simulator.settings());
+        stops.push(() => simulator!.stop());
+        console.log(`[demo] IIQ_BASE_URL is not set: using the bundled IdentityIQ + Moveworks simulator at ${simulator.baseUrl}`);
+    }
+    if (!process.env.AzureWebJobsStorage) {
+        const azurite = await startAzurite();
+        process.env.AzureWebJobsStorage = azurite.connectionString;
+        stops.push(() => azurite.stop());
+        console.log(`[demo] AzureWebJobsStorage is not set: using Azurite in memory on port ${azurite.port}`);
+    }
+    process.env.POLL_SCHEDULE ||= DEFAULT_POLL_SCHEDULE;
+
+    const stopAll = async () => {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    };
+    let config;
+    try {
+        config = loadConfig(process.env);
+    } catch (error) {
+        await stopAll();
+        if (error instanceof ConfigError) {
+            console.error(error.message);
+            process.exit(1);
+        }
+        throw error;
+    }
+
+    const host = new LocalHost({
+        registrations: loadRegistrations(functionFiles()),
+        port: Number(process.env.PORT ?? 7071),
+        functionKey: config.functionKey,
+        settings: process.env,
+    });
+    const url = await host.start();
+    stops.unshift(() => host.stop());
+    console.log(`[host] listening on ${url}: GET ${url}/api/health, POST ${url}/api/approvals/{approvalId}/approve|reject`);
+
+    let stopping = false;
+    const shutdown = () => {
+        if (stopping) return;
+        stopping = true;
+        console.log('\n[host] stopping');
+        void stopAll().then(() => process.exit(0));
+    };
+    process.on('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+
+    if (simulator) {
+        console.log('[demo] running pollApprovals now (as POST /admin/functions/pollApprovals would)');
+        host.runNow('pollApprovals');
+        await host.idle();
+        const first = simulator.messages[0];
+        if (first) {
+            const key = config.functionKey ? ` -H 'x-functions-key: ${config.functionKey}'` : '';
+            console.log(
+                [
+                    '[demo] approve the first one from another terminal:',
+                    `  curl -s -X POST ${url}/api/approvals/${String(first.slots.approval_id)}/approve${key} \\`,
+                    `    -H 'content-type: application/json' -d '{"approverEmail": "${first.recipients[0]}", "comment": "Looks good"}'`,
+                    '[demo] Ctrl+C stops everything.',
+                ].join('\n'),
+            );
+        }
+    }
+}
+
+main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exit(1);
+});

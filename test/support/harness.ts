@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { App, createApp } from '../../shared/app';
+import { loadConfig } from '../../shared/config';
+import { Logger, LogProperties } from '../../shared/log';
+import { TokenCache } from '../../shared/tokens';
+import { seedSampleData } from '../../dev/simulator/sampleData';
+import { Simulator, SimulatorOptions } from '../../dev/simulator/simulator';
+
+export interface LogEntry extends LogProperties {
+    level: 'info' | 'warn' | 'error';
+    event: string;
+}
+
+export function capturingLogger(): Logger & { entries: LogEntry[] } {
+    const entries: LogEntry[] = [];
+    const write = (level: LogEntry['level']) => (event: string, properties: LogProperties = {}) => {
+        entries.push({ level, event, ...properties });
+    };
+    return { entries, info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/** App settings for a fresh table on the run's Azurite, pointed at `simulator`. */
+export function testSettings(simulator: Simulator, overrides: Record<string, string> = {}): Record<string, string> {
+    const connectionString = process.env.TEST_STORAGE_CONNECTION_STRING;
+    if (!connectionString) throw new Error('TEST_STORAGE_CONNECTION_STRING is not set: run the tests through jest (globalSetup starts Azurite)');
+    return {
+        ...simulator.settings(),
+        AzureWebJobsStorage: connectionString,
+        STATE_TABLE_NAME: `t${randomBytes(8).toString('hex')}`,
+        HTTP_TIMEOUT_MS: '3000',
+        HTTP_MAX_RETRIES: '2',
+        POLL_BUDGET_SECONDS: '10',
+        ...overrides,
+    };
+}
+
+export interface Harness {
+    simulator: Simulator;
+    settings: Record<string, string>;
+    app: App;
+    log: ReturnType<typeof capturingLogger>;
+    sample: ReturnType<typeof seedSampleData>;
+    /** Another app instance on the same table and simulator, as a second worker or a restart would be. */
+    newApp(overrides?: Record<string, string>): App;
+    stop(): Promise<void>;
+}
+
+export async function startHarness(options: { simulator?: SimulatorOptions; settings?: Record<string, string> } = {}): Promise<Harness> {
+    const simulator = new Simulator(options.simulator);
+    await simulator.start();
+    const sample = seedSampleData(simulator);
+    const settings = testSettings(simulator, options.settings);
+    const log = capturingLogger();
+    const newApp = (overrides: Record<string, string> = {}) =>
+        createApp(loadConfig({ ...settings, ...overrides }), { log, tokens: new TokenCache() });
+    return { simulator, settings, app: newApp(), log, sample, newApp, stop: () => simulator.stop() };
+}
