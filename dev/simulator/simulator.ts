@@ -140,6 +140,11 @@ export class Simulator {
     readonly decisions: RecordedDecision[] = [];
     readonly calls: Record<Route, number> = { 'iiq.token': 0, 'iiq.list': 0, 'iiq.get': 0, 'iiq.put': 0, 'iiq.identities': 0, 'iiq.members': 0, 'moveworks.send': 0 };
     readonly rateLimited: number[] = [];
+    /** The most requests of each route served at once. */
+    readonly peakInFlight: Partial<Record<Route, number>> = {};
+    private readonly inFlight: Partial<Record<Route, number>> = {};
+    /** Path and query of every request, by route, for tests that check what the app asked. */
+    readonly requests: { route: Route; url: URL }[] = [];
     latencyMs: number;
     clockSkewMs: number;
     allowWrites: boolean;
@@ -275,26 +280,29 @@ export class Simulator {
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
         const url = new URL(request.url ?? '/', 'http://simulator');
         const route = this.routeOf(request.method ?? 'GET', url.pathname);
-        if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
         if (!route) {
             if (url.pathname === '/_sim/messages') return this.reply(response, 200, 'application/json', JSON.stringify(this.messages));
             return this.reply(response, 404, 'text/plain', 'Not found');
         }
         this.calls[route]++;
-        const fault = this.faults.get(route)?.shift() ?? this.randomFault();
-        if (fault) {
-            if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-            if (fault.status > 0) {
+        this.requests.push({ route, url });
+        this.inFlight[route] = (this.inFlight[route] ?? 0) + 1;
+        this.peakInFlight[route] = Math.max(this.peakInFlight[route] ?? 0, this.inFlight[route]);
+        try {
+            if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+            const fault = this.faults.get(route)?.shift() ?? this.randomFault();
+            if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+            if (fault && fault.status > 0) {
                 return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter);
             }
-        }
-        const body = await readBody(request);
-        try {
+            const body = await readBody(request);
             const answer = route === 'moveworks.send' ? this.sendMessage(request, url, body) : this.iiq(route, request, url, body);
             this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter);
         } catch (error) {
             if (error instanceof HttpStatusError) return this.reply(response, error.status, 'text/plain', error.message);
             throw error;
+        } finally {
+            this.inFlight[route]--;
         }
     }
 

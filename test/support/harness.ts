@@ -41,7 +41,7 @@ export interface Harness {
     log: ReturnType<typeof capturingLogger>;
     sample: ReturnType<typeof seedSampleData>;
     /** Another app instance on the same table and simulator, as a second worker or a restart would be. */
-    newApp(overrides?: Record<string, string>): App;
+    newApp(overrides?: Record<string, string>, now?: () => number): App;
     stop(): Promise<void>;
 }
 
@@ -51,7 +51,13 @@ export async function startHarness(options: { simulator?: SimulatorOptions; sett
     const sample = seedSampleData(simulator);
     const settings = testSettings(simulator, options.settings);
     const log = capturingLogger();
-    const newApp = (overrides: Record<string, string> = {}) =>
-        createApp(loadConfig({ ...settings, ...overrides }), { log, tokens: new TokenCache() });
+    const newApp = (overrides: Record<string, string> = {}, now?: () => number) =>
+        createApp(loadConfig({ ...settings, ...overrides }), { log, tokens: new TokenCache(), now });
     return { simulator, settings, app: newApp(), log, sample, newApp, stop: () => simulator.stop() };
+}
+
+/** A clock the test moves by hand, starting at the real time. */
+export function manualClock() {
+    let offset = 0;
+    return { now: () => Date.now() + offset, advance: (ms: number) => (offset += ms) };
 }

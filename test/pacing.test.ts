@@ -1,0 +1,75 @@
+import { Harness, startHarness } from './support/harness';
+
+describe('pacing Moveworks messages', () => {
+    let h: Harness;
+    afterEach(() => h.stop());
+
+    const addApprovals = (count: number) => {
+        for (let i = 0; i < count; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.carol.id });
+    };
+    const uniqueApprovalIds = () => new Set(h.simulator.messages.map((m) => m.slots.approval_id));
+
+    it('sends no more than MOVEWORKS_MAX_PER_MINUTE and carries the rest to the next poll', async () => {
+        h = await startHarness({ settings: { MOVEWORKS_MAX_PER_MINUTE: '5', POLL_BUDGET_SECONDS: '5' } });
+        addApprovals(9);
+        const [report] = await h.app.poll();
+        expect(h.simulator.messages).toHaveLength(5);
+        expect(report.owedForNextPoll).toBe(7);
+        expect(h.simulator.rateLimited).toHaveLength(0);
+
+        await h.newApp({ MOVEWORKS_MAX_PER_MINUTE: '100' }).poll();
+        expect(uniqueApprovalIds().size).toBe(12);
+        expect(h.simulator.messages).toHaveLength(12);
+    });
+
+    it('stops sending on a 429 with a long Retry-After and sends the rest on a later poll', async () => {
+        h = await startHarness({ simulator: { moveworksPerMinute: 2 }, settings: { POLL_BUDGET_SECONDS: '5', MOVEWORKS_CONCURRENCY: '4' } });
+        addApprovals(9);
+        const [report] = await h.app.poll();
+        expect(h.simulator.messages).toHaveLength(2);
+        expect(report.owedForNextPoll).toBe(10);
+        expect(h.simulator.rateLimited.length).toBeLessThanOrEqual(4);
+
+        h.simulator.moveworksPerMinute = 1000;
+        await h.newApp().poll();
+        expect(uniqueApprovalIds().size).toBe(12);
+        expect(h.simulator.messages).toHaveLength(12);
+    });
+
+    it('waits out a short Retry-After and sends within the same poll', async () => {
+        h = await startHarness({ settings: { MOVEWORKS_CONCURRENCY: '1' } });
+        h.simulator.failNext('moveworks.send', { status: 429, retryAfter: '1' });
+        const [report] = await h.app.poll();
+        expect(report.owedForNextPoll).toBe(0);
+        expect(h.simulator.messages).toHaveLength(3);
+    });
+
+    it('keeps notifications owed through a Moveworks outage and sends each once afterwards', async () => {
+        h = await startHarness();
+        h.simulator.failNext('moveworks.send', ...Array.from({ length: 9 }, () => ({ status: 503 })));
+        const [first] = await h.app.poll();
+        expect(first.owedForNextPoll).toBe(3);
+        expect(h.simulator.messages).toHaveLength(0);
+        await h.app.poll();
+        expect(h.simulator.messages).toHaveLength(3);
+        expect(uniqueApprovalIds().size).toBe(3);
+    });
+
+    it('sends several messages at once when the limit allows', async () => {
+        h = await startHarness({ simulator: { latencyMs: 30 }, settings: { MOVEWORKS_CONCURRENCY: '8' } });
+        addApprovals(20);
+        await h.app.poll();
+        expect(h.simulator.messages).toHaveLength(23);
+        expect(h.simulator.peakInFlight['moveworks.send']).toBeGreaterThan(1);
+        expect(h.simulator.peakInFlight['moveworks.send']).toBeLessThanOrEqual(8);
+    });
+
+    it('does not retry a message Moveworks refused as invalid', async () => {
+        h = await startHarness();
+        h.simulator.failNext('moveworks.send', { status: 400, contentType: 'application/json', body: '{"error":{"code":"BAD_REQUEST","message":"x"}}' });
+        await h.app.poll();
+        await h.app.poll();
+        expect(h.simulator.calls['moveworks.send']).toBe(3);
+        expect(h.log.entries.filter((e) => e.event === 'sync.message_refused')).toHaveLength(1);
+    });
+});
