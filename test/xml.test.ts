@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseWorkItemList } from '../shared/iiq/workItemXml';
+import { Harness, startHarness } from './support/harness';
+
+const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+
+describe('reading IdentityIQ work item XML', () => {
+    it('reads a single role request with its requester, target and approval item', () => {
+        const { workItems } = parseWorkItemList(fixture('90-SYNTHESIZED-list-role-add-single-item.xml'));
+        expect(workItems).toHaveLength(1);
+        const [{ type, approval }] = workItems;
+        expect(type).toBe('Approval');
+        expect(approval.lines).toHaveLength(1);
+        expect(approval.lines[0]).toMatchObject({ operation: 'Add', application: 'IIQ' });
+        expect(approval.requester?.id).toMatch(/^[0-9a-f]{32}$/);
+        expect(approval.requestee?.name).toBeTruthy();
+    });
+
+    it('reads a workgroup-owned item with several approval items, comments and sunrise/sunset', () => {
+        const [{ approval }] = parseWorkItemList(fixture('91-SYNTHESIZED-list-entitlement-add-multi-item-with-comments.xml')).workItems;
+        expect(approval.owner).toEqual({ id: '0a0000fa91f0163781920943cc9b0a44', name: 'Finance Approvers' });
+        expect(approval.lines.map((line) => line.value)).toEqual(['Finance-Readers', 'Finance-Writers']);
+        expect(approval.lines[0].requesterComment).toBe('Needed for Q3 close');
+        expect(approval.lines[1]).toMatchObject({ startDate: 1726790400000, endDate: 1735603200000 });
+        expect(approval.comments).toEqual([{ author: 'Allen Burton', text: 'Amy is covering for Bob next month.', date: 1726740120000 }]);
+        expect(approval.changedAt).toBe(1726740000000);
+    });
+
+    it('reads a forwarded item and keeps the non-approval item type visible for filtering', () => {
+        const { workItems } = parseWorkItemList(fixture('92-SYNTHESIZED-list-entitlement-remove-and-forwarded.xml'));
+        expect(workItems.map((item) => item.type)).toEqual(['Approval', 'Form']);
+        expect(workItems[0].approval.owner.name).toBe('Carol.Jones');
+        expect(workItems[0].approval.changedAt).toBe(1726812345678);
+    });
+
+    it('reads an empty list', () => {
+        expect(parseWorkItemList('<?xml version="1.0"?><!DOCTYPE List PUBLIC "sailpoint.dtd" "sailpoint.dtd"><List/>').workItems).toEqual([]);
+    });
+
+    it('decodes character references but never expands entities declared in the document', () => {
+        const bomb = `<?xml version="1.0"?><!DOCTYPE List [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>
+<List><WorkItem id="1" created="1" type="Approval"><Description>&b; &amp; &#60;x&#x3e;</Description><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
+        const [{ approval }] = parseWorkItemList(bomb).workItems;
+        expect(approval.description).toBe('&b; & <x>');
+    });
+
+    it('sets aside a work item without an owner and reads the others', () => {
+        const xml = `<List><WorkItem id="a" created="1" type="Approval"/><WorkItem id="b" created="2" type="Approval"><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
+        const { workItems, unreadable } = parseWorkItemList(xml);
+        expect(workItems.map((item) => item.approval.id)).toEqual(['b']);
+        expect(unreadable).toEqual(['a']);
+    });
+
+    it('refuses malformed XML', () => {
+        expect(() => parseWorkItemList('<List><WorkItem id="1"')).toThrow(/malformed XML/);
+    });
+
+    it('refuses element names that would pollute object prototypes', () => {
+        expect(() => parseWorkItemList('<List><WorkItem id="1" created="1"><__proto__ polluted="yes"/></WorkItem></List>')).toThrow();
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+});
+
+describe('polling through hostile or broken IdentityIQ answers', () => {
+    let h: Harness;
+    afterEach(() => h.stop());
+
+    it('logs and skips a malformed list, and the next poll works', async () => {
+        h = await startHarness();
+        h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: '<List><WorkItem id="1"' });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(true);
+        expect(h.log.entries).toContainEqual(expect.objectContaining({ event: 'sync.listing_failed', level: 'error' }));
+        await h.app.poll();
+        expect(h.simulator.messages).toHaveLength(3);
+    });
+
+    it('refuses a response over MAX_RESPONSE_BYTES without reading it all, and the next poll works', async () => {
+        h = await startHarness({ settings: { MAX_RESPONSE_BYTES: '100000' } });
+        h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: `<List>${'<!-- padding -->'.repeat(20_000)}</List>` });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(true);
+        await h.app.poll();
+        expect(h.simulator.messages).toHaveLength(3);
+    });
+
+    it('does not expand an entity bomb in a list and notifies the readable items', async () => {
+        h = await startHarness();
+        const [real] = [...h.simulator.workItems.values()];
+        const bomb = `<?xml version="1.0"?><!DOCTYPE List [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>
+<List>${h.simulator.workItemXml({ ...real, description: '&c;&c;&c;' }).replace('&amp;c;&amp;c;&amp;c;', '&c;&c;&c;')}</List>`;
+        h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: bomb });
+        await h.app.poll();
+        const [message] = h.simulator.messagesFor(real.id);
+        expect(message.message).toContain('&amp;c;&amp;c;&amp;c;');
+        expect(message.message.length).toBeLessThan(5000);
+    });
+});
