@@ -13,8 +13,7 @@ const optionalText = z
 const baseUrl = z
     .string()
     .trim()
-    .url('must be an absolute http(s) URL')
-    .refine((value) => /^https?:\/\//i.test(value), 'must start with http:// or https://')
+    .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an absolute URL starting with https:// (or http://)')
     .transform((value) => value.replace(/\/+$/, ''));
 
 function integer(defaultValue: number, min: number, max: number) {

@@ -1,0 +1,63 @@
+import { ConfigError, loadConfig } from '../shared/config';
+
+const valid = {
+    IIQ_BASE_URL: 'https://iiq.example.com:8443/',
+    IIQ_CLIENT_ID: 'client',
+    IIQ_CLIENT_SECRET: 'secret',
+    MOVEWORKS_EVENT_ID: '3f1d2c4b-0000-4000-8000-000000000001',
+    MOVEWORKS_API_KEY: 'key',
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+    try {
+        loadConfig(env);
+    } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+    }
+    throw new Error('expected the settings to be refused');
+}
+
+describe('app settings', () => {
+    it('fills documented defaults', () => {
+        const config = loadConfig(valid);
+        expect(config.iiq?.baseUrl).toBe('https://iiq.example.com:8443');
+        expect(config.moveworks).toMatchObject({ baseUrl: 'https://api.moveworks.ai', maxPerMinute: 120 });
+        expect(config.poll).toMatchObject({ schedule: '0 */1 * * * *', fullSweepMinutes: 15 });
+        expect(config.decisions).toMatchObject({ requireRejectReason: false, allowSelfApproval: false });
+    });
+
+    it('names every bad or missing setting in one error', () => {
+        const problems = problemsOf({
+            IIQ_BASE_URL: 'iiq.example.com',
+            IIQ_CLIENT_ID: 'client',
+            MOVEWORKS_MAX_PER_MINUTE: 'lots',
+            POLL_SCHEDULE: '*/1 * * * *',
+            REQUIRE_REJECT_REASON: 'maybe',
+        });
+        const names = problems.map((problem) => problem.split(':')[0]).sort();
+        expect(names).toEqual(
+            ['AzureWebJobsStorage', 'IIQ_BASE_URL', 'IIQ_CLIENT_SECRET', 'MOVEWORKS_API_KEY', 'MOVEWORKS_EVENT_ID', 'MOVEWORKS_MAX_PER_MINUTE', 'POLL_SCHEDULE', 'REQUIRE_REJECT_REASON'].sort(),
+        );
+    });
+
+    it('refuses a Moveworks key that already carries "Bearer "', () => {
+        expect(problemsOf({ ...valid, MOVEWORKS_API_KEY: 'Bearer abc' })).toEqual([expect.stringMatching(/^MOVEWORKS_API_KEY: .*raw key/)]);
+    });
+
+    it('asks for a source when none is configured', () => {
+        const { IIQ_BASE_URL, IIQ_CLIENT_ID, IIQ_CLIENT_SECRET, ...rest } = valid;
+        expect(IIQ_BASE_URL && IIQ_CLIENT_ID && IIQ_CLIENT_SECRET).toBeTruthy();
+        expect(problemsOf(rest)).toEqual([expect.stringMatching(/^IIQ_BASE_URL: no approval source is configured/)]);
+    });
+
+    it('treats empty settings as unset', () => {
+        expect(loadConfig({ ...valid, MOVEWORKS_BASE_URL: '', FUNCTION_KEY: ' ' }).moveworks.baseUrl).toBe('https://api.moveworks.ai');
+    });
+
+    it('never puts a setting value in its error message', () => {
+        const message = problemsOf({ ...valid, IIQ_CLIENT_SECRET: 'super-secret', IIQ_BASE_URL: 'not a url super-secret' }).join('\n');
+        expect(message).not.toContain('super-secret');
+    });
+});

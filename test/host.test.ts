@@ -1,0 +1,57 @@
+import { LocalHost, substituteSettings } from '../dev/host/host';
+import { nextOccurrence, parseSchedule } from '../dev/host/ncrontab';
+import { Registration } from '../dev/host/registrations';
+
+describe('local host timers', () => {
+    it('reads six-field NCRONTAB schedules in UTC', () => {
+        const everyMinute = parseSchedule('0 */1 * * * *');
+        expect(nextOccurrence(everyMinute, new Date('2026-11-23T10:15:30Z')).toISOString()).toBe('2026-11-23T10:16:00.000Z');
+        const weekdayMornings = parseSchedule('0 30 9 * * 1-5');
+        expect(nextOccurrence(weekdayMornings, new Date('2026-11-21T12:00:00Z')).toISOString()).toBe('2026-11-23T09:30:00.000Z');
+        expect(nextOccurrence(parseSchedule('*/15 * * * * *'), new Date('2026-01-01T00:00:59Z')).toISOString()).toBe('2026-01-01T00:01:00.000Z');
+    });
+
+    it('refuses a five-field cron expression', () => {
+        expect(() => parseSchedule('*/1 * * * *')).toThrow(/six fields/);
+    });
+
+    it('substitutes %SETTING% from the app settings and names a missing one', () => {
+        expect(substituteSettings('%POLL_SCHEDULE%', { POLL_SCHEDULE: '0 */5 * * * *' })).toBe('0 */5 * * * *');
+        expect(() => substituteSettings('%POLL_SCHEDULE%', {})).toThrow(/POLL_SCHEDULE/);
+    });
+});
+
+describe('local host admin endpoint', () => {
+    it('answers 202 and queues a run asked for while the same function is running', async () => {
+        const runs: number[] = [];
+        let release: () => void = () => undefined;
+        let active = 0;
+        let overlapped = false;
+        const registration: Registration = {
+            name: 'slowTimer',
+            trigger: { type: 'timerTrigger', schedule: '0 0 0 1 1 *' },
+            handler: async () => {
+                active++;
+                overlapped ||= active > 1;
+                runs.push(Date.now());
+                if (runs.length === 1) await new Promise<void>((resolve) => (release = resolve));
+                active--;
+            },
+        };
+        const host = new LocalHost({ registrations: [registration], port: 0, timers: false, log: () => undefined });
+        const url = await host.start();
+        try {
+            const ask = () => fetch(`${url}/admin/functions/slowTimer`, { method: 'POST', body: '{"input":""}' });
+            expect((await ask()).status).toBe(202);
+            expect((await ask()).status).toBe(202);
+            expect((await ask()).status).toBe(202);
+            release();
+            await host.idle();
+            expect(runs).toHaveLength(3);
+            expect(overlapped).toBe(false);
+            expect((await fetch(`${url}/admin/functions/nope`, { method: 'POST' })).status).toBe(404);
+        } finally {
+            await host.stop();
+        }
+    });
+});
