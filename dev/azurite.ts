@@ -8,6 +8,9 @@ import { createServer, Socket } from 'node:net';
 
 export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+/** The port `UseDevelopmentStorage=true` means for the Table service. */
+export const AZURITE_TABLE_PORT = 10002;
+
 export interface RunningAzurite {
     connectionString: string;
     port: number;
@@ -29,7 +32,7 @@ export function freePort(): Promise<number> {
     });
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
     return new Promise((resolve) => {
         const socket = new Socket();
         socket.once('connect', () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
-import { startAzurite } from './azurite';
+import { AZURITE_TABLE_PORT, canConnect, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
 import { seedSampleData } from './simulator/sampleData';
@@ -59,6 +59,10 @@ async function main(): Promise<void> {
         process.env.AzureWebJobsStorage = azurite.connectionString;
         stops.push(() => azurite.stop());
         console.log(`[demo] AzureWebJobsStorage is not set: using Azurite in memory on port ${azurite.port}`);
+    } else if (process.env.AzureWebJobsStorage === 'UseDevelopmentStorage=true' && !(await canConnect(AZURITE_TABLE_PORT))) {
+        const azurite = await startAzurite({ port: AZURITE_TABLE_PORT, location: join(root, '.azurite') });
+        stops.push(() => azurite.stop());
+        console.log(`[host] no Azurite on port ${AZURITE_TABLE_PORT}: started one, keeping its data in .azurite/`);
     }
     process.env.POLL_SCHEDULE ||= DEFAULT_POLL_SCHEDULE;
 

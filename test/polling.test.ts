@@ -74,6 +74,15 @@ describe('polling IdentityIQ', () => {
         expect(h.simulator.messages).toHaveLength(3);
     });
 
+    it('gives up on a call that hangs past HTTP_TIMEOUT_MS and retries it', async () => {
+        h = await startHarness({ settings: { HTTP_TIMEOUT_MS: '500' } });
+        h.simulator.failNext('iiq.list', { status: 0, delayMs: 1500 });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(false);
+        expect(h.simulator.messages).toHaveLength(3);
+        expect(h.simulator.calls['iiq.list']).toBe(2);
+    });
+
     it('catches up after the app was down', async () => {
         h = await startHarness();
         await h.app.poll();

@@ -1,0 +1,24 @@
+import { seedSampleData } from './sampleData';
+import { Simulator } from './simulator';
+
+/**
+ * `npm run simulator`: the bundled IdentityIQ + Moveworks simulator on its own, with the sample approvals,
+ * for running the app under Azure Functions Core Tools (`func start`) without a real IdentityIQ.
+ */
+async function main(): Promise<void> {
+    const simulator = new Simulator({
+        onMessage: (message) => console.log(`[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)})`),
+    });
+    await simulator.start(Number(process.env.SIMULATOR_PORT ?? 7072));
+    seedSampleData(simulator);
+    console.log(`Simulator listening on ${simulator.baseUrl}. Put these in local.settings.json "Values":`);
+    console.log(JSON.stringify(simulator.settings(), null, 2));
+    const stop = () => void simulator.stop().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+});
