@@ -55,6 +55,15 @@ describe('pacing Moveworks messages', () => {
         expect(uniqueApprovalIds().size).toBe(3);
     });
 
+    it('stops calling Moveworks during an outage instead of trying every owed message', async () => {
+        h = await startHarness({ settings: { MOVEWORKS_CONCURRENCY: '2' } });
+        addApprovals(40);
+        h.simulator.failNext('moveworks.send', ...Array.from({ length: 500 }, () => ({ status: 503 })));
+        const [report] = await h.app.poll();
+        expect(report.owedForNextPoll).toBe(43);
+        expect(h.simulator.calls['moveworks.send']).toBeLessThanOrEqual(2 * 3);
+    });
+
     it('sends several messages at once when the limit allows', async () => {
         h = await startHarness({ simulator: { latencyMs: 30 }, settings: { MOVEWORKS_CONCURRENCY: '8' } });
         addApprovals(20);

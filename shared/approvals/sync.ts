@@ -170,22 +170,28 @@ async function sendOwed(deps: SyncDependencies, deadline: number, report: SyncRe
     const owed: ApprovalRecord[] = [];
     for await (const record of deps.store.listOutbox(deps.source.name)) owed.push(record);
     owed.sort((a, b) => a.changedAt - b.changedAt);
+    // Once one send is put off (rate limit, outage, budget spent), the rest would be too: leave them untouched.
+    let putOff = false;
     await mapLimited(owed, deps.settings.concurrency, async (record) => {
-        const outcome = await sendOne(deps, record, deadline, now);
-        if (outcome === 'owed') report.owedForNextPoll++;
-        else if (outcome > 0) {
+        const outcome = putOff ? ({ kind: 'owed' } as const) : await sendOne(deps, record, deadline, now);
+        if (outcome.kind === 'owed') {
+            putOff = true;
+            report.owedForNextPoll++;
+        } else if (outcome.kind === 'sent' && outcome.recipients > 0) {
             report.messagesSent++;
-            report.recipientsNotified += outcome;
+            report.recipientsNotified += outcome.recipients;
         }
     });
 }
 
-/** Sends what one row is owed under a lease; answers how many recipients were notified, or 'owed'. */
-async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number): Promise<number | 'owed'> {
+type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed' } | { kind: 'held-elsewhere' };
+
+/** Sends what one row is owed, under a lease so that a concurrent poll does not send it too. */
+async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number): Promise<SendResult> {
     const { store, events, log, source } = deps;
-    if (initial.sendLeaseUntil > now()) return 'owed';
+    if (initial.sendLeaseUntil > now()) return { kind: 'held-elsewhere' };
     const record = await store.update({ ...initial, sendLeaseUntil: now() + SEND_LEASE_MS, updatedAt: now() });
-    if (!record) return 'owed';
+    if (!record) return { kind: 'held-elsewhere' };
     const recipients = pendingRecipients(record);
     const sent: string[] = [];
     const refused: string[] = [];
@@ -214,7 +220,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         updatedAt: at,
     }));
     if (!saved) log.error('sync.notification_not_recorded', { source: source.name, approvalId: initial.id, recipients: sent.length });
-    return owed ? 'owed' : sent.length;
+    return owed ? { kind: 'owed' } : { kind: 'sent', recipients: sent.length };
 }
 
 /** Runs `task` over `items` with at most `limit` at once, keeping the results in order. */

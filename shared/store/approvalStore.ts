@@ -228,9 +228,9 @@ export class ApprovalStore {
 
     private async *query(filter: string): AsyncIterable<ApprovalRecord> {
         await this.ensureTable();
-        this.operations++;
         const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter }, disableTypeConversion: true }).byPage({ maxPageSize: 1000 });
         for await (const page of pages) {
+            this.operations++;
             for (const entity of page) yield fromEntity(unwrapTyped(entity));
         }
     }
