@@ -16,50 +16,38 @@ const baseUrl = z
     .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an absolute URL starting with https:// (or http://)')
     .transform((value) => value.replace(/\/+$/, ''));
 
-function integer(defaultValue: number, min: number, max: number) {
+/** A setting read from text: empty means the default; `read` answers the value, or undefined with `problem`. */
+function setting<T>(defaultValue: T, problem: string, read: (text: string) => T | undefined) {
     return z
         .string()
         .trim()
         .optional()
         .transform((value, ctx) => {
             if (value === undefined || value === '') return defaultValue;
-            const parsed = Number(value);
-            if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-                ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
-                return z.NEVER;
-            }
-            return parsed;
-        });
-}
-
-function flag(defaultValue: boolean) {
-    return z
-        .string()
-        .trim()
-        .optional()
-        .transform((value, ctx) => {
-            if (value === undefined || value === '') return defaultValue;
-            if (/^(true|1|yes)$/i.test(value)) return true;
-            if (/^(false|0|no)$/i.test(value)) return false;
-            ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+            const parsed = read(value);
+            if (parsed !== undefined) return parsed;
+            ctx.addIssue({ code: 'custom', message: problem });
             return z.NEVER;
         });
 }
 
-function pattern(defaultValue: string) {
-    return z
-        .string()
-        .optional()
-        .transform((value, ctx) => {
-            const source = value === undefined || value.trim() === '' ? defaultValue : value.trim();
-            try {
-                return new RegExp(source);
-            } catch {
-                ctx.addIssue({ code: 'custom', message: 'must be a valid regular expression' });
-                return z.NEVER;
-            }
-        });
-}
+const integer = (defaultValue: number, min: number, max: number) =>
+    setting(defaultValue, `must be a whole number from ${min} to ${max}`, (text) => {
+        const parsed = Number(text);
+        return Number.isInteger(parsed) && parsed >= min && parsed <= max ? parsed : undefined;
+    });
+
+const flag = (defaultValue: boolean) =>
+    setting(defaultValue, 'must be true or false', (text) => (/^(true|1|yes)$/i.test(text) ? true : /^(false|0|no)$/i.test(text) ? false : undefined));
+
+const pattern = (defaultValue: string) =>
+    setting(new RegExp(defaultValue), 'must be a valid regular expression', (text) => {
+        try {
+            return new RegExp(text);
+        } catch {
+            return undefined;
+        }
+    });
 
 /** Six NCRONTAB fields (with seconds), as the Functions timer trigger expects. */
 const ncrontab = z
