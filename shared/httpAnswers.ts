@@ -1,3 +1,4 @@
+import { RestError } from '@azure/data-tables';
 import { HttpResponseInit } from '@azure/functions';
 import { ConfigError } from './config';
 import { AppError } from './errors';
@@ -13,6 +14,10 @@ export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
     if (error instanceof ConfigError) {
         log.error('config.invalid', { problems: error.problems.join('; ') });
         return errorAnswer(500, 'invalid_configuration', error.message);
+    }
+    if (error instanceof RestError) {
+        log.error('storage.failed', { status: error.statusCode, code: error.code });
+        return errorAnswer(503, 'storage_unavailable', 'The app could not reach its state store; try again in a minute.');
     }
     log.error('http.unhandled', { error: errorMessage(error) });
     return errorAnswer(500, 'internal_error', 'Something went wrong on our side; try again, and tell an administrator if it persists.');

@@ -1,3 +1,4 @@
+import { connectionStringFor, freePort } from '../dev/azurite';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
@@ -216,5 +217,20 @@ describe('function keys', () => {
         const text = await response.text();
         expect(JSON.parse(text)).toMatchObject({ status: 'ok', sources: { iiq: { configured: true } } });
         for (const secret of [h.settings.IIQ_CLIENT_SECRET, h.settings.MOVEWORKS_API_KEY, 'k3y']) expect(text).not.toContain(secret);
+    });
+});
+
+describe('when the state table is down', () => {
+    it('answers 503 storage_unavailable and decides nothing', async () => {
+        const h = await startHarness({ settings: { AzureWebJobsStorage: connectionStringFor(await freePort()) } });
+        const fn = await startFunctionHost(h.settings);
+        try {
+            const answer = await fn.post(`/api/approvals/${h.sample.workItems.roleRequest.id}/approve`, { approverEmail: 'jamie.rivera@example.com' });
+            expect(answer).toEqual({ status: 503, body: { error: { code: 'storage_unavailable', message: expect.any(String) } } });
+            expect(h.simulator.calls['iiq.put']).toBe(0);
+        } finally {
+            await fn.stop();
+            await h.stop();
+        }
     });
 });

@@ -1,6 +1,6 @@
 import { AppError, conflict, forbidden, notFound, upstream, UpstreamError } from '../errors';
 import { errorMessage, Logger } from '../log';
-import { ApprovalSource, Decision, SourceName } from '../model';
+import { ApprovalSource, Decision } from '../model';
 import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
 
 /**
@@ -45,7 +45,7 @@ function alreadyHandled(record: ApprovalRecord): AppError {
 async function findRecord(deps: DecideDependencies, approvalId: string): Promise<{ source: ApprovalSource; record: ApprovalRecord } | undefined> {
     for (const source of deps.sources) {
         if (!source.isApprovalId(approvalId)) continue;
-        const record = await deps.store.get(source.name as SourceName, approvalId);
+        const record = await deps.store.get(source.name, approvalId);
         if (record) return { source, record };
     }
     return undefined;
