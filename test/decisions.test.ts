@@ -168,6 +168,14 @@ describe('approving and rejecting from chat', () => {
             expect(answer).toEqual({ status: 400, body: { error: { code, message: expect.any(String) } } });
         });
 
+        it('for a body over 64 KiB (and the local host refuses one over 1 MiB with 413)', async () => {
+            const big = await approve(id(), { approverEmail: 'jamie.rivera@example.com', comment: 'x'.repeat(70_000) });
+            expect(big.body.error.code).toBe('invalid_request');
+            const huge = await fetch(`${fn.url}/api/approvals/${id()}/approve`, { method: 'POST', body: 'x'.repeat(1_100_000) });
+            expect(huge.status).toBe(413);
+            expect(h.simulator.calls['iiq.put']).toBe(0);
+        });
+
         it('for a rejection without a reason when REQUIRE_REJECT_REASON is on', async () => {
             const answer = await reject(id(), { approverEmail: 'jamie.rivera@example.com' });
             expect(answer.body.error.code).toBe('reason_required');

@@ -73,6 +73,16 @@ describe('pacing Moveworks messages', () => {
         expect(h.simulator.peakInFlight['moveworks.send']).toBeLessThanOrEqual(8);
     });
 
+    it('still notifies the other members of a workgroup when Moveworks does not know one of them', async () => {
+        h = await startHarness({ simulator: { knownRecipients: ['jamie.rivera@example.com', 'bob.smith@example.com'] } });
+        await h.app.poll();
+        const entitlement = h.sample.workItems.entitlementRequest.id;
+        expect(h.simulator.messagesFor(entitlement).map((m) => m.recipients)).toEqual([['jamie.rivera@example.com']]);
+        expect(h.log.entries).toContainEqual(expect.objectContaining({ event: 'sync.message_refused', approvalId: entitlement, recipients: 1 }));
+        await h.app.poll();
+        expect(h.simulator.messagesFor(entitlement)).toHaveLength(1);
+    });
+
     it('does not retry a message Moveworks refused as invalid', async () => {
         h = await startHarness();
         h.simulator.failNext('moveworks.send', { status: 400, contentType: 'application/json', body: '{"error":{"code":"BAD_REQUEST","message":"x"}}' });

@@ -110,6 +110,7 @@ export class LocalHost {
     async start(): Promise<string> {
         this.server = createServer((request, response) => {
             this.handle(request, response).catch((error: unknown) => {
+                if (error instanceof BodyTooLarge) return sendJson(response, 413, { error: { code: 'payload_too_large', message: 'The request body is over 1 MiB.' } });
                 this.log(`[host] request failed: ${error instanceof Error ? error.message : String(error)}`);
                 if (!response.headersSent) sendJson(response, 500, { error: { code: 'internal_error', message: 'The local host failed to run the function.' } });
             });
@@ -257,12 +258,14 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
     response.end(JSON.stringify(body));
 }
 
+class BodyTooLarge extends Error {}
+
 async function readBody(request: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {
         size += (chunk as Buffer).length;
-        if (size > 1024 * 1024) throw new Error('request body over 1 MiB');
+        if (size > 1024 * 1024) throw new BodyTooLarge();
         chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);

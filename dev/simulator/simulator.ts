@@ -94,6 +94,8 @@ export interface SimulatorOptions {
     allowWrites?: boolean;
     /** Random faults on every route, reproducible from `seed`. */
     randomFaults?: { rate5xx: number; rate429: number; seed: number };
+    /** When set, a message naming anyone else is refused whole, as Moveworks refuses unknown recipients. */
+    knownRecipients?: string[];
     onMessage?: (message: SentMessage) => void;
 }
 
@@ -483,6 +485,10 @@ export class Simulator {
         }
         if (input.message.length < 1 || input.message.length > 20_000 || input.recipients.length < 1 || input.recipients.length > 500) {
             return json({ error: { code: 'INVALID_VALUE_SIZE_TOO_LONG', message: 'Value size out of range' } }, 400);
+        }
+        const known = this.options.knownRecipients;
+        if (known && (input.recipients as string[]).some((email) => !known.includes(email))) {
+            return json({ error: { code: 'BAD_REQUEST', message: 'One or more recipients could not be found' } }, 400);
         }
         const sent: SentMessage = { message: input.message, recipients: input.recipients as string[], slots: input.context?.slots ?? {}, at: now };
         this.messages.push(sent);

@@ -196,11 +196,16 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     const sent: string[] = [];
     const refused: string[] = [];
     let owed = false;
-    for (let start = 0; start < recipients.length && !owed; start += MAX_RECIPIENTS_PER_MESSAGE) {
-        const batch = recipients.slice(start, start + MAX_RECIPIENTS_PER_MESSAGE);
+    const batches: string[][] = [];
+    for (let start = 0; start < recipients.length; start += MAX_RECIPIENTS_PER_MESSAGE) batches.push(recipients.slice(start, start + MAX_RECIPIENTS_PER_MESSAGE));
+    while (batches.length > 0 && !owed) {
+        const batch = batches.shift()!;
         const outcome = await events.send(record.message, batch, record.id, deadline);
         if (outcome.kind === 'sent') sent.push(...batch);
-        else if (outcome.kind === 'refused') {
+        else if (outcome.kind === 'refused' && batch.length > 1) {
+            // Moveworks refuses a whole request when one recipient is unknown to it: find who, one by one.
+            batches.unshift(...batch.map((email) => [email]));
+        } else if (outcome.kind === 'refused') {
             refused.push(...batch);
             log.error('sync.message_refused', { source: source.name, approvalId: record.id, recipients: batch.length, reason: outcome.reason });
         } else {
