@@ -3,11 +3,20 @@
  * ports (source, store, notifier) the use cases are handed.
  */
 
-export type SourceName = 'iiq';
+export type SourceName = 'iiq' | 'isc';
+
+export const SOURCE_TITLES: Record<SourceName, string> = { iiq: 'IdentityIQ', isc: 'Identity Security Cloud' };
 
 export interface Reference {
     id: string;
     name: string;
+}
+
+/** Someone the approval currently waits on: a person, or a group whose members may decide. */
+export interface Approver extends Reference {
+    email?: string;
+    /** A group's members, when the source gives them inline. */
+    members?: { id: string; name: string; email?: string }[];
 }
 
 export interface Person {
@@ -38,7 +47,12 @@ export interface Approval {
     /** The number the source's own UI shows (IdentityIQ's work item name). */
     number?: string;
     description?: string;
-    owner: Reference;
+    /** Who the approval currently waits on (IdentityIQ: the owner; ISC: the assigned identities and groups). */
+    approvers: Approver[];
+    /** The approval's own name and kind, where the source has them. */
+    name?: string;
+    type?: string;
+    dueAt?: number;
     requester?: Reference;
     requestee?: Reference;
     createdAt: number;
@@ -67,17 +81,22 @@ export interface ApprovalSource {
     listPending(since?: number): AsyncIterable<ApprovalPage>;
     /** The live approval, or undefined when the source no longer has it. */
     getApproval(id: string): Promise<Approval | undefined>;
-    /** For each owner id, the emails to notify: the person's, or every member's of a group owner. */
-    recipientsOf(owners: Reference[]): Promise<Map<string, string[]>>;
+    /** True when `listPending(since)` returns only what changed; false when it always lists everything pending. */
+    readonly incremental: boolean;
+    /** For each approval id, the emails to notify: each approver's, or every member's of a group approver. */
+    recipientsFor(approvals: Approval[]): Promise<Map<string, string[]>>;
     /** The one person with this email; throws PersonNotFound or PersonAmbiguous. */
     findPersonByEmail(email: string): Promise<Person>;
-    /** Whether the person is the approval's owner or a member of its owner group, read live. */
+    /** Whether the person is one of the approval's current approvers or a member of an approver group, read live. */
     isApprover(approval: Approval, person: Person): Promise<boolean>;
     decide(approval: Approval, person: Person, decision: Decision, comment?: string): Promise<void>;
+    /** Adds a comment without deciding; absent when the source cannot. */
+    comment?(approval: Approval, person: Person, text: string): Promise<void>;
+    /** Hands the person's part of the approval to someone else; absent when the source cannot. */
+    reassign?(approval: Approval, person: Person, to: Person, comment?: string): Promise<void>;
 }
 
-export interface Notification {
-    approval: Approval;
-    message: string;
-    recipients: string[];
-}
+/** Identifies the current set of approvers, to notice a reassignment. */
+export const approverKey = (approval: Approval) => approval.approvers.map((approver) => approver.id).sort().join(',');
+
+export const approverNames = (approval: Approval) => approval.approvers.map((approver) => approver.name).join(', ');

@@ -76,8 +76,8 @@ describe('notifying approvers', () => {
     it('records what it notified, to whom and when, in the table', async () => {
         await h.app.poll();
         const record = await h.app.store.get('iiq', h.sample.workItems.removal.id);
-        expect(record).toMatchObject({ status: 'open', ownerId: h.sample.people.carol.id, recipients: ['carol.jones@example.com'] });
-        expect(record?.notified).toEqual([expect.objectContaining({ email: 'carol.jones@example.com', ownerId: h.sample.people.carol.id, at: expect.any(Number) })]);
+        expect(record).toMatchObject({ status: 'open', approverKey: h.sample.people.carol.id, recipients: ['carol.jones@example.com'] });
+        expect(record?.notified).toEqual([expect.objectContaining({ email: 'carol.jones@example.com', approverKey: h.sample.people.carol.id, at: expect.any(Number) })]);
     });
 
     it('notifies each approval once when two polls run at the same moment', async () => {

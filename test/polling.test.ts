@@ -110,7 +110,7 @@ describe('polling IdentityIQ', () => {
         const [sweep, incremental] = h.simulator.requests.filter((r) => r.route === 'iiq.list').map((r) => r.url.searchParams);
         expect(sweep.getAll('filter')).toEqual(['type == "Approval"']);
         expect(incremental.get('orderby')).toBe('created,id');
-        const newest = Math.max(...[...h.simulator.workItems.values()].map((item) => item.created));
+        const newest = Math.max(...[...h.simulator.workItems.values()].filter((item) => item.type === 'Approval').map((item) => item.created));
         const since = newest - 300_000;
         expect(incremental.getAll('filter')).toEqual([`(type == "Approval" && (created >= DATE$${since} || modified >= DATE$${since}))`]);
     });

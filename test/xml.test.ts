@@ -19,7 +19,7 @@ describe('reading IdentityIQ work item XML', () => {
 
     it('reads a workgroup-owned item with several approval items, comments and sunrise/sunset', () => {
         const [{ approval }] = parseWorkItemList(fixture('91-SYNTHESIZED-list-entitlement-add-multi-item-with-comments.xml')).workItems;
-        expect(approval.owner).toEqual({ id: '0a0000fa91f0163781920943cc9b0a44', name: 'Finance Approvers' });
+        expect(approval.approvers).toEqual([{ id: '0a0000fa91f0163781920943cc9b0a44', name: 'Finance Approvers' }]);
         expect(approval.lines.map((line) => line.value)).toEqual(['Finance-Readers', 'Finance-Writers']);
         expect(approval.lines[0].requesterComment).toBe('Needed for Q3 close');
         expect(approval.lines[1]).toMatchObject({ startDate: 1726790400000, endDate: 1735603200000 });
@@ -30,7 +30,7 @@ describe('reading IdentityIQ work item XML', () => {
     it('reads a forwarded item and keeps the non-approval item type visible for filtering', () => {
         const { workItems } = parseWorkItemList(fixture('92-SYNTHESIZED-list-entitlement-remove-and-forwarded.xml'));
         expect(workItems.map((item) => item.type)).toEqual(['Approval', 'Form']);
-        expect(workItems[0].approval.owner.name).toBe('Carol.Jones');
+        expect(workItems[0].approval.approvers[0].name).toBe('Carol.Jones');
         expect(workItems[0].approval.changedAt).toBe(1726812345678);
     });
 

@@ -1,6 +1,6 @@
 import { AppError, conflict, forbidden, notFound, upstream, UpstreamError } from '../errors';
 import { errorMessage, Logger } from '../log';
-import { ApprovalSource, Decision } from '../model';
+import { ApprovalSource, approverNames, Decision } from '../model';
 import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
 
 /**
@@ -82,7 +82,7 @@ export async function decide(deps: DecideDependencies, request: DecisionRequest)
     }
     if (!(await viaSource(() => source.isApprover(approval, person)))) {
         const wasNotified = record.notified.some((entry) => entry.email === request.approverEmail);
-        if (wasNotified) throw conflict('reassigned', `This approval was reassigned and now waits for ${approval.owner.name}.`);
+        if (wasNotified) throw conflict('reassigned', `This approval was reassigned and now waits for ${approverNames(approval)}.`);
         throw forbidden('not_approver', 'You are not an approver of this request.');
     }
     if (!deps.allowSelfApproval && approval.requestee?.id === person.id) {

@@ -1,5 +1,5 @@
 import { errorMessage, Logger } from '../log';
-import { Approval, ApprovalSource } from '../model';
+import { Approval, approverKey, approverNames, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toApprovalMessage } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore, pendingRecipients } from '../store/approvalStore';
@@ -52,6 +52,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     const { source, store, log } = deps;
     const cursor = await store.getCursor(source.name);
     const fullSweep =
+        !source.incremental ||
         cursor.watermark === undefined ||
         cursor.lastFullSweepAt === undefined ||
         startedAt - cursor.lastFullSweepAt >= deps.settings.fullSweepMinutes * 60_000;
@@ -117,21 +118,22 @@ async function recordChanges(
     const changes = approvals
         .map((approval, index) => ({ approval, record: records[index] }))
         .filter(({ record, approval }) =>
-            record === undefined || ((record.status === 'open' || record.status === 'deciding') && (record.ownerId !== approval.owner.id || record.recipients.length === 0)),
+            record === undefined ||
+            ((record.status === 'open' || record.status === 'deciding') && (record.approverKey !== approverKey(approval) || record.recipients.length === 0)),
         );
     if (changes.length === 0) return;
-    const recipientsByOwner = await source.recipientsOf(changes.map(({ approval }) => approval.owner));
+    const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
     await mapLimited(changes, TABLE_CONCURRENCY, async ({ approval, record }) => {
-        const recipients = recipientsByOwner.get(approval.owner.id) ?? [];
-        if (recipients.length === 0) deps.log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, ownerId: approval.owner.id });
+        const recipients = recipientsByApproval.get(approval.id) ?? [];
+        if (recipients.length === 0) deps.log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, approvers: approverKey(approval) });
         const at = now();
         if (record === undefined) {
             const inserted = await store.insert({
                 source: source.name,
                 id: approval.id,
                 status: 'open',
-                ownerId: approval.owner.id,
-                ownerName: approval.owner.name,
+                approverKey: approverKey(approval),
+                approverNames: approverNames(approval),
                 changedAt: approval.changedAt,
                 message: toApprovalMessage(approval),
                 recipients,
@@ -144,11 +146,11 @@ async function recordChanges(
             if (inserted) report.newApprovals++;
             return;
         }
-        const reassigned = record.ownerId !== approval.owner.id;
+        const reassigned = record.approverKey !== approverKey(approval);
         const updated = await store.update({
             ...record,
-            ownerId: approval.owner.id,
-            ownerName: approval.owner.name,
+            approverKey: approverKey(approval),
+            approverNames: approverNames(approval),
             changedAt: approval.changedAt,
             message: toApprovalMessage(approval, { reassigned: reassigned && record.notified.length > 0 }),
             recipients,
@@ -156,7 +158,7 @@ async function recordChanges(
         });
         if (updated && reassigned) {
             report.reassigned++;
-            deps.log.info('sync.reassigned', { source: source.name, approvalId: approval.id, fromOwnerId: record.ownerId, toOwnerId: approval.owner.id });
+            deps.log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
         }
     });
 }
@@ -218,7 +220,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         ...latest,
         notified: [
             ...latest.notified,
-            ...sent.filter((email) => !latest.notified.some((entry) => entry.email === email)).map((email) => ({ email, ownerId: latest.ownerId, at })),
+            ...sent.filter((email) => !latest.notified.some((entry) => entry.email === email)).map((email) => ({ email, approverKey: latest.approverKey, at })),
         ],
         refused: [...new Set([...latest.refused, ...refused])],
         sendLeaseUntil: 0,

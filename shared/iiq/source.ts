@@ -15,8 +15,12 @@ const MEMBERS_CACHE_MS = 10 * 60_000;
 
 const isOpenApproval = (item: WorkItem) => item.type === 'Approval' && !item.approval.completedState;
 
+/** A work item has exactly one owner: a person or a workgroup. */
+const ownerOf = (approval: Approval): Reference => approval.approvers[0];
+
 export class IiqSource implements ApprovalSource {
     readonly name = 'iiq' as const;
+    readonly incremental = true;
     private readonly membersCache = new Map<string, { memberIds: string[]; until: number }>();
 
     constructor(
@@ -51,7 +55,12 @@ export class IiqSource implements ApprovalSource {
         return item.type === 'Approval' ? item.approval : undefined;
     }
 
-    async recipientsOf(owners: Reference[]): Promise<Map<string, string[]>> {
+    async recipientsFor(approvals: Approval[]): Promise<Map<string, string[]>> {
+        const byOwner = await this.recipientsByOwner(approvals.map(ownerOf));
+        return new Map(approvals.map((approval) => [approval.id, byOwner.get(ownerOf(approval).id) ?? []]));
+    }
+
+    private async recipientsByOwner(owners: Reference[]): Promise<Map<string, string[]>> {
         const ownerIds = [...new Set(owners.map((owner) => owner.id))];
         const membersByOwner = new Map<string, string[]>();
         for (const ownerId of ownerIds) membersByOwner.set(ownerId, await this.memberIds(ownerId));
@@ -78,8 +87,9 @@ export class IiqSource implements ApprovalSource {
     }
 
     async isApprover(approval: Approval, person: Person): Promise<boolean> {
-        if (approval.owner.id === person.id) return true;
-        const members = await this.client.workgroupMemberIds(approval.owner.id);
+        const owner = ownerOf(approval);
+        if (owner.id === person.id) return true;
+        const members = await this.client.workgroupMemberIds(owner.id);
         return (members ?? []).includes(person.id);
     }
 

@@ -143,7 +143,7 @@ function toWorkItem(parsed: WorkItemNode): WorkItem {
             id: parsed['@id'],
             number: parsed['@name'],
             description: parsed.Description,
-            owner: parsed.Owner,
+            approvers: [parsed.Owner],
             requester: parsed.Requester,
             requestee: parsed['@targetId']
                 ? { id: parsed['@targetId'], name: parsed['@targetName'] ?? parsed['@targetId'] }

@@ -1,4 +1,4 @@
-import { Approval, ApprovalLine } from '../model';
+import { Approval, ApprovalLine, approverNames, SOURCE_TITLES } from '../model';
 import { escapeHtml } from './escape';
 
 /**
@@ -51,13 +51,17 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
     const heading = options.reassigned ? '📋 SailPoint approval request reassigned to you' : '📋 New SailPoint approval request';
     const header = [
         `<b>${heading}</b>`,
-        ...field('Work item', approval.number ? `${approval.number} (${approval.id})` : approval.id),
+        ...field('Source', SOURCE_TITLES[approval.source]),
+        ...field(approval.source === 'iiq' ? 'Work item' : 'Approval', approval.number ? `${approval.number} (${approval.id})` : approval.id),
+        ...field('Name', approval.name),
+        ...field('Type', approval.type),
         ...field('Description', approval.description),
         ...field('Requested by', approval.requester?.name),
         ...field('Requested for', approval.requestee?.name),
         ...field('Requested on', formatInstant(approval.createdAt)),
+        ...field('Due', approval.dueAt === undefined ? undefined : formatInstant(approval.dueAt)),
         ...field('Priority', approval.priority),
-        ...field('Approver', approval.owner.name),
+        ...field('Approver', approverNames(approval)),
     ].join('<br>');
     const comments = approval.comments.slice(-LATEST_COMMENTS).map((comment) =>
         escapeHtml(`${cut(comment.author ?? 'Someone', MAX_FIELD_LENGTH)}${comment.date ? ` (${formatInstant(comment.date)})` : ''}: ${cut(comment.text, MAX_COMMENT_LENGTH)}`),
@@ -72,7 +76,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
     for (const [index, line] of approval.lines.entries()) {
         const block = lineBlock(line, index, approval.lines.length);
         if (length + block.length + 8 > MAX_MESSAGE_LENGTH) {
-            blocks.push(`<i>…and ${approval.lines.length - index} more item(s): open IdentityIQ to see them all.</i>`);
+            blocks.push(`<i>…and ${approval.lines.length - index} more item(s): open ${SOURCE_TITLES[approval.source]} to see them all.</i>`);
             break;
         }
         blocks.push(block);

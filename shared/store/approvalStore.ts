@@ -11,7 +11,8 @@ export type ApprovalStatus = 'open' | 'deciding' | 'decided' | 'closed';
 
 export interface NotifiedRecipient {
     email: string;
-    ownerId: string;
+    /** The approvers the notification was for (see approverKey). */
+    approverKey: string;
     at: number;
 }
 
@@ -19,15 +20,16 @@ export interface ApprovalRecord {
     source: SourceName;
     id: string;
     status: ApprovalStatus;
-    ownerId: string;
-    ownerName: string;
+    /** The current approvers (see approverKey), and their names for messages. */
+    approverKey: string;
+    approverNames: string;
     /** Source clock: when the source last changed the approval. */
     changedAt: number;
-    /** The message for the current owner's recipients. */
+    /** The message for the current approvers' recipients. */
     message: string;
-    /** Everyone who should hold a notification for the current owner. */
+    /** Everyone who should hold a notification for the current approvers. */
     recipients: string[];
-    /** Everyone notified so far, under any owner. */
+    /** Everyone notified so far, under any approvers. */
     notified: NotifiedRecipient[];
     /** Recipients Moveworks refused; not retried. */
     refused: string[];
@@ -53,7 +55,7 @@ export interface SyncCursor {
     etag?: string;
 }
 
-/** Recipients still owed a notification for the current owner. */
+/** Recipients still owed a notification for the current approvers. */
 export function pendingRecipients(record: ApprovalRecord): string[] {
     const done = new Set([...record.notified.map((entry) => entry.email), ...record.refused]);
     return record.recipients.filter((email) => !done.has(email));
@@ -72,8 +74,8 @@ function toEntity(record: ApprovalRecord): Entity {
         partitionKey: record.source,
         rowKey: record.id,
         status: record.status,
-        ownerId: record.ownerId,
-        ownerName: record.ownerName,
+        approverKey: record.approverKey,
+        approverNames: record.approverNames,
         changedAt: { value: String(record.changedAt), type: 'Int64' },
         message: record.message,
         recipients: JSON.stringify(record.recipients),
@@ -96,8 +98,8 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         source: entity.partitionKey as SourceName,
         id: entity.rowKey as string,
         status: entity.status as ApprovalStatus,
-        ownerId: String(entity.ownerId),
-        ownerName: String(entity.ownerName ?? ''),
+        approverKey: String(entity.approverKey),
+        approverNames: String(entity.approverNames ?? ''),
         changedAt: Number(entity.changedAt),
         message: String(entity.message ?? ''),
         recipients: JSON.parse(String(entity.recipients ?? '[]')) as string[],
