@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
 import { AZURITE_TABLE_PORT, canConnect, startAzurite } from './azurite';
@@ -35,7 +35,7 @@ function plainText(message: SentMessage): string {
 
 function functionFiles(): string[] {
     const dir = join(root, 'dist', 'functions');
-    return ['pollApprovals', 'approveApproval', 'rejectApproval', 'health'].map((name) => join(dir, `${name}.js`));
+    return readdirSync(dir).filter((file) => file.endsWith('.js')).map((file) => join(dir, file));
 }
 
 async function main(): Promise<void> {

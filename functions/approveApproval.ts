@@ -1,8 +1,9 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { answerDecision } from '../shared/decisionFunction';
+import { answerAction } from '../shared/actionFunction';
+import { parseDecisionInput } from '../shared/actionInput';
 
 export async function approveApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerDecision(request, context, 'approve');
+    return answerAction(request, context, async (approvals, input) => approvals.decide(await parseDecisionInput(input, 'approve', approvals.config.decisions)));
 }
 
 app.http('approveApproval', {

@@ -1,13 +1,18 @@
-import { decide, DecisionRequest, DecisionResult } from './approvals/decide';
+import { ActionDependencies } from './approvals/authorize';
+import { comment, CommentRequest } from './approvals/comment';
+import { ActionResult, decide, DecisionRequest } from './approvals/decide';
+import { reassign, ReassignRequest } from './approvals/reassign';
 import { syncSource, SyncReport } from './approvals/sync';
 import { Config, loadConfig } from './config';
 import { HttpClient } from './http';
 import { PluginClient } from './iiq/pluginClient';
 import { IiqSource } from './iiq/source';
-import { jsonLogger, Logger } from './log';
+import { IscClient } from './isc/client';
+import { IscSource } from './isc/source';
+import { errorMessage, jsonLogger, Logger } from './log';
 import { ApprovalSource } from './model';
 import { EventsClient } from './moveworks/eventsClient';
-import { Pacer } from './moveworks/pacer';
+import { Pacer } from './pacer';
 import { ApprovalStore } from './store/approvalStore';
 import { TokenCache, tokenCache } from './tokens';
 
@@ -18,7 +23,7 @@ import { TokenCache, tokenCache } from './tokens';
 
 export interface HealthReport {
     status: 'ok';
-    sources: { iiq: { configured: boolean } };
+    sources: { iiq: { configured: boolean }; isc: { configured: boolean; apiVersion?: string } };
     moveworks: { baseUrl: string; maxPerMinute: number };
 }
 
@@ -26,7 +31,9 @@ export interface App {
     readonly config: Config;
     readonly store: ApprovalStore;
     poll(): Promise<SyncReport[]>;
-    decide(request: DecisionRequest): Promise<DecisionResult>;
+    decide(request: DecisionRequest): Promise<ActionResult>;
+    comment(request: CommentRequest): Promise<ActionResult>;
+    reassign(request: ReassignRequest): Promise<ActionResult>;
     health(): HealthReport;
 }
 
@@ -41,13 +48,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const now = overrides.now ?? Date.now;
     const tokens = overrides.tokens ?? tokenCache;
     const store = ApprovalStore.fromConnectionString(config.storage.connectionString, config.storage.tableName);
+    const http = new HttpClient(config.http, log);
     const sources: ApprovalSource[] = [];
-    if (config.iiq) {
-        const http = new HttpClient(config.http, log);
-        sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
+    if (config.iiq) sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
+    if (config.isc) {
+        const pacer = new Pacer(config.isc.maxPer10Seconds, 10_000, now);
+        sources.push(new IscSource(config.isc, new IscClient(config.isc, http, tokens, pacer, now), log));
     }
     const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0 }, log);
     const events = new EventsClient(config.moveworks, moveworksHttp, new Pacer(config.moveworks.maxPerMinute, 60_000, now), log, now);
+    const actions: ActionDependencies = { sources, store, log, now, allowSelfApproval: config.decisions.allowSelfApproval };
     let polling: Promise<SyncReport[]> | undefined;
 
     return {
@@ -58,29 +68,27 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             const run = async () => {
                 const reports: SyncReport[] = [];
                 for (const source of sources) {
-                    reports.push(
-                        await syncSource({
-                            source,
-                            store,
-                            events,
-                            log,
-                            now,
-                            settings: { ...config.poll, concurrency: config.moveworks.concurrency },
-                        }),
+                    // One source failing (its table rows, its API) must not stop the other's poll.
+                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency } }).catch(
+                        (error: unknown) => {
+                            log.error('sync.failed', { source: source.name, error: errorMessage(error) });
+                            return undefined;
+                        },
                     );
+                    if (report) reports.push(report);
                 }
                 return reports;
             };
             polling = (polling ?? Promise.resolve([])).catch(() => []).then(run);
             return polling;
         },
-        decide(request) {
-            return decide({ sources, store, log, now, allowSelfApproval: config.decisions.allowSelfApproval }, request);
-        },
+        decide: (request) => decide(actions, request),
+        comment: (request) => comment(actions, request),
+        reassign: (request) => reassign(actions, request),
         health() {
             return {
                 status: 'ok',
-                sources: { iiq: { configured: config.iiq !== undefined } },
+                sources: { iiq: { configured: config.iiq !== undefined }, isc: { configured: config.isc !== undefined, apiVersion: config.isc?.apiVersion } },
                 moveworks: { baseUrl: config.moveworks.baseUrl, maxPerMinute: config.moveworks.maxPerMinute },
             };
         },

@@ -65,6 +65,16 @@ export const settingsSchema = z.object({
     IIQ_CLIENT_SECRET: optionalText,
     IIQ_ID_PATTERN: pattern('^[0-9a-fA-F]{32}$'),
     IIQ_PAGE_SIZE: integer(250, 1, 5000),
+    ISC_BASE_URL: baseUrl.optional(),
+    ISC_CLIENT_ID: optionalText,
+    ISC_CLIENT_SECRET: optionalText,
+    ISC_API_VERSION: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/, 'must be one path segment, e.g. v2025')
+        .default('v2025'),
+    ISC_ID_PATTERN: pattern('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'),
+    ISC_MAX_PER_10_SECONDS: integer(90, 1, 10_000),
     MOVEWORKS_BASE_URL: baseUrl.default('https://api.moveworks.ai'),
     MOVEWORKS_EVENT_ID: z
         .string({ error: 'is required: the id of the published Moveworks event' })
@@ -112,8 +122,18 @@ export interface IiqConfig {
     pageSize: number;
 }
 
+export interface IscConfig {
+    baseUrl: string;
+    clientId: string;
+    clientSecret: string;
+    apiVersion: string;
+    idPattern: RegExp;
+    maxPer10Seconds: number;
+}
+
 export interface Config {
     iiq?: IiqConfig;
+    isc?: IscConfig;
     moveworks: { baseUrl: string; eventId: string; apiKey: string; maxPerMinute: number; concurrency: number };
     storage: { connectionString: string; tableName: string };
     poll: { schedule: string; fullSweepMinutes: number; overlapSeconds: number; budgetSeconds: number };
@@ -129,7 +149,10 @@ export class ConfigError extends Error {
     }
 }
 
-const IIQ_GROUP = ['IIQ_BASE_URL', 'IIQ_CLIENT_ID', 'IIQ_CLIENT_SECRET'] as const;
+const SOURCE_GROUPS = {
+    IdentityIQ: ['IIQ_BASE_URL', 'IIQ_CLIENT_ID', 'IIQ_CLIENT_SECRET'],
+    'Identity Security Cloud': ['ISC_BASE_URL', 'ISC_CLIENT_ID', 'ISC_CLIENT_SECRET'],
+} as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
@@ -138,14 +161,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? []
         : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
 
-    const present = IIQ_GROUP.filter((name) => name in given);
-    if (present.length > 0 && present.length < IIQ_GROUP.length) {
-        for (const name of IIQ_GROUP.filter((candidate) => !present.includes(candidate))) {
+    // A source is on when its settings are present: all of its group, or none.
+    let sourcesMentioned = 0;
+    for (const group of Object.values(SOURCE_GROUPS)) {
+        const present = group.filter((name) => name in given);
+        if (present.length > 0) sourcesMentioned++;
+        if (present.length === 0 || present.length === group.length) continue;
+        for (const name of group.filter((candidate) => !present.includes(candidate))) {
             problems.push(`${name}: is required when ${present.join(', ')} ${present.length === 1 ? 'is' : 'are'} set`);
         }
     }
-    if (present.length === 0) {
-        problems.push(`IIQ_BASE_URL: no approval source is configured: set ${IIQ_GROUP.join(', ')}`);
+    if (sourcesMentioned === 0) {
+        problems.push(
+            `IIQ_BASE_URL: no approval source is configured: set ${SOURCE_GROUPS.IdentityIQ.join(', ')} and/or ${SOURCE_GROUPS['Identity Security Cloud'].join(', ')}`,
+        );
     }
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
@@ -159,6 +188,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                       clientSecret: s.IIQ_CLIENT_SECRET,
                       idPattern: s.IIQ_ID_PATTERN,
                       pageSize: s.IIQ_PAGE_SIZE,
+                  }
+                : undefined,
+        isc:
+            s.ISC_BASE_URL && s.ISC_CLIENT_ID && s.ISC_CLIENT_SECRET
+                ? {
+                      baseUrl: s.ISC_BASE_URL,
+                      clientId: s.ISC_CLIENT_ID,
+                      clientSecret: s.ISC_CLIENT_SECRET,
+                      apiVersion: s.ISC_API_VERSION,
+                      idPattern: s.ISC_ID_PATTERN,
+                      maxPer10Seconds: s.ISC_MAX_PER_10_SECONDS,
                   }
                 : undefined,
         moveworks: {

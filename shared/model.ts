@@ -55,7 +55,7 @@ export interface Approval {
     dueAt?: number;
     requester?: Reference;
     requestee?: Reference;
-    createdAt: number;
+    createdAt?: number;
     /** The source's own clock: the latest of created and modified, used for the watermark. */
     changedAt: number;
     priority?: string;

@@ -1,11 +1,11 @@
+import { quoteFilterValue as quote } from '../filterValue';
+
 /**
- * IdentityIQ filter strings (Filter.compile grammar). The only place a value enters a filter: every value
- * is validated by its caller, then escaped and double-quoted here, so no input can change the filter.
+ * IdentityIQ filter strings (Filter.compile grammar), the only place they are built: every value is
+ * validated by its caller, then quoted by quoteFilterValue, so no input can change the filter.
  */
 
-export function quote(value: string): string {
-    return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
+export { quote };
 
 export const equals = (property: string, value: string) => `${property} == ${quote(value)}`;
 

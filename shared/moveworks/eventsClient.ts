@@ -1,7 +1,7 @@
 import { Config } from '../config';
 import { HttpClient, retryAfterMs } from '../http';
 import { Logger } from '../log';
-import { Pacer } from './pacer';
+import { Pacer } from '../pacer';
 
 /** Recipients per Events API request (the API's maximum). */
 export const MAX_RECIPIENTS_PER_MESSAGE = 500;

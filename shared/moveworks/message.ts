@@ -58,7 +58,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
         ...field('Description', approval.description),
         ...field('Requested by', approval.requester?.name),
         ...field('Requested for', approval.requestee?.name),
-        ...field('Requested on', formatInstant(approval.createdAt)),
+        ...field('Requested on', approval.createdAt === undefined ? undefined : formatInstant(approval.createdAt)),
         ...field('Due', approval.dueAt === undefined ? undefined : formatInstant(approval.dueAt)),
         ...field('Priority', approval.priority),
         ...field('Approver', approverNames(approval)),

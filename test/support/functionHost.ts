@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalHost } from '../../dev/host/host';
 import { createCoreStub, Registration } from '../../dev/host/registrations';
@@ -13,7 +14,10 @@ jest.mock(
     { virtual: true },
 );
 
-const FUNCTION_FILES = ['pollApprovals', 'approveApproval', 'rejectApproval', 'health'].map((name) => join(__dirname, '..', '..', 'functions', name));
+const FUNCTIONS_DIR = join(__dirname, '..', '..', 'functions');
+const FUNCTION_FILES = readdirSync(FUNCTIONS_DIR)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => join(FUNCTIONS_DIR, file));
 
 export interface FunctionHost {
     url: string;

@@ -1,7 +1,7 @@
 /**
- * Paces calls to a per-minute limit: a call may start only while fewer than `limit` calls started in the
- * last window, so no window of that length ever holds more (Moveworks counts 120 a minute per organisation).
- * A 429's Retry-After pauses every caller. Hand-written because the pause must be shared and a caller must
+ * Paces calls to a rate limit: a call may start only while fewer than `limit` calls started in the last
+ * window, so no window of that length ever holds more (Moveworks counts 120 a minute per organisation, ISC
+ * 100 per 10 seconds per client). A 429's Retry-After pauses every caller. Hand-written because the pause must be shared and a caller must
  * be able to give up at its deadline rather than queue past it; module state is per process, and the
  * timer trigger runs one poll at a time across instances.
  */

@@ -1,0 +1,85 @@
+import { HttpRequest } from '@azure/functions';
+import { z } from 'zod';
+import { CommentRequest } from './approvals/comment';
+import { DecisionRequest } from './approvals/decide';
+import { ReassignRequest } from './approvals/reassign';
+import { Config } from './config';
+import { normalizeEmail } from './email';
+import { badRequest, notFound } from './errors';
+import { Decision } from './model';
+
+/**
+ * Action requests -> typed requests. Takes the JSON body `{ approverEmail, comment, reassignToEmail }`, or
+ * the guide's query form (`user_email`, `reason`) so a Creator Studio action built from the guide keeps
+ * working. The body wins when both are given.
+ */
+
+const MAX_BODY_CHARACTERS = 64 * 1024;
+/** Ids that can name an approval of any source; anything else was never notified. */
+const APPROVAL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const bodySchema = z.object({
+    approverEmail: z.string({ error: 'approverEmail must be a string' }).optional(),
+    comment: z.string({ error: 'comment must be a string' }).nullish(),
+    reassignToEmail: z.string({ error: 'reassignToEmail must be a string' }).optional(),
+});
+
+interface CommonInput {
+    approvalId: string;
+    approverEmail: string;
+    comment?: string;
+    reassignToEmail?: string;
+}
+
+function email(value: string | undefined, name: string, codes: { missing: string; invalid: string }): string {
+    if (value === undefined || value.trim() === '') throw badRequest(codes.missing, `${name} is required.`);
+    const normalized = normalizeEmail(value);
+    if (!normalized) throw badRequest(codes.invalid, `${name} is not a valid email address.`);
+    return normalized;
+}
+
+async function parseCommon(request: HttpRequest, limits: Config['decisions']): Promise<CommonInput> {
+    const approvalId = request.params.approvalId ?? '';
+    if (!APPROVAL_ID.test(approvalId)) throw notFound('not_found', 'This app never sent a notification for this approval.');
+
+    const text = await request.text();
+    if (text.length > MAX_BODY_CHARACTERS) throw badRequest('invalid_request', 'The request body is too large.');
+    let body: z.infer<typeof bodySchema> = {};
+    if (text.trim() !== '') {
+        let json: unknown;
+        try {
+            json = JSON.parse(text);
+        } catch {
+            throw badRequest('invalid_json', 'The request body is not valid JSON.');
+        }
+        const parsed = bodySchema.safeParse(json);
+        if (!parsed.success) throw badRequest('invalid_request', parsed.error.issues.map((issue) => issue.message).join('; '));
+        body = parsed.data;
+    }
+
+    const approverEmail = email(body.approverEmail ?? request.query.get('user_email') ?? undefined, 'approverEmail', { missing: 'missing_email', invalid: 'invalid_email' });
+    const comment = (body.comment ?? request.query.get('reason') ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
+    if (comment.length > limits.maxCommentLength) {
+        throw badRequest('comment_too_long', `The comment is longer than ${limits.maxCommentLength} characters.`);
+    }
+    return { approvalId, approverEmail, comment: comment === '' ? undefined : comment, reassignToEmail: body.reassignToEmail };
+}
+
+export async function parseDecisionInput(request: HttpRequest, decision: Decision, limits: Config['decisions']): Promise<DecisionRequest> {
+    const { approvalId, approverEmail, comment } = await parseCommon(request, limits);
+    if (decision === 'reject' && limits.requireRejectReason && !comment) throw badRequest('reason_required', 'A reason is required to reject.');
+    return { approvalId, decision, approverEmail, comment };
+}
+
+export async function parseCommentInput(request: HttpRequest, limits: Config['decisions']): Promise<CommentRequest> {
+    const { approvalId, approverEmail, comment } = await parseCommon(request, limits);
+    if (!comment) throw badRequest('comment_required', 'comment is required.');
+    return { approvalId, approverEmail, comment };
+}
+
+export async function parseReassignInput(request: HttpRequest, limits: Config['decisions']): Promise<ReassignRequest> {
+    const { approvalId, approverEmail, comment, reassignToEmail } = await parseCommon(request, limits);
+    const target = email(reassignToEmail, 'reassignToEmail', { missing: 'missing_reassign_email', invalid: 'invalid_reassign_email' });
+    if (target === approverEmail) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
+    return { approvalId, approverEmail, reassignToEmail: target, comment };
+}

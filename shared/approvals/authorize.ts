@@ -1,0 +1,126 @@
+import { AppError, conflict, forbidden, notFound, upstream, UpstreamError } from '../errors';
+import { errorMessage, Logger } from '../log';
+import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
+import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
+
+/**
+ * What every action on an approval checks first, against live state: the app notified it, it is still
+ * pending in its source, and the person is one of its current approvers. Then the row is claimed with its
+ * ETag so that of concurrent actions exactly one reaches the source.
+ */
+
+export interface ActionDependencies {
+    sources: ApprovalSource[];
+    store: ApprovalStore;
+    log: Logger;
+    allowSelfApproval: boolean;
+    now?: () => number;
+}
+
+export interface Authorized {
+    source: ApprovalSource;
+    record: ApprovalRecord;
+    person: Person;
+    approval: Approval;
+}
+
+/** A claim older than this belongs to a caller that died mid-action; the source is re-read before reuse. */
+const STALE_CLAIM_MS = 2 * 60_000;
+
+const pastTense = (decision: string) => (decision === 'approve' ? 'approved' : 'rejected');
+
+function alreadyHandled(record: ApprovalRecord): AppError {
+    if (record.status === 'decided') {
+        return conflict('already_decided', `This approval was already ${pastTense(record.decision ?? 'approve')} through chat${record.decidedBy ? ` by ${record.decidedBy}` : ''}.`);
+    }
+    return conflict('no_longer_pending', 'This approval is no longer pending: it was completed, withdrawn or expired in SailPoint.');
+}
+
+const inProgress = (record: ApprovalRecord, now: number) => record.status === 'deciding' && now - (record.decidingSince ?? 0) < STALE_CLAIM_MS;
+
+const busy = () => conflict('decision_in_progress', 'Another action on this approval is being recorded right now.');
+
+/** Calls a source, turning its failures into answers a person can act on. */
+export async function viaSource<T>(log: Logger, approvalId: string, call: () => Promise<T>): Promise<T> {
+    try {
+        return await call();
+    } catch (error) {
+        if (error instanceof AppError) throw error;
+        if (error instanceof UpstreamError) throw upstream('source_unavailable', error.message);
+        log.error('action.source_failed', { approvalId, error: errorMessage(error) });
+        throw upstream('source_unavailable', 'SailPoint answered in a way the app could not read; try again, and tell an administrator if it persists.');
+    }
+}
+
+export async function findNotified(deps: ActionDependencies, approvalId: string): Promise<{ source: ApprovalSource; record: ApprovalRecord }> {
+    for (const source of deps.sources) {
+        if (!source.isApprovalId(approvalId)) continue;
+        const record = await deps.store.get(source.name, approvalId);
+        if (record) return { source, record };
+    }
+    throw notFound('not_found', 'This app never sent a notification for this approval.');
+}
+
+export function notSupported(source: ApprovalSource, what: string): AppError {
+    return new AppError(501, 'not_supported_by_source', `${SOURCE_TITLES[source.name]} cannot ${what} through this app.`);
+}
+
+export async function authorize(
+    deps: ActionDependencies,
+    found: { source: ApprovalSource; record: ApprovalRecord },
+    approverEmail: string,
+    options: { deciding: boolean },
+): Promise<Authorized> {
+    const now = deps.now ?? Date.now;
+    const { source, record } = found;
+    if (record.status === 'decided' || record.status === 'closed') throw alreadyHandled(record);
+    if (inProgress(record, now())) throw busy();
+
+    const person = await viaSource(deps.log, record.id, () => source.findPersonByEmail(approverEmail));
+    const approval = await viaSource(deps.log, record.id, () => source.getApproval(record.id));
+    if (!approval || approval.completedState) {
+        await deps.store.update({ ...record, status: 'closed', closedReason: 'no longer pending in the source', updatedAt: now() });
+        throw alreadyHandled({ ...record, status: 'closed' });
+    }
+    if (!(await viaSource(deps.log, record.id, () => source.isApprover(approval, person)))) {
+        if (record.notified.some((entry) => entry.email === approverEmail)) {
+            throw conflict('reassigned', `This approval was reassigned and now waits for ${approverNames(approval)}.`);
+        }
+        throw forbidden('not_approver', 'You are not an approver of this request.');
+    }
+    if (options.deciding && !deps.allowSelfApproval && approval.requestee?.id === person.id) {
+        throw forbidden('self_approval', 'You cannot decide a request for your own access.');
+    }
+    return { source, record, person, approval };
+}
+
+/** Claims the row for one action; throws 409 when another action holds it or already finished it. */
+export async function claim(deps: ActionDependencies, record: ApprovalRecord): Promise<ApprovalRecord> {
+    const now = deps.now ?? Date.now;
+    let lostTo: ApprovalRecord | undefined;
+    const claimed = await deps.store.modify(record, (latest) => {
+        if (latest.status === 'decided' || latest.status === 'closed' || inProgress(latest, now())) {
+            lostTo = latest;
+            return undefined;
+        }
+        return { ...latest, status: 'deciding', decidingSince: now(), updatedAt: now() };
+    });
+    if (claimed) return claimed;
+    if (lostTo && lostTo.status !== 'deciding') throw alreadyHandled(lostTo);
+    throw busy();
+}
+
+/** Gives the row back after an action, open again, or closed when the source said it is gone. */
+export async function release(deps: ActionDependencies, record: ApprovalRecord, error?: unknown): Promise<void> {
+    const now = deps.now ?? Date.now;
+    const gone = error instanceof AppError && error.code === 'no_longer_pending';
+    await deps.store
+        .modify(record, (latest) => ({
+            ...latest,
+            status: gone ? 'closed' : 'open',
+            closedReason: gone ? 'no longer pending in the source' : undefined,
+            decidingSince: undefined,
+            updatedAt: now(),
+        }))
+        .catch((releaseError: unknown) => deps.log.error('action.release_failed', { approvalId: record.id, error: errorMessage(releaseError) }));
+}

@@ -1,0 +1,20 @@
+import { ActionDependencies, authorize, findNotified, notSupported, viaSource } from './authorize';
+import { ActionResult } from './decide';
+
+/** Adds a comment to a pending approval as one of its approvers, without deciding it. */
+
+export interface CommentRequest {
+    approvalId: string;
+    approverEmail: string;
+    comment: string;
+}
+
+export async function comment(deps: ActionDependencies, request: CommentRequest): Promise<ActionResult> {
+    const found = await findNotified(deps, request.approvalId);
+    const addComment = found.source.comment?.bind(found.source);
+    if (!addComment) throw notSupported(found.source, 'add a comment without deciding');
+    const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: false });
+    await viaSource(deps.log, record.id, () => addComment(approval, person, request.comment));
+    deps.log.info('comment.done', { source: source.name, approvalId: record.id, approverId: person.id });
+    return { status: 'commented', approvalId: record.id, message: 'Your comment was added to the request.' };
+}

@@ -1,0 +1,40 @@
+import { AppError, badRequest } from '../errors';
+import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource } from './authorize';
+import { ActionResult } from './decide';
+
+/**
+ * Hands an approver's part of a pending approval to another person. The row is claimed while ISC acts so
+ * a decision cannot cross it; the next poll sees the new approver and notifies them.
+ */
+
+export interface ReassignRequest {
+    approvalId: string;
+    approverEmail: string;
+    reassignToEmail: string;
+    comment?: string;
+}
+
+export async function reassign(deps: ActionDependencies, request: ReassignRequest): Promise<ActionResult> {
+    const found = await findNotified(deps, request.approvalId);
+    const handOver = found.source.reassign?.bind(found.source);
+    if (!handOver) throw notSupported(found.source, 'reassign (forward) an approval');
+    const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: false });
+    const target = await viaSource(deps.log, record.id, () => source.findPersonByEmail(request.reassignToEmail)).catch((error: unknown) => {
+        if (error instanceof AppError && error.status === 403) {
+            throw badRequest('invalid_reassign_target', `${request.reassignToEmail} must match exactly one identity: ${error.message}`);
+        }
+        throw error;
+    });
+    if (target.id === person.id) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
+
+    const claimed = await claim(deps, record);
+    try {
+        await viaSource(deps.log, record.id, () => handOver(approval, person, target, request.comment));
+    } catch (error) {
+        await release(deps, claimed, error);
+        throw error;
+    }
+    await release(deps, claimed);
+    deps.log.info('reassign.done', { source: source.name, approvalId: record.id, approverId: person.id, targetId: target.id });
+    return { status: 'reassigned', approvalId: record.id, message: `The request now waits for ${target.name}.` };
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { IscConfig } from '../config';
+import { UpstreamError } from '../errors';
+import { HttpAnswer, HttpClient, retryAfterMs, RetryPolicy, withQuery } from '../http';
+import { Pacer } from '../pacer';
+import { TokenCache } from '../tokens';
+
+/**
+ * HTTP access to SailPoint Identity Security Cloud: client-credentials token from the shared cache (one
+ * retry with a fresh token on 401), calls paced to the tenant's per-client limit (100 per 10 s) with a 429's
+ * Retry-After pausing them all, and ISC's ErrorResponseDto turned into a message with its tracking id.
+ */
+
+const SYSTEM = 'Identity Security Cloud';
+/** How long a call may wait for a slot under the rate limit before it gives up. */
+const MAX_PACING_WAIT_MS = 30_000;
+
+const tokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().optional() });
+const errorResponse = z
+    .object({
+        detailCode: z.string().nullish(),
+        trackingId: z.string().nullish(),
+        messages: z.array(z.object({ text: z.string().nullish() }).passthrough()).nullish(),
+        error: z.string().nullish(),
+        message: z.string().nullish(),
+    })
+    .passthrough();
+const identityRow = z.object({ id: z.string(), name: z.string().nullish(), emailAddress: z.string().nullish() }).passthrough();
+
+export type IscIdentityRow = z.infer<typeof identityRow>;
+type Query = Record<string, string | number | undefined>;
+
+/** ISC's error body, as one line an admin can quote to SailPoint support. */
+export function describeIscFailure(answer: HttpAnswer, action: string): string {
+    let detail = '';
+    try {
+        const parsed = errorResponse.safeParse(JSON.parse(answer.body));
+        if (parsed.success) {
+            const body = parsed.data;
+            const texts = (body.messages ?? []).map((message) => message.text).filter(Boolean);
+            const what = [body.detailCode, ...texts, body.error, body.message].filter(Boolean).join(': ').trim().slice(0, 300);
+            detail = [what, body.trackingId ? `tracking id ${body.trackingId}` : ''].filter(Boolean).join('; ');
+        }
+    } catch {
+        detail = '';
+    }
+    const hint =
+        answer.status === 403
+            ? ' Check the API client scopes (idn:access-request-approvals:manage, idn:identity:read).'
+            : answer.status === 429
+              ? ' ISC is rate limiting the app; try again shortly.'
+              : '';
+    return `Identity Security Cloud could not ${action} (${answer.status}${detail ? `: ${detail}` : ''}).${hint}`;
+}
+
+export class IscClient {
+    private readonly tokenKey: string;
+    private readonly apiRoot: string;
+
+    constructor(
+        private readonly config: IscConfig,
+        private readonly http: HttpClient,
+        private readonly tokens: TokenCache,
+        private readonly pacer: Pacer,
+        private readonly now: () => number = Date.now,
+    ) {
+        this.tokenKey = `isc:${config.baseUrl}:${config.clientId}`;
+        this.apiRoot = `${config.baseUrl}/${config.apiVersion}`;
+    }
+
+    /** One page of pending generic approvals, with approvers and comments, and the total when ISC says it. */
+    async listPending(offset: number, limit: number): Promise<{ items: unknown[]; total?: number }> {
+        const answer = await this.call('GET', '/generic-approvals', {
+            mine: 'false',
+            filters: 'status eq "PENDING"',
+            'include-approvers': 'true',
+            'include-comments': 'true',
+            count: 'true',
+            limit,
+            offset,
+        });
+        const body = this.expectOk(answer, 'list pending approvals');
+        const items = parseJson(body);
+        if (!Array.isArray(items)) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered the approval list with something other than a list');
+        const total = Number(answer.headers['x-total-count']);
+        return { items, total: Number.isFinite(total) ? total : undefined };
+    }
+
+    /** The approval's JSON, or undefined when ISC no longer knows it. */
+    async getApproval(id: string): Promise<unknown | undefined> {
+        const answer = await this.call('GET', `/generic-approvals/${encodeURIComponent(id)}`, {});
+        if (answer.status === 404) return undefined;
+        return parseJson(this.expectOk(answer, 'read the approval'));
+    }
+
+    /** POST /generic-approvals/{id}/{action}; answers the response for the caller to interpret. */
+    act(id: string, action: 'approve' | 'reject' | 'comments' | 'reassign', body: Record<string, unknown>): Promise<HttpAnswer> {
+        return this.call('POST', `/generic-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
+    }
+
+    async findIdentities(filter: string): Promise<IscIdentityRow[]> {
+        const answer = await this.call('GET', '/identities', { filters: filter, limit: 250 });
+        const parsed = z.array(identityRow).safeParse(parseJson(this.expectOk(answer, 'look up identities')));
+        if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered an identity lookup with an unexpected shape');
+        return parsed.data;
+    }
+
+    expectOk(answer: HttpAnswer, action: string): string {
+        if (answer.status >= 200 && answer.status < 300) return answer.body;
+        throw new UpstreamError(SYSTEM, describeIscFailure(answer, action), answer.status);
+    }
+
+    private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent'): Promise<HttpAnswer> {
+        const url = withQuery(`${this.apiRoot}${path}`, query);
+        const send = async (token: string) => {
+            if (!(await this.pacer.acquire(this.now() + MAX_PACING_WAIT_MS))) {
+                throw new UpstreamError(SYSTEM, 'Identity Security Cloud is rate limiting the app; try again shortly', 429);
+            }
+            const answer = await this.http.send({
+                system: SYSTEM,
+                method,
+                url,
+                retry,
+                body,
+                headers: {
+                    Authorization: `Bearer ${token}`,
+                    Accept: 'application/json',
+                    'X-SailPoint-Experimental': 'true',
+                    ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+                },
+            });
+            if (answer.status === 429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
+            return answer;
+        };
+        const token = await this.token();
+        const answer = await send(token);
+        if (answer.status !== 401) return answer;
+        this.tokens.invalidate(this.tokenKey, token);
+        const retried = await send(await this.token());
+        if (retried.status === 401) {
+            throw new UpstreamError(SYSTEM, "Identity Security Cloud refused the app's token twice: check ISC_CLIENT_ID and ISC_CLIENT_SECRET", 401);
+        }
+        return retried;
+    }
+
+    private token(): Promise<string> {
+        return this.tokens.get(this.tokenKey, async () => {
+            const answer = await this.http.send({
+                system: SYSTEM,
+                method: 'POST',
+                url: `${this.config.baseUrl}/oauth/token`,
+                retry: 'idempotent',
+                body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.config.clientId, client_secret: this.config.clientSecret }).toString(),
+                headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+            });
+            if (answer.status === 400 || answer.status === 401) {
+                throw new UpstreamError(SYSTEM, 'Identity Security Cloud refused the client credentials: check ISC_CLIENT_ID and ISC_CLIENT_SECRET', answer.status);
+            }
+            const parsed = tokenResponse.safeParse(parseJson(this.expectOk(answer, 'issue a token')));
+            if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered the token request without an access_token');
+            return { accessToken: parsed.data.access_token, expiresIn: parsed.data.expires_in };
+        });
+    }
+}
+
+function parseJson(body: string): unknown {
+    try {
+        return JSON.parse(body);
+    } catch {
+        return undefined;
+    }
+}
