@@ -4,7 +4,7 @@ import { ConfigError, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config
 import { AZURITE_TABLE_PORT, canConnect, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
-import { seedSampleData } from './simulator/sampleData';
+import { seedIscSampleData, seedSampleData } from './simulator/sampleData';
 import { SentMessage, Simulator } from './simulator/simulator';
 
 /**
@@ -43,16 +43,18 @@ async function main(): Promise<void> {
     const stops: (() => Promise<void>)[] = [];
     let simulator: Simulator | undefined;
 
-    if (!process.env.IIQ_BASE_URL) {
+    if (!process.env.IIQ_BASE_URL && !process.env.ISC_BASE_URL) {
         simulator = new Simulator({
+            sources: ['iiq', 'isc'],
             onMessage: (message) =>
                 console.log(`\n[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)}):\n    ${plainText(message)}\n`),
         });
         await simulator.start(Number(process.env.SIMULATOR_PORT ?? 0));
         seedSampleData(simulator);
+        seedIscSampleData(simulator);
         Object.assign(process.env, simulator.settings());
         stops.push(() => simulator!.stop());
-        console.log(`[demo] IIQ_BASE_URL is not set: using the bundled IdentityIQ + Moveworks simulator at ${simulator.baseUrl}`);
+        console.log(`[demo] no source is configured (IIQ_BASE_URL, ISC_BASE_URL): using the bundled IdentityIQ + Identity Security Cloud + Moveworks simulator at ${simulator.baseUrl}`);
     }
     if (!process.env.AzureWebJobsStorage) {
         const azurite = await startAzurite();

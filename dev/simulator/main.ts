@@ -1,4 +1,4 @@
-import { seedSampleData } from './sampleData';
+import { seedIscSampleData, seedSampleData } from './sampleData';
 import { Simulator } from './simulator';
 
 /**
@@ -7,10 +7,12 @@ import { Simulator } from './simulator';
  */
 async function main(): Promise<void> {
     const simulator = new Simulator({
+        sources: ['iiq', 'isc'],
         onMessage: (message) => console.log(`[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)})`),
     });
     await simulator.start(Number(process.env.SIMULATOR_PORT ?? 7072));
     seedSampleData(simulator);
+    seedIscSampleData(simulator);
     console.log(`Simulator listening on ${simulator.baseUrl}. Put these in local.settings.json "Values":`);
     console.log(JSON.stringify(simulator.settings(), null, 2));
     const stop = () => void simulator.stop().then(() => process.exit(0));

@@ -59,3 +59,45 @@ export function seedSampleData(simulator: Simulator) {
     simulator.addWorkItem({ ownerId: allen.id, type: 'Form', description: 'Please provide additional information' });
     return { people: { jamie, carol, allen, amy, bob }, finance, workItems: { roleRequest, entitlementRequest, removal } };
 }
+
+/** ISC's side: the same people, a governance group, and three pending generic approvals. */
+export function seedIscSampleData(simulator: Simulator) {
+    const isc = simulator.isc;
+    const person = (name: string, email: string) => isc.addIdentity({ name, email });
+    const jamie = person('Jamie Rivera', 'jamie.rivera@example.com');
+    const carol = person('Carol Jones', 'carol.jones@example.com');
+    const allen = person('Allen Burton', 'allen.burton@example.com');
+    const amy = person('Amy Cox', 'amy.cox@example.com');
+    const dana = person('Dana Lee', 'dana.lee@example.com');
+    const reviewers = isc.addGroup('Security Reviewers', [jamie.id, carol.id]);
+    const day = 86_400_000;
+
+    const roleRequest = isc.addApproval({
+        name: 'Access Request: Finance Analyst',
+        description: 'Amy Cox requests the Finance Analyst role',
+        priority: 'HIGH',
+        requesterId: allen.id,
+        requesteeId: amy.id,
+        assignedTo: [{ kind: 'identity', id: jamie.id }],
+        dueDate: Date.now() + 3 * day,
+        requestedTarget: [{ id: 'f3a1c2d4e5b60718293a4b5c6d7e8f90', name: 'Finance Analyst', targetType: 'ROLE', requestType: 'GRANT_ACCESS' }],
+        comments: [{ authorName: 'Allen Burton', comment: 'Amy starts on the close team on Monday.', createdDate: Date.now() }],
+    });
+    const groupRequest = isc.addApproval({
+        name: 'Access Request: AWS Production Admin',
+        description: 'Remove AWS Production Admin from Amy Cox',
+        requesterId: allen.id,
+        requesteeId: amy.id,
+        assignedTo: [{ kind: 'group', id: reviewers.id }],
+        requestedTarget: [{ id: '0b1c2d3e4f5061728394a5b6c7d8e9f0', name: 'AWS Production Admin', targetType: 'ENTITLEMENT', requestType: 'REVOKE_ACCESS' }],
+    });
+    const carolsRequest = isc.addApproval({
+        name: 'Access Request: Salesforce Reports',
+        requesterId: allen.id,
+        requesteeId: dana.id,
+        priority: 'LOW',
+        assignedTo: [{ kind: 'identity', id: carol.id }],
+        requestedTarget: [{ id: '1c2d3e4f5061728394a5b6c7d8e9f0a1', name: 'Salesforce Reports', targetType: 'ACCESS_PROFILE', requestType: 'GRANT_ACCESS' }],
+    });
+    return { people: { jamie, carol, allen, amy, dana }, reviewers, approvals: { roleRequest, groupRequest, carolsRequest } };
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { compileFilter, FilterSyntaxError, FilterValue } from './filter';
+import { IscRoute, IscTenant } from './isc';
 
 /**
  * A simulator of IdentityIQ with the "Moveworks for SailPoint" plugin and of the Moveworks Events API,
@@ -70,7 +71,7 @@ export interface RecordedDecision {
     at: number;
 }
 
-export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send';
+export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send' | IscRoute;
 
 export interface Fault {
     status: number;
@@ -82,6 +83,10 @@ export interface Fault {
 }
 
 export interface SimulatorOptions {
+    /** Which sources `settings()` turns on in the app (both are always served). */
+    sources?: ('iiq' | 'isc')[];
+    iscClientId?: string;
+    iscClientSecret?: string;
     iiqClientId?: string;
     iiqClientSecret?: string;
     moveworksApiKey?: string;
@@ -140,7 +145,24 @@ export class Simulator {
     readonly archive = new Map<string, SimWorkItem>();
     readonly messages: SentMessage[] = [];
     readonly decisions: RecordedDecision[] = [];
-    readonly calls: Record<Route, number> = { 'iiq.token': 0, 'iiq.list': 0, 'iiq.get': 0, 'iiq.put': 0, 'iiq.identities': 0, 'iiq.members': 0, 'moveworks.send': 0 };
+    readonly calls: Record<Route, number> = {
+        'iiq.token': 0,
+        'iiq.list': 0,
+        'iiq.get': 0,
+        'iiq.put': 0,
+        'iiq.identities': 0,
+        'iiq.members': 0,
+        'moveworks.send': 0,
+        'isc.token': 0,
+        'isc.list': 0,
+        'isc.get': 0,
+        'isc.approve': 0,
+        'isc.reject': 0,
+        'isc.comments': 0,
+        'isc.reassign': 0,
+        'isc.identities': 0,
+    };
+    readonly isc: IscTenant;
     readonly rateLimited: number[] = [];
     /** The most requests of each route served at once. */
     readonly peakInFlight: Partial<Record<Route, number>> = {};
@@ -153,7 +175,8 @@ export class Simulator {
     moveworksPerMinute: number;
     tokenLifetimeSeconds: number;
 
-    private readonly options: Required<Pick<SimulatorOptions, 'iiqClientId' | 'iiqClientSecret' | 'moveworksApiKey' | 'moveworksEventId'>> & SimulatorOptions;
+    private readonly options: Required<Pick<SimulatorOptions, 'iiqClientId' | 'iiqClientSecret' | 'iscClientId' | 'iscClientSecret' | 'moveworksApiKey' | 'moveworksEventId' | 'sources'>> &
+        SimulatorOptions;
     private readonly tokens = new Map<string, number>();
     private readonly faults = new Map<Route, Fault[]>();
     private readonly sendStarts: number[] = [];
@@ -166,6 +189,9 @@ export class Simulator {
         this.options = {
             iiqClientId: 'demo-client',
             iiqClientSecret: 'demo-secret',
+            iscClientId: '2c9180835d2e5168015d32f890ca1581',
+            iscClientSecret: 'demo-isc-secret',
+            sources: ['iiq'],
             moveworksApiKey: 'demo-moveworks-key',
             moveworksEventId: '00000000-0000-4000-8000-000000000001',
             ...options,
@@ -176,6 +202,7 @@ export class Simulator {
         this.moveworksPerMinute = options.moveworksPerMinute ?? 120;
         this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 1200;
         this.random = options.randomFaults ? seededRandom(options.randomFaults.seed) : undefined;
+        this.isc = new IscTenant(this.options.iscClientId, this.options.iscClientSecret);
     }
 
     get credentials() {
@@ -189,10 +216,15 @@ export class Simulator {
 
     /** The app settings that point the app at this simulator. */
     settings(): Record<string, string> {
+        const iiq: Record<string, string> = this.options.sources.includes('iiq')
+            ? { IIQ_BASE_URL: this.baseUrl, IIQ_CLIENT_ID: this.options.iiqClientId, IIQ_CLIENT_SECRET: this.options.iiqClientSecret }
+            : {};
+        const isc: Record<string, string> = this.options.sources.includes('isc')
+            ? { ISC_BASE_URL: this.baseUrl, ISC_CLIENT_ID: this.options.iscClientId, ISC_CLIENT_SECRET: this.options.iscClientSecret, ISC_API_VERSION: this.isc.apiVersion }
+            : {};
         return {
-            IIQ_BASE_URL: this.baseUrl,
-            IIQ_CLIENT_ID: this.options.iiqClientId,
-            IIQ_CLIENT_SECRET: this.options.iiqClientSecret,
+            ...iiq,
+            ...isc,
             MOVEWORKS_BASE_URL: this.baseUrl,
             MOVEWORKS_EVENT_ID: this.options.moveworksEventId,
             MOVEWORKS_API_KEY: this.options.moveworksApiKey,
@@ -298,8 +330,8 @@ export class Simulator {
                 return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter);
             }
             const body = await readBody(request);
-            const answer = route === 'moveworks.send' ? this.sendMessage(request, url, body) : this.iiq(route, request, url, body);
-            this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter);
+            const answer = route === 'moveworks.send' ? this.sendMessage(request, url, body) : route.startsWith('isc.') ? this.isc.handle(route as IscRoute, request, url, body) : this.iiq(route, request, url, body);
+            this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter, answer.headers);
         } catch (error) {
             if (error instanceof HttpStatusError) return this.reply(response, error.status, 'text/plain', error.message);
             throw error;
@@ -325,7 +357,7 @@ export class Simulator {
         if (method === 'GET' && path === `${PLUGIN}/table/Identity`) return 'iiq.identities';
         if (method === 'GET' && /^\/identityiq\/plugin\/rest\/moveworks-plugin\/object\/workgroup\/[^/]+\/members$/.test(path)) return 'iiq.members';
         if (method === 'POST' && /^\/rest\/v1\/events\/[^/]+\/messages\/send$/.test(path)) return 'moveworks.send';
-        return undefined;
+        return this.isc.routeOf(method, path);
     }
 
     private iiq(route: Route, request: IncomingMessage, url: URL, body: string): Answer {
@@ -528,8 +560,8 @@ export class Simulator {
         ].join('');
     }
 
-    private reply(response: ServerResponse, status: number, contentType: string, body: string, retryAfter?: string): void {
-        response.writeHead(status, { 'Content-Type': contentType, ...(retryAfter ? { 'Retry-After': retryAfter } : {}) });
+    private reply(response: ServerResponse, status: number, contentType: string, body: string, retryAfter?: string, headers: Record<string, string> = {}): void {
+        response.writeHead(status, { 'Content-Type': contentType, ...headers, ...(retryAfter ? { 'Retry-After': retryAfter } : {}) });
         response.end(body);
     }
 }
@@ -539,6 +571,7 @@ interface Answer {
     contentType: string;
     body: string;
     retryAfter?: string;
+    headers?: Record<string, string>;
 }
 
 const json = (value: unknown, status = 200): Answer => ({ status, contentType: 'application/json', body: JSON.stringify(value) });

@@ -28,13 +28,20 @@ function cut(value: string, max: number): string {
 const field = (label: string, value: string | undefined, max = MAX_FIELD_LENGTH) =>
     value === undefined || value.trim() === '' ? [] : [`- <i>${label}</i>: ${escapeHtml(cut(value, max))}`];
 
-function lineBlock(line: ApprovalLine, index: number, count: number): string {
+/** Labels as each source's own UI words them: IdentityIQ roles and attributes, ISC requested access. */
+function lineLabels(source: Approval['source'], line: ApprovalLine) {
+    if (source === 'isc') return { operation: 'Request', attribute: 'Access type', value: 'Access' };
     const isRole = line.application === 'IIQ';
+    return { operation: 'Operation', attribute: isRole ? 'Role type' : 'Attribute', value: isRole ? 'Role name' : 'Value' };
+}
+
+function lineBlock(source: Approval['source'], line: ApprovalLine, index: number, count: number): string {
+    const labels = lineLabels(source, line);
     return [
         `<b>Request item ${index + 1}/${count}</b>`,
-        ...field('Operation', line.operation),
-        ...field(isRole ? 'Role type' : 'Attribute', line.attribute),
-        ...field(isRole ? 'Role name' : 'Value', line.value),
+        ...field(labels.operation, line.operation),
+        ...field(labels.attribute, line.attribute),
+        ...field(labels.value, line.value),
         ...field('Application', line.application),
         ...field('Requester comment', line.requesterComment, MAX_COMMENT_LENGTH),
         ...field('Starts', line.startDate === undefined ? undefined : formatInstant(line.startDate)),
@@ -74,7 +81,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
     const blocks: string[] = [];
     let length = header.length + footer.length + 200;
     for (const [index, line] of approval.lines.entries()) {
-        const block = lineBlock(line, index, approval.lines.length);
+        const block = lineBlock(approval.source, line, index, approval.lines.length);
         if (length + block.length + 8 > MAX_MESSAGE_LENGTH) {
             blocks.push(`<i>…and ${approval.lines.length - index} more item(s): open ${SOURCE_TITLES[approval.source]} to see them all.</i>`);
             break;

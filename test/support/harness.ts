@@ -3,7 +3,7 @@ import { App, createApp } from '../../shared/app';
 import { loadConfig } from '../../shared/config';
 import { Logger, LogProperties } from '../../shared/log';
 import { TokenCache } from '../../shared/tokens';
-import { seedSampleData } from '../../dev/simulator/sampleData';
+import { seedIscSampleData, seedSampleData } from '../../dev/simulator/sampleData';
 import { Simulator, SimulatorOptions } from '../../dev/simulator/simulator';
 
 export interface LogEntry extends LogProperties {
@@ -40,6 +40,7 @@ export interface Harness {
     app: App;
     log: ReturnType<typeof capturingLogger>;
     sample: ReturnType<typeof seedSampleData>;
+    iscSample: ReturnType<typeof seedIscSampleData>;
     /** Another app instance on the same table and simulator, as a second worker or a restart would be. */
     newApp(overrides?: Record<string, string>, now?: () => number): App;
     stop(): Promise<void>;
@@ -49,11 +50,12 @@ export async function startHarness(options: { simulator?: SimulatorOptions; sett
     const simulator = new Simulator(options.simulator);
     await simulator.start();
     const sample = seedSampleData(simulator);
+    const iscSample = seedIscSampleData(simulator);
     const settings = testSettings(simulator, options.settings);
     const log = capturingLogger();
     const newApp = (overrides: Record<string, string> = {}, now?: () => number) =>
         createApp(loadConfig({ ...settings, ...overrides }), { log, tokens: new TokenCache(), now });
-    return { simulator, settings, app: newApp(), log, sample, newApp, stop: () => simulator.stop() };
+    return { simulator, settings, app: newApp(), log, sample, iscSample, newApp, stop: () => simulator.stop() };
 }
 
 /** A clock the test moves by hand, starting at the real time. */
