@@ -161,3 +161,12 @@ function describeFailure(error: unknown): { code: string; message: string } {
     }
     return { code: 'ERR_UNKNOWN', message: error instanceof Error ? error.message : String(error) };
 }
+
+/** A response body as JSON, or undefined when it is not JSON (the caller's schema then refuses it). */
+export function parseJsonBody(body: string): unknown {
+    try {
+        return JSON.parse(body);
+    } catch {
+        return undefined;
+    }
+}

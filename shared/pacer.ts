@@ -9,11 +9,17 @@ export class Pacer {
     private readonly starts: number[] = [];
     private pausedUntil = 0;
 
+    private readonly windowMs: number;
+
     constructor(
         private readonly limit: number,
-        private readonly windowMs = 60_000,
+        windowMs = 60_000,
         private readonly now: () => number = Date.now,
-    ) {}
+    ) {
+        // The server counts arrivals, not our starts: keep a little slack so a call that left on time but
+        // arrived late cannot fall into the same server-side window as one started a full window later.
+        this.windowMs = windowMs + Math.max(250, windowMs * 0.02);
+    }
 
     /** Waits for a slot and takes it; answers false (taking nothing) when the slot would open after `deadline`. */
     async acquire(deadline: number): Promise<boolean> {

@@ -1,3 +1,7 @@
+import { z } from 'zod';
+import { UpstreamError } from './errors';
+import { HttpClient, HttpRequest, parseJsonBody } from './http';
+
 /**
  * The one OAuth token cache, keyed per source. A token is refreshed before it expires, fetched once
  * when many calls need it at the same moment, and dropped when the source answers 401 to it.
@@ -41,6 +45,18 @@ export class TokenCache {
         if (this.tokens.get(key)?.accessToken === refusedToken) this.tokens.delete(key);
     }
 
+    /**
+     * Calls `send` with the cached token; when the source answers 401, drops that token and calls once
+     * more with a fresh one. Answers the last answer, which may still be a 401.
+     */
+    async withToken<T extends { status: number }>(key: string, fetchToken: TokenFetcher, send: (token: string) => Promise<T>): Promise<T> {
+        const token = await this.get(key, fetchToken);
+        const answer = await send(token);
+        if (answer.status !== 401) return answer;
+        this.invalidate(key, token);
+        return send(await this.get(key, fetchToken));
+    }
+
     clear(): void {
         this.tokens.clear();
     }
@@ -56,3 +72,19 @@ export class TokenCache {
 }
 
 export const tokenCache = new TokenCache();
+
+const tokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().optional() });
+
+/** An OAuth client-credentials token request; `settings` names what to check when the source refuses it. */
+export async function requestToken(http: HttpClient, request: HttpRequest, settings: string): Promise<TokenGrant> {
+    const answer = await http.send(request);
+    if (answer.status === 400 || answer.status === 401) {
+        throw new UpstreamError(request.system, `${request.system} refused the client credentials: check ${settings}`, answer.status);
+    }
+    if (answer.status < 200 || answer.status >= 300) {
+        throw new UpstreamError(request.system, `${request.system} could not issue a token (${answer.status}); try again in a minute`, answer.status);
+    }
+    const parsed = tokenResponse.safeParse(parseJsonBody(answer.body));
+    if (!parsed.success) throw new UpstreamError(request.system, `${request.system} answered the token request without an access_token`);
+    return { accessToken: parsed.data.access_token, expiresIn: parsed.data.expires_in };
+}

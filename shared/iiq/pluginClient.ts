@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { IiqConfig } from '../config';
 import { UpstreamError } from '../errors';
-import { HttpAnswer, HttpClient, RetryPolicy, withQuery } from '../http';
-import { TokenCache } from '../tokens';
+import { HttpAnswer, HttpClient, parseJsonBody, RetryPolicy, withQuery } from '../http';
+import { requestToken, TokenCache, TokenGrant } from '../tokens';
 
 /**
  * HTTP access to IdentityIQ and its "Moveworks for SailPoint" plugin: client-credentials token from the
@@ -12,7 +12,6 @@ import { TokenCache } from '../tokens';
 const SYSTEM = 'IdentityIQ';
 const PLUGIN_PATH = '/identityiq/plugin/rest/moveworks-plugin';
 
-const tokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().optional() });
 
 const identityRow = z.object({ id: z.string(), name: z.string().nullish(), email: z.string().nullish() });
 const identityTable = z.object({ objects: z.array(identityRow).nullish() });
@@ -53,7 +52,7 @@ export class PluginClient {
 
     async queryIdentities(filter: string): Promise<IdentityRow[]> {
         const answer = await this.call('GET', '/table/Identity', { attributes: 'id,name,email', filter }, undefined, 'idempotent');
-        const parsed = identityTable.safeParse(parseJson(this.expectOk(answer, 'look up identities').body));
+        const parsed = identityTable.safeParse(parseJsonBody(this.expectOk(answer, 'look up identities').body));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'IdentityIQ answered an identity lookup with an unexpected shape');
         return parsed.data.objects ?? [];
     }
@@ -62,7 +61,7 @@ export class PluginClient {
     async workgroupMemberIds(identityId: string): Promise<string[] | undefined> {
         const answer = await this.call('GET', `/object/workgroup/${encodeURIComponent(identityId)}/members`, {}, undefined, 'idempotent');
         if (answer.status === 404) return undefined;
-        const parsed = memberTable.safeParse(parseJson(this.expectOk(answer, 'list workgroup members').body));
+        const parsed = memberTable.safeParse(parseJsonBody(this.expectOk(answer, 'list workgroup members').body));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'IdentityIQ answered a workgroup lookup with an unexpected shape');
         return (parsed.data.objects ?? []).map((member) => member.id);
     }
@@ -82,38 +81,27 @@ export class PluginClient {
                     ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
                 },
             });
-        const token = await this.token();
-        const answer = await send(token);
-        if (answer.status !== 401) return answer;
-        this.tokens.invalidate(this.tokenKey, token);
-        const retried = await send(await this.token());
-        if (retried.status === 401) {
+        const answer = await this.tokens.withToken(this.tokenKey, () => this.fetchToken(), send);
+        if (answer.status === 401) {
             throw new UpstreamError(SYSTEM, 'IdentityIQ refused the app\'s token twice: check IIQ_CLIENT_ID and IIQ_CLIENT_SECRET and the API client in IdentityIQ', 401);
         }
-        return retried;
+        return answer;
     }
 
-    private token(): Promise<string> {
-        return this.tokens.get(this.tokenKey, async () => {
-            const answer = await this.http.send({
+    private fetchToken(): Promise<TokenGrant> {
+        const basic = Buffer.from(`${this.config.clientId}:${this.config.clientSecret}`).toString('base64');
+        return requestToken(
+            this.http,
+            {
                 system: SYSTEM,
                 method: 'POST',
                 url: `${this.config.baseUrl}/identityiq/oauth2/token?grant_type=client_credentials`,
                 retry: 'idempotent',
                 body: 'grant_type=client_credentials',
-                headers: {
-                    Authorization: `Basic ${Buffer.from(`${this.config.clientId}:${this.config.clientSecret}`).toString('base64')}`,
-                    'Content-Type': 'application/x-www-form-urlencoded',
-                    Accept: 'application/json',
-                },
-            });
-            if (answer.status === 400 || answer.status === 401) {
-                throw new UpstreamError(SYSTEM, 'IdentityIQ refused the client credentials: check IIQ_CLIENT_ID and IIQ_CLIENT_SECRET', answer.status);
-            }
-            const parsed = tokenResponse.safeParse(parseJson(this.expectOk(answer, 'issue a token').body));
-            if (!parsed.success) throw new UpstreamError(SYSTEM, 'IdentityIQ answered the token request without an access_token');
-            return { accessToken: parsed.data.access_token, expiresIn: parsed.data.expires_in };
-        });
+                headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+            },
+            'IIQ_CLIENT_ID and IIQ_CLIENT_SECRET',
+        );
     }
 
     private expectOk(answer: HttpAnswer, action: string): HttpAnswer {
@@ -130,12 +118,4 @@ export function describeFailure(status: number, action: string): string {
     if (status === 429) return `IdentityIQ is rate limiting the app; it will try again`;
     if (status >= 500) return `IdentityIQ failed to ${action} (${status}); try again in a minute`;
     return `IdentityIQ could not ${action} (${status})`;
-}
-
-function parseJson(body: string): unknown {
-    try {
-        return JSON.parse(body);
-    } catch {
-        return undefined;
-    }
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { IscConfig } from '../config';
 import { UpstreamError } from '../errors';
-import { HttpAnswer, HttpClient, retryAfterMs, RetryPolicy, withQuery } from '../http';
+import { HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../http';
 import { Pacer } from '../pacer';
-import { TokenCache } from '../tokens';
+import { requestToken, TokenCache, TokenGrant } from '../tokens';
 
 /**
  * HTTP access to SailPoint Identity Security Cloud: client-credentials token from the shared cache (one
@@ -15,7 +15,6 @@ const SYSTEM = 'Identity Security Cloud';
 /** How long a call may wait for a slot under the rate limit before it gives up. */
 const MAX_PACING_WAIT_MS = 30_000;
 
-const tokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().optional() });
 const errorResponse = z
     .object({
         detailCode: z.string().nullish(),
@@ -80,7 +79,7 @@ export class IscClient {
             offset,
         });
         const body = this.expectOk(answer, 'list pending approvals');
-        const items = parseJson(body);
+        const items = parseJsonBody(body);
         if (!Array.isArray(items)) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered the approval list with something other than a list');
         const total = Number(answer.headers['x-total-count']);
         return { items, total: Number.isFinite(total) ? total : undefined };
@@ -90,7 +89,7 @@ export class IscClient {
     async getApproval(id: string): Promise<unknown | undefined> {
         const answer = await this.call('GET', `/generic-approvals/${encodeURIComponent(id)}`, {});
         if (answer.status === 404) return undefined;
-        return parseJson(this.expectOk(answer, 'read the approval'));
+        return parseJsonBody(this.expectOk(answer, 'read the approval'));
     }
 
     /** POST /generic-approvals/{id}/{action}; answers the response for the caller to interpret. */
@@ -100,7 +99,7 @@ export class IscClient {
 
     async findIdentities(filter: string): Promise<IscIdentityRow[]> {
         const answer = await this.call('GET', '/identities', { filters: filter, limit: 250 });
-        const parsed = z.array(identityRow).safeParse(parseJson(this.expectOk(answer, 'look up identities')));
+        const parsed = z.array(identityRow).safeParse(parseJsonBody(this.expectOk(answer, 'look up identities')));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered an identity lookup with an unexpected shape');
         return parsed.data;
     }
@@ -132,41 +131,26 @@ export class IscClient {
             if (answer.status === 429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
             return answer;
         };
-        const token = await this.token();
-        const answer = await send(token);
-        if (answer.status !== 401) return answer;
-        this.tokens.invalidate(this.tokenKey, token);
-        const retried = await send(await this.token());
-        if (retried.status === 401) {
+        const answer = await this.tokens.withToken(this.tokenKey, () => this.fetchToken(), send);
+        if (answer.status === 401) {
             throw new UpstreamError(SYSTEM, "Identity Security Cloud refused the app's token twice: check ISC_CLIENT_ID and ISC_CLIENT_SECRET", 401);
         }
-        return retried;
+        return answer;
     }
 
-    private token(): Promise<string> {
-        return this.tokens.get(this.tokenKey, async () => {
-            const answer = await this.http.send({
+    private fetchToken(): Promise<TokenGrant> {
+        const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: this.config.clientId, client_secret: this.config.clientSecret });
+        return requestToken(
+            this.http,
+            {
                 system: SYSTEM,
                 method: 'POST',
                 url: `${this.config.baseUrl}/oauth/token`,
                 retry: 'idempotent',
-                body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.config.clientId, client_secret: this.config.clientSecret }).toString(),
+                body: form.toString(),
                 headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-            });
-            if (answer.status === 400 || answer.status === 401) {
-                throw new UpstreamError(SYSTEM, 'Identity Security Cloud refused the client credentials: check ISC_CLIENT_ID and ISC_CLIENT_SECRET', answer.status);
-            }
-            const parsed = tokenResponse.safeParse(parseJson(this.expectOk(answer, 'issue a token')));
-            if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered the token request without an access_token');
-            return { accessToken: parsed.data.access_token, expiresIn: parsed.data.expires_in };
-        });
-    }
-}
-
-function parseJson(body: string): unknown {
-    try {
-        return JSON.parse(body);
-    } catch {
-        return undefined;
+            },
+            'ISC_CLIENT_ID and ISC_CLIENT_SECRET',
+        );
     }
 }
