@@ -47,7 +47,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const log = overrides.log ?? jsonLogger(console);
     const now = overrides.now ?? Date.now;
     const tokens = overrides.tokens ?? tokenCache;
-    const store = ApprovalStore.fromConnectionString(config.storage.connectionString, config.storage.tableName);
+    const store = ApprovalStore.fromSettings(config.storage);
     const http = new HttpClient(config.http, log);
     const sources: ApprovalSource[] = [];
     if (config.iiq) sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));

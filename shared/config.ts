@@ -87,10 +87,9 @@ export const settingsSchema = z.object({
         .refine((value) => !/^bearer\s/i.test(value), 'must be the raw key: the app adds "Bearer " itself'),
     MOVEWORKS_MAX_PER_MINUTE: integer(120, 1, 100_000),
     MOVEWORKS_CONCURRENCY: integer(16, 1, 64),
-    AzureWebJobsStorage: z
-        .string({ error: 'is required: a storage connection string ("UseDevelopmentStorage=true" for Azurite)' })
-        .trim()
-        .min(1, 'is required: a storage connection string ("UseDevelopmentStorage=true" for Azurite)'),
+    AzureWebJobsStorage: optionalText,
+    STATE_TABLE_ENDPOINT: baseUrl.optional(),
+    AZURE_CLIENT_ID: optionalText,
     STATE_TABLE_NAME: z
         .string()
         .trim()
@@ -135,7 +134,8 @@ export interface Config {
     iiq?: IiqConfig;
     isc?: IscConfig;
     moveworks: { baseUrl: string; eventId: string; apiKey: string; maxPerMinute: number; concurrency: number };
-    storage: { connectionString: string; tableName: string };
+    /** A connection string (local, Azurite), or a table endpoint reached with a managed identity (Azure). */
+    storage: { connectionString: string; tableName: string } | { endpoint: string; managedIdentityClientId?: string; tableName: string };
     poll: { schedule: string; fullSweepMinutes: number; overlapSeconds: number; budgetSeconds: number };
     http: { timeoutMs: number; maxRetries: number; maxResponseBytes: number };
     decisions: { requireRejectReason: boolean; maxCommentLength: number; allowSelfApproval: boolean };
@@ -176,6 +176,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             `IIQ_BASE_URL: no approval source is configured: set ${SOURCE_GROUPS.IdentityIQ.join(', ')} and/or ${SOURCE_GROUPS['Identity Security Cloud'].join(', ')}`,
         );
     }
+    const storageSettings = ['AzureWebJobsStorage', 'STATE_TABLE_ENDPOINT'].filter((name) => name in given);
+    if (storageSettings.length !== 1) {
+        problems.push(
+            storageSettings.length === 0
+                ? 'STATE_TABLE_ENDPOINT: set it (the table endpoint, reached with the managed identity) or AzureWebJobsStorage (a connection string, "UseDevelopmentStorage=true" for Azurite)'
+                : 'STATE_TABLE_ENDPOINT: set either it or AzureWebJobsStorage, not both',
+        );
+    }
+    for (const [name, value] of Object.entries(given)) {
+        if (name in settingsSchema.shape && /^@Microsoft\.KeyVault\(/i.test(value ?? '')) {
+            problems.push(`${name}: the Key Vault reference was not resolved: check that the app's identity may read the secret and that it exists`);
+        }
+    }
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
     const s = result.data;
@@ -208,7 +221,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             maxPerMinute: s.MOVEWORKS_MAX_PER_MINUTE,
             concurrency: s.MOVEWORKS_CONCURRENCY,
         },
-        storage: { connectionString: s.AzureWebJobsStorage, tableName: s.STATE_TABLE_NAME },
+        storage: s.STATE_TABLE_ENDPOINT
+            ? { endpoint: s.STATE_TABLE_ENDPOINT, managedIdentityClientId: s.AZURE_CLIENT_ID, tableName: s.STATE_TABLE_NAME }
+            : { connectionString: s.AzureWebJobsStorage as string, tableName: s.STATE_TABLE_NAME },
         poll: {
             schedule: s.POLL_SCHEDULE,
             fullSweepMinutes: s.FULL_SWEEP_MINUTES,

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../shared/config';
+import { ApprovalStore } from '../shared/store/approvalStore';
 
 const valid = {
     IIQ_BASE_URL: 'https://iiq.example.com:8443/',
@@ -38,7 +39,7 @@ describe('app settings', () => {
         });
         const names = problems.map((problem) => problem.split(':')[0]).sort();
         expect(names).toEqual(
-            ['AzureWebJobsStorage', 'IIQ_BASE_URL', 'IIQ_CLIENT_SECRET', 'MOVEWORKS_API_KEY', 'MOVEWORKS_EVENT_ID', 'MOVEWORKS_MAX_PER_MINUTE', 'POLL_SCHEDULE', 'REQUIRE_REJECT_REASON'].sort(),
+            ['IIQ_BASE_URL', 'IIQ_CLIENT_SECRET', 'MOVEWORKS_API_KEY', 'MOVEWORKS_EVENT_ID', 'MOVEWORKS_MAX_PER_MINUTE', 'POLL_SCHEDULE', 'REQUIRE_REJECT_REASON', 'STATE_TABLE_ENDPOINT'].sort(),
         );
     });
 
@@ -59,5 +60,31 @@ describe('app settings', () => {
     it('never puts a setting value in its error message', () => {
         const message = problemsOf({ ...valid, IIQ_CLIENT_SECRET: 'super-secret', IIQ_BASE_URL: 'not a url super-secret' }).join('\n');
         expect(message).not.toContain('super-secret');
+    });
+
+    it('refuses a setting whose Key Vault reference Azure could not resolve', () => {
+        const unresolved = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/moveworks-api-key/)';
+        expect(problemsOf({ ...valid, MOVEWORKS_API_KEY: unresolved })).toEqual([expect.stringMatching(/^MOVEWORKS_API_KEY: the Key Vault reference was not resolved/)]);
+    });
+});
+
+describe('reaching the state table', () => {
+    const { AzureWebJobsStorage, ...withoutStorage } = valid;
+
+    it('uses a connection string when AzureWebJobsStorage is set (Azurite locally)', () => {
+        expect(AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
+        const store = ApprovalStore.fromSettings(loadConfig(valid).storage);
+        expect(store.tableUrl).toBe('http://127.0.0.1:10002/devstoreaccount1');
+    });
+
+    it('uses the table endpoint with the managed identity when STATE_TABLE_ENDPOINT is set (Azure)', () => {
+        const config = loadConfig({ ...withoutStorage, STATE_TABLE_ENDPOINT: 'https://stapprovals.table.core.windows.net', AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555' });
+        expect(config.storage).toEqual({ endpoint: 'https://stapprovals.table.core.windows.net', managedIdentityClientId: '11111111-2222-3333-4444-555555555555', tableName: 'approvals' });
+        expect(ApprovalStore.fromSettings(config.storage).tableUrl).toBe('https://stapprovals.table.core.windows.net');
+    });
+
+    it('asks for one of the two when neither is set, and refuses both at once', () => {
+        expect(problemsOf(withoutStorage)).toEqual([expect.stringMatching(/^STATE_TABLE_ENDPOINT: set it .* or AzureWebJobsStorage/)]);
+        expect(problemsOf({ ...valid, STATE_TABLE_ENDPOINT: 'https://stapprovals.table.core.windows.net' })).toEqual([expect.stringMatching(/not both/)]);
     });
 });

@@ -1,4 +1,6 @@
 import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
+import { Config } from '../config';
 import { Decision, SourceName } from '../model';
 
 /**
@@ -127,8 +129,18 @@ export class ApprovalStore {
 
     constructor(private readonly table: TableClient) {}
 
-    static fromConnectionString(connectionString: string, tableName: string): ApprovalStore {
-        return new ApprovalStore(TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true }));
+    /** Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity. */
+    static fromSettings(storage: Config['storage']): ApprovalStore {
+        if ('connectionString' in storage) {
+            return new ApprovalStore(TableClient.fromConnectionString(storage.connectionString, storage.tableName, { allowInsecureConnection: true }));
+        }
+        const credential = new DefaultAzureCredential({ managedIdentityClientId: storage.managedIdentityClientId });
+        return new ApprovalStore(new TableClient(storage.endpoint, storage.tableName, credential));
+    }
+
+    /** Where the table lives, for health and tests. */
+    get tableUrl(): string {
+        return this.table.url;
     }
 
     async get(source: SourceName, id: string): Promise<ApprovalRecord | undefined> {
