@@ -1,0 +1,174 @@
+// SailPoint approvals in Moveworks: Flex Consumption function app, user-assigned identity, identity-only
+// storage, Key Vault for the secrets, Log Analytics + Application Insights without local auth.
+targetScope = 'resourceGroup'
+
+@description('Base name of every resource: 3-16 lowercase letters and digits.')
+@minLength(3)
+@maxLength(16)
+param name string
+
+param location string = resourceGroup().location
+param tags object = {
+  app: 'sailpoint-moveworks-approvals'
+}
+
+@description('Optional object id of a user or group allowed to set and rotate the Key Vault secrets.')
+param secretsOfficerPrincipalId string = ''
+
+@description('IdentityIQ base URL (everything before /identityiq); empty turns the source off.')
+param iiqBaseUrl string = ''
+param iiqClientId string = ''
+@secure()
+param iiqClientSecret string = ''
+param iiqIdPattern string = '^[0-9a-fA-F]{32}$'
+param iiqPageSize int = 250
+
+@description('Identity Security Cloud base URL, https://{tenant}.api.identitynow.com; empty turns the source off.')
+param iscBaseUrl string = ''
+param iscClientId string = ''
+@secure()
+param iscClientSecret string = ''
+param iscApiVersion string = 'v2025'
+param iscIdPattern string = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'
+param iscMaxPer10Seconds int = 90
+
+param moveworksBaseUrl string = 'https://api.moveworks.ai'
+@description('Id of the published Moveworks Creator Studio event.')
+param moveworksEventId string
+@description('Moveworks API key, without "Bearer ".')
+@secure()
+param moveworksApiKey string
+param moveworksMaxPerMinute int = 120
+param moveworksConcurrency int = 16
+
+@description('Six-field NCRONTAB, UTC.')
+param pollSchedule string = '0 */1 * * * *'
+param fullSweepMinutes int = 15
+param watermarkOverlapSeconds int = 300
+param pollBudgetSeconds int = 50
+param httpTimeoutMs int = 15000
+param httpMaxRetries int = 3
+param maxResponseBytes int = 10485760
+param requireRejectReason bool = false
+param maxCommentLength int = 1000
+param allowSelfApproval bool = false
+
+param maximumInstanceCount int = 40
+param instanceMemoryMB int = 2048
+
+var suffix = uniqueString(resourceGroup().id, name)
+var stateTableName = 'approvals'
+var deploymentContainerName = 'deployment'
+var secretNames = {
+  iiq: 'iiq-client-secret'
+  isc: 'isc-client-secret'
+  moveworks: 'moveworks-api-key'
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: 'id-${name}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    name: name
+    location: location
+    tags: tags
+    publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: take(toLower('st${name}${suffix}'), 24)
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+    deploymentContainerName: deploymentContainerName
+    stateTableName: stateTableName
+  }
+}
+
+module vault 'modules/keyVault.bicep' = {
+  name: 'keyVault'
+  params: {
+    name: take(toLower('kv-${name}-${suffix}'), 24)
+    location: location
+    tags: tags
+    readerPrincipalId: identity.outputs.principalId
+    secretsOfficerPrincipalId: secretsOfficerPrincipalId
+    secrets: {
+      '${secretNames.iiq}': iiqClientSecret
+      '${secretNames.isc}': iscClientSecret
+      '${secretNames.moveworks}': moveworksApiKey
+    }
+  }
+}
+
+// A reference follows the secret's latest version; empty when the secret was not given.
+var secretReference = {
+  iiq: empty(iiqClientSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iiq}/)'
+  isc: empty(iscClientSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
+  moveworks: '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
+}
+
+module functionApp 'modules/functionApp.bicep' = {
+  name: 'functionApp'
+  params: {
+    name: 'func-${name}-${suffix}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    blobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    // Every setting the app's config schema reads (shared/config.ts), but the local-only ones.
+    appSettings: {
+      STATE_TABLE_ENDPOINT: storage.outputs.tableEndpoint
+      STATE_TABLE_NAME: stateTableName
+      AZURE_CLIENT_ID: identity.outputs.clientId
+      IIQ_BASE_URL: iiqBaseUrl
+      IIQ_CLIENT_ID: iiqClientId
+      IIQ_CLIENT_SECRET: secretReference.iiq
+      IIQ_ID_PATTERN: iiqIdPattern
+      IIQ_PAGE_SIZE: string(iiqPageSize)
+      ISC_BASE_URL: iscBaseUrl
+      ISC_CLIENT_ID: iscClientId
+      ISC_CLIENT_SECRET: secretReference.isc
+      ISC_API_VERSION: iscApiVersion
+      ISC_ID_PATTERN: iscIdPattern
+      ISC_MAX_PER_10_SECONDS: string(iscMaxPer10Seconds)
+      MOVEWORKS_BASE_URL: moveworksBaseUrl
+      MOVEWORKS_EVENT_ID: moveworksEventId
+      MOVEWORKS_API_KEY: secretReference.moveworks
+      MOVEWORKS_MAX_PER_MINUTE: string(moveworksMaxPerMinute)
+      MOVEWORKS_CONCURRENCY: string(moveworksConcurrency)
+      POLL_SCHEDULE: pollSchedule
+      FULL_SWEEP_MINUTES: string(fullSweepMinutes)
+      WATERMARK_OVERLAP_SECONDS: string(watermarkOverlapSeconds)
+      POLL_BUDGET_SECONDS: string(pollBudgetSeconds)
+      HTTP_TIMEOUT_MS: string(httpTimeoutMs)
+      HTTP_MAX_RETRIES: string(httpMaxRetries)
+      MAX_RESPONSE_BYTES: string(maxResponseBytes)
+      REQUIRE_REJECT_REASON: string(requireRejectReason)
+      MAX_COMMENT_LENGTH: string(maxCommentLength)
+      ALLOW_SELF_APPROVAL: string(allowSelfApproval)
+    }
+  }
+}
+
+output functionAppName string = functionApp.outputs.name
+output functionAppUrl string = 'https://${functionApp.outputs.defaultHostName}'
+output keyVaultName string = vault.outputs.name
+output storageAccountName string = storage.outputs.name
+output applicationInsightsName string = monitoring.outputs.name
