@@ -1,3 +1,4 @@
+import { mapLimited } from '../concurrency';
 import { errorMessage, Logger } from '../log';
 import { Approval, approverKey, approverNames, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
@@ -43,7 +44,7 @@ export interface SyncReport {
 
 /** A sender's hold on a row while it sends: long enough for one paced send with its retries. */
 const SEND_LEASE_MS = 2 * 60_000;
-const TABLE_CONCURRENCY = 8;
+const TABLE_CONCURRENCY = 16;
 
 export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     const now = deps.now ?? Date.now;
@@ -228,18 +229,4 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     }));
     if (!saved) log.error('sync.notification_not_recorded', { source: source.name, approvalId: initial.id, recipients: sent.length });
     return owed ? { kind: 'owed' } : { kind: 'sent', recipients: sent.length };
-}
-
-/** Runs `task` over `items` with at most `limit` at once, keeping the results in order. */
-export async function mapLimited<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-    const results = new Array<R>(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await task(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
 }

@@ -1,3 +1,4 @@
+import { mapLimited } from '../concurrency';
 import { IiqConfig } from '../config';
 import { conflict, forbidden, upstream } from '../errors';
 import { Logger } from '../log';
@@ -12,6 +13,7 @@ const MAX_PAGES = 10_000;
 const IDS_PER_LOOKUP = 100;
 /** Whether an owner is a workgroup, and who its members are, changes rarely; decisions always re-read it. */
 const MEMBERS_CACHE_MS = 10 * 60_000;
+const LOOKUP_CONCURRENCY = 8;
 
 const isOpenApproval = (item: WorkItem) => item.type === 'Approval' && !item.approval.completedState;
 
@@ -62,8 +64,8 @@ export class IiqSource implements ApprovalSource {
 
     private async recipientsByOwner(owners: Reference[]): Promise<Map<string, string[]>> {
         const ownerIds = [...new Set(owners.map((owner) => owner.id))];
-        const membersByOwner = new Map<string, string[]>();
-        for (const ownerId of ownerIds) membersByOwner.set(ownerId, await this.memberIds(ownerId));
+        const memberLists = await mapLimited(ownerIds, LOOKUP_CONCURRENCY, (ownerId) => this.memberIds(ownerId));
+        const membersByOwner = new Map(ownerIds.map((ownerId, index) => [ownerId, memberLists[index]]));
         const people = [...new Set(ownerIds.flatMap((ownerId) => { const members = membersByOwner.get(ownerId) ?? []; return members.length > 0 ? members : [ownerId]; }))];
         const emails = await this.emailsOf(people);
         return new Map(
