@@ -84,11 +84,15 @@ describe('pacing Moveworks messages', () => {
     });
 
     it('does not retry a message Moveworks refused as invalid', async () => {
-        h = await startHarness();
-        h.simulator.failNext('moveworks.send', { status: 400, contentType: 'application/json', body: '{"error":{"code":"BAD_REQUEST","message":"x"}}' });
+        const known = ['jamie.rivera@example.com', 'carol.jones@example.com', 'allen.burton@example.com'];
+        h = await startHarness({ simulator: { knownRecipients: known } });
+        const bobs = h.simulator.addWorkItem({ ownerId: h.sample.people.bob.id });
         await h.app.poll();
+        const callsAfterFirstPoll = h.simulator.calls['moveworks.send'];
         await h.app.poll();
-        expect(h.simulator.calls['moveworks.send']).toBe(3);
-        expect(h.log.entries.filter((e) => e.event === 'sync.message_refused')).toHaveLength(1);
+        expect(h.simulator.calls['moveworks.send']).toBe(callsAfterFirstPoll);
+        expect(h.simulator.messagesFor(bobs.id)).toEqual([]);
+        expect(h.log.entries.filter((e) => e.event === 'sync.message_refused' && e.approvalId === bobs.id)).toHaveLength(1);
+        expect(await h.app.store.get('iiq', bobs.id)).toMatchObject({ refused: ['bob.smith@example.com'] });
     });
 });

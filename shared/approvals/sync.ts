@@ -1,4 +1,5 @@
-import { mapLimited } from '../concurrency';
+import { randomUUID } from 'node:crypto';
+import { createLimiter, mapLimited } from '../concurrency';
 import { errorMessage, Logger } from '../log';
 import { Approval, approverKey, approverNames, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
@@ -72,8 +73,15 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
         listingFailed: false,
     };
 
+    // One query for every open row (instead of a read per listed approval); rows not in it are new.
     const known = new Map<string, ApprovalRecord>();
-    if (fullSweep) for await (const record of store.listOpen(source.name)) known.set(record.id, record);
+    for await (const record of store.listOpen(source.name)) known.set(record.id, record);
+    const pollId = randomUUID();
+    // What earlier polls left owed goes first; new and reassigned approvals join the queue as they are recorded.
+    const sender = new Sender(deps, deadline, report, now, pollId);
+    const owed: ApprovalRecord[] = [];
+    for await (const record of store.listOutbox(source.name)) owed.push(record);
+    for (const record of owed.sort((x, y) => x.changedAt - y.changedAt)) sender.enqueue(record);
     const seen = new Set<string>();
     let watermark = cursor.watermark;
     try {
@@ -85,7 +93,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
                 seen.add(approval.id);
                 watermark = Math.max(watermark ?? 0, approval.changedAt);
             }
-            await recordChanges(deps, fresh, known, report, now);
+            await recordChanges(deps, fresh, known, report, now, pollId, sender);
         }
     } catch (error) {
         report.listingFailed = true;
@@ -102,7 +110,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
         if (!saved) log.warn('sync.cursor_moved_by_another_poll', { source: source.name });
     }
 
-    await sendOwed(deps, deadline, report, now);
+    await sender.finish();
     log.info('sync.done', { ...report, elapsedMs: now() - startedAt });
     return report;
 }
@@ -113,11 +121,12 @@ async function recordChanges(
     known: Map<string, ApprovalRecord>,
     report: SyncReport,
     now: () => number,
+    pollId: string,
+    sender: Sender,
 ): Promise<void> {
     const { store, source } = deps;
-    const records = await mapLimited(approvals, TABLE_CONCURRENCY, async (approval) => known.get(approval.id) ?? store.get(source.name, approval.id));
     const changes = approvals
-        .map((approval, index) => ({ approval, record: records[index] }))
+        .map((approval) => ({ approval, record: known.get(approval.id) }))
         .filter(({ record, approval }) =>
             record === undefined ||
             ((record.status === 'open' || record.status === 'deciding') && (record.approverKey !== approverKey(approval) || record.recipients.length === 0)),
@@ -140,11 +149,16 @@ async function recordChanges(
                 recipients,
                 notified: [],
                 refused: [],
-                sendLeaseUntil: 0,
+                // This poll sends it next, without another write to take the lease.
+                sendLeaseUntil: at + SEND_LEASE_MS,
+                leaseHolder: pollId,
                 createdAt: at,
                 updatedAt: at,
             });
-            if (inserted) report.newApprovals++;
+            // A row that exists but was not open (decided or closed through this app) needs nothing.
+            if (!inserted) return;
+            report.newApprovals++;
+            sender.enqueue(inserted);
             return;
         }
         const reassigned = record.approverKey !== approverKey(approval);
@@ -157,6 +171,7 @@ async function recordChanges(
             recipients,
             updatedAt: at,
         });
+        if (updated) sender.enqueue(updated);
         if (updated && reassigned) {
             report.reassigned++;
             deps.log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
@@ -169,31 +184,70 @@ async function closeVanished(store: ApprovalStore, record: ApprovalRecord, at: n
     return (await store.update({ ...record, status: 'closed', closedReason: 'no longer pending in the source', updatedAt: at })) !== undefined;
 }
 
-async function sendOwed(deps: SyncDependencies, deadline: number, report: SyncReport, now: () => number): Promise<void> {
-    const owed: ApprovalRecord[] = [];
-    for await (const record of deps.store.listOutbox(deps.source.name)) owed.push(record);
-    owed.sort((a, b) => a.changedAt - b.changedAt);
-    // Once one send is put off (rate limit, outage, budget spent), the rest would be too: leave them untouched.
-    let putOff = false;
-    await mapLimited(owed, deps.settings.concurrency, async (record) => {
-        const outcome = putOff ? ({ kind: 'owed' } as const) : await sendOne(deps, record, deadline, now);
-        if (outcome.kind === 'owed') {
-            putOff = true;
-            report.owedForNextPoll++;
-        } else if (outcome.kind === 'sent' && outcome.recipients > 0) {
-            report.messagesSent++;
-            report.recipientsNotified += outcome.recipients;
+/**
+ * Sends what rows are owed, oldest first, as they are queued, at most `concurrency` at once. Once one send
+ * is put off (rate limit, outage, budget spent) the rest would be too, so they are left untouched.
+ */
+class Sender {
+    private readonly run: ReturnType<typeof createLimiter>;
+    private readonly latest = new Map<string, ApprovalRecord>();
+    private readonly sending: Promise<void>[] = [];
+    private readonly untouched: ApprovalRecord[] = [];
+    private putOff = false;
+
+    constructor(
+        private readonly deps: SyncDependencies,
+        private readonly deadline: number,
+        private readonly report: SyncReport,
+        private readonly now: () => number,
+        private readonly pollId: string,
+    ) {
+        this.run = createLimiter(deps.settings.concurrency);
+    }
+
+    /** Queues a row, or refreshes the queued copy of it (a later write changed its ETag). */
+    enqueue(record: ApprovalRecord): void {
+        const queued = this.latest.has(record.id);
+        this.latest.set(record.id, record);
+        if (queued || pendingRecipients(record).length === 0) return;
+        this.sending.push(this.run(() => this.send(record.id)));
+    }
+
+    async finish(): Promise<void> {
+        await Promise.all(this.sending);
+        // Leases this poll took when it recorded new approvals must not keep the next poll from sending them.
+        const held = this.untouched.filter((record) => record.leaseHolder === this.pollId);
+        await mapLimited(held, TABLE_CONCURRENCY, (record) =>
+            this.deps.store.modify(record, (latest) => (latest.leaseHolder === this.pollId ? { ...latest, sendLeaseUntil: 0, leaseHolder: undefined } : undefined)),
+        );
+    }
+
+    private async send(id: string): Promise<void> {
+        const record = this.latest.get(id)!;
+        if (this.putOff) {
+            this.untouched.push(record);
+            this.report.owedForNextPoll++;
+            return;
         }
-    });
+        const outcome = await sendOne(this.deps, record, this.deadline, this.now, this.pollId);
+        if (outcome.kind === 'owed') {
+            this.putOff = true;
+            this.report.owedForNextPoll++;
+        } else if (outcome.kind === 'sent' && outcome.recipients > 0) {
+            this.report.messagesSent++;
+            this.report.recipientsNotified += outcome.recipients;
+        }
+    }
 }
 
 type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed' } | { kind: 'held-elsewhere' };
 
 /** Sends what one row is owed, under a lease so that a concurrent poll does not send it too. */
-async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number): Promise<SendResult> {
+async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number, pollId: string): Promise<SendResult> {
     const { store, events, log, source } = deps;
-    if (initial.sendLeaseUntil > now()) return { kind: 'held-elsewhere' };
-    const record = await store.update({ ...initial, sendLeaseUntil: now() + SEND_LEASE_MS, updatedAt: now() });
+    const ours = initial.leaseHolder === pollId && initial.sendLeaseUntil > now();
+    if (!ours && initial.sendLeaseUntil > now()) return { kind: 'held-elsewhere' };
+    const record = ours ? initial : await store.update({ ...initial, sendLeaseUntil: now() + SEND_LEASE_MS, leaseHolder: pollId, updatedAt: now() });
     if (!record) return { kind: 'held-elsewhere' };
     const recipients = pendingRecipients(record);
     const sent: string[] = [];
@@ -225,6 +279,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         ],
         refused: [...new Set([...latest.refused, ...refused])],
         sendLeaseUntil: 0,
+        leaseHolder: undefined,
         updatedAt: at,
     }));
     if (!saved) log.error('sync.notification_not_recorded', { source: source.name, approvalId: initial.id, recipients: sent.length });

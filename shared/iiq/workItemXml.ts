@@ -115,18 +115,14 @@ export interface WorkItem {
     approval: Approval;
 }
 
+const attributesMap = z.object({ Map: z.object({ entry: z.array(node) }).passthrough() }).passthrough();
+const approvalSetEntry = z.object({ value: z.object({ ApprovalSet: z.object({ ApprovalItem: nodeList }).passthrough() }).passthrough() }).passthrough();
+
 /** The ApprovalItems under Attributes/Map/entry[@key="approvalSet"]/value/ApprovalSet. */
 function approvalLines(attributes: unknown): ApprovalLine[] {
-    const entries = z
-        .object({ Map: z.object({ entry: z.array(node) }).passthrough() })
-        .passthrough()
-        .safeParse(attributes);
+    const entries = attributesMap.safeParse(attributes);
     if (!entries.success) return [];
-    const approvalSet = entries.data.Map.entry.find((entry) => entry['@key'] === 'approvalSet');
-    const items = z
-        .object({ value: z.object({ ApprovalSet: z.object({ ApprovalItem: nodeList }).passthrough() }).passthrough() })
-        .passthrough()
-        .safeParse(approvalSet);
+    const items = approvalSetEntry.safeParse(entries.data.Map.entry.find((entry) => entry['@key'] === 'approvalSet'));
     if (!items.success) return [];
     return items.data.value.ApprovalSet.ApprovalItem.flatMap((item) => {
         const line = approvalItemNode.safeParse(item);
@@ -169,6 +165,8 @@ function parseDocument(xml: string): Record<string, unknown> {
     return document as Record<string, unknown>;
 }
 
+const listNode = z.object({ WorkItem: nodeList.optional() }).passthrough();
+
 export interface WorkItemList {
     workItems: WorkItem[];
     /** Ids (where readable) of WorkItem elements that did not have the shape of a work item. */
@@ -180,7 +178,7 @@ export function parseWorkItemList(xml: string): WorkItemList {
     const document = parseDocument(xml);
     if (!('List' in document)) throw new WorkItemXmlError('expected a <List> document');
     const list = document.List;
-    const children = list === '' ? [] : z.object({ WorkItem: nodeList.optional() }).passthrough().safeParse(list);
+    const children = list === '' ? [] : listNode.safeParse(list);
     if (!Array.isArray(children) && !children.success) throw new WorkItemXmlError('expected <WorkItem> children in <List>');
     const nodes = Array.isArray(children) ? [] : (children.data.WorkItem ?? []);
     const result: WorkItemList = { workItems: [], unreadable: [] };

@@ -1,5 +1,4 @@
 import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
-import { DefaultAzureCredential } from '@azure/identity';
 import { Config } from '../config';
 import { Decision, SourceName } from '../model';
 
@@ -37,6 +36,8 @@ export interface ApprovalRecord {
     refused: string[];
     /** A sender holds the row until then (local clock); a lapsed lease may be taken over. */
     sendLeaseUntil: number;
+    /** Which poll holds the lease. */
+    leaseHolder?: string;
     decision?: Decision;
     decidedBy?: string;
     decidedAt?: number;
@@ -85,6 +86,7 @@ function toEntity(record: ApprovalRecord): Entity {
         refused: JSON.stringify(record.refused),
         outbox,
         sendLeaseUntil: { value: String(record.sendLeaseUntil), type: 'Int64' },
+        leaseHolder: record.leaseHolder,
         decision: record.decision,
         decidedBy: record.decidedBy,
         decidedAt: record.decidedAt === undefined ? undefined : { value: String(record.decidedAt), type: 'Int64' },
@@ -108,6 +110,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         notified: JSON.parse(String(entity.notified ?? '[]')) as NotifiedRecipient[],
         refused: JSON.parse(String(entity.refused ?? '[]')) as string[],
         sendLeaseUntil: Number(entity.sendLeaseUntil ?? 0),
+        leaseHolder: asString(entity.leaseHolder),
         decision: asString(entity.decision) as Decision | undefined,
         decidedBy: asString(entity.decidedBy),
         decidedAt: asNumber(entity.decidedAt),
@@ -134,6 +137,8 @@ export class ApprovalStore {
         if ('connectionString' in storage) {
             return new ApprovalStore(TableClient.fromConnectionString(storage.connectionString, storage.tableName, { allowInsecureConnection: true }));
         }
+        // Loaded only here, in Azure: @azure/identity adds about 100 ms to every cold start that does not use it.
+        const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
         const credential = new DefaultAzureCredential({ managedIdentityClientId: storage.managedIdentityClientId });
         return new ApprovalStore(new TableClient(storage.endpoint, storage.tableName, credential));
     }

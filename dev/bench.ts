@@ -1,0 +1,327 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../shared/app';
+import { loadConfig } from '../shared/config';
+import { silentLogger } from '../shared/log';
+import { TokenCache } from '../shared/tokens';
+import { startAzurite } from './azurite';
+import { LocalHost } from './host/host';
+import { loadRegistrations } from './host/registrations';
+import { seedSampleData } from './simulator/sampleData';
+import { Simulator, SimulatorOptions } from './simulator/simulator';
+
+/**
+ * `npm run bench`: runs the real poll and approve code paths against the bundled simulator (with a
+ * per-call latency) on Azurite and prints, for each case, the measured figure, its limit and their ratio.
+ * Options: --n, --latency, --concurrency, --rate, --json. Writes the table to docs/benchmarks.md.
+ */
+
+const CASES = ['burst', 'idle', 'drain', 'cold', 'memory', 'approve'] as const;
+
+interface Options {
+    only: string[];
+    n: number;
+    latency: number;
+    concurrency: number;
+    rate: number;
+    json: boolean;
+}
+
+interface Row {
+    case: string;
+    measured: number;
+    unit: string;
+    limit: number;
+    target: string;
+    note: string;
+}
+
+function parseOptions(argv: string[]): Options {
+    const options: Options = { only: [...CASES], n: 250, latency: 20, concurrency: 32, rate: 120, json: false };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split('=');
+        const value = () => Number(inline ?? argv[++i]);
+        if (flag === '--json') options.json = true;
+        else if (flag === '--only') options.only = (inline ?? argv[++i]).split(',');
+        else if (flag === '--n') options.n = value();
+        else if (flag === '--latency') options.latency = value();
+        else if (flag === '--concurrency') options.concurrency = value();
+        else if (flag === '--rate') options.rate = value();
+        else throw new Error(`unknown option ${flag}`);
+    }
+    return options;
+}
+
+const root = join(__dirname, '..', '..');
+let tableCounter = 0;
+
+async function environment(connectionString: string, simulatorOptions: SimulatorOptions, settings: Record<string, string> = {}) {
+    const simulator = new Simulator(simulatorOptions);
+    await simulator.start();
+    const sample = seedSampleData(simulator);
+    const env = {
+        ...simulator.settings(),
+        AzureWebJobsStorage: connectionString,
+        STATE_TABLE_NAME: `bench${Date.now()}${tableCounter++}`,
+        ...settings,
+    };
+    const app = createApp(loadConfig(env), { log: silentLogger, tokens: new TokenCache() });
+    return { simulator, sample, env, app };
+}
+
+/** Owners like a real burst: a few managers and two workgroups share most approvals. */
+function addApprovals(simulator: Simulator, sample: ReturnType<typeof seedSampleData>, count: number, created?: number) {
+    const owners = [sample.people.jamie, sample.people.carol, sample.people.bob, sample.people.amy, sample.finance];
+    for (let i = 0; i < 6; i++) owners.push(simulator.addIdentity({ name: `Manager.${i}`, email: `manager${i}@example.com` }));
+    for (let i = 0; i < count; i++) {
+        simulator.addWorkItem({
+            ownerId: owners[i % owners.length].id,
+            requesterId: sample.people.allen.id,
+            targetId: sample.people.amy.id,
+            ...(created === undefined ? {} : { created }),
+            items: [{ application: 'Active Directory', name: 'memberOf', value: `CN=Group-${i}`, displayValue: `Group-${i}`, operation: 'Add' }],
+        });
+    }
+}
+
+const iiqCalls = (simulator: Simulator) => Object.entries(simulator.calls).filter(([route]) => route.startsWith('iiq.')).reduce((sum, [, count]) => sum + count, 0);
+
+async function burst(connectionString: string, options: Options): Promise<Row[]> {
+    const { simulator, sample, app } = await environment(
+        connectionString,
+        { latencyMs: options.latency, moveworksPerMinute: 1_000_000 },
+        { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: String(options.concurrency) },
+    );
+    try {
+        await app.poll();
+        const before = { iiq: iiqCalls(simulator), moveworks: simulator.calls['moveworks.send'], messages: simulator.messages.length };
+        addApprovals(simulator, sample, options.n);
+        const started = Date.now();
+        await app.poll();
+        const sent = simulator.messages.slice(before.messages);
+        const lastAccepted = Math.max(...sent.map((message) => message.at));
+        const calls = iiqCalls(simulator) - before.iiq + simulator.calls['moveworks.send'] - before.moveworks;
+        // Round trips that cannot overlap: list, member look-ups (in parallel), one identity look-up, then the sends in waves.
+        const limitMs = options.latency * (3 + Math.ceil(options.n / options.concurrency));
+        return [
+            {
+                case: `1. one poll, ${options.n} new approvals, ${options.latency} ms per call, raised Moveworks limit`,
+                measured: (lastAccepted - started) / 1000,
+                unit: 's',
+                limit: limitMs / 1000,
+                target: '≤ 0.5 s',
+                note: `${sent.length} messages accepted; concurrency ${options.concurrency}`,
+            },
+            {
+                case: '2. HTTP calls per new approval (IdentityIQ + Moveworks)',
+                measured: calls / options.n,
+                unit: 'calls',
+                limit: 1,
+                target: '≤ 1.1',
+                note: `${calls} calls for ${options.n} approvals of 11 owners (2 workgroups)`,
+            },
+        ];
+    } finally {
+        await simulator.stop();
+    }
+}
+
+async function idle(connectionString: string): Promise<Row[]> {
+    const { simulator, sample, app } = await environment(
+        connectionString,
+        { moveworksPerMinute: 1_000_000 },
+        { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' },
+    );
+    try {
+        addApprovals(simulator, sample, 997, simulator.iiqNow() - 3_600_000);
+        await app.poll();
+        const before = { iiq: iiqCalls(simulator), moveworks: simulator.calls['moveworks.send'], table: app.store.operations };
+        await app.poll();
+        return [
+            {
+                case: '3. idle poll, 1,000 approvals already notified',
+                measured: iiqCalls(simulator) - before.iiq,
+                unit: 'IIQ calls',
+                limit: 1,
+                target: '≤ 1 IIQ, 0 Moveworks',
+                note: `${simulator.calls['moveworks.send'] - before.moveworks} Moveworks calls, ${app.store.operations - before.table} table operations`,
+            },
+        ];
+    } finally {
+        await simulator.stop();
+    }
+}
+
+async function drain(connectionString: string, options: Options): Promise<Row[]> {
+    const n = options.rate * 2;
+    const { simulator, sample, app } = await environment(connectionString, { moveworksPerMinute: options.rate }, { MOVEWORKS_MAX_PER_MINUTE: String(options.rate) });
+    try {
+        addApprovals(simulator, sample, n - 3);
+        const started = Date.now();
+        // The timer fires every minute; each poll sends what the limit allows and leaves the rest owed.
+        for (let poll = 0; poll < 10 && simulator.messages.length < n; poll++) {
+            const pollStarted = Date.now();
+            await app.poll();
+            if (simulator.messages.length < n) await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - pollStarted))));
+        }
+        const finished = Math.max(...simulator.messages.map((message) => message.at));
+        const ideal = (n / options.rate) * 60;
+        const unique = new Set(simulator.messages.map((message) => message.slots.approval_id)).size;
+        return [
+            {
+                case: `4. backlog of ${n} at ${options.rate} messages/min (polls every minute)`,
+                measured: (finished - started) / 1000,
+                unit: 's',
+                limit: ideal,
+                target: '≤ 1.1 × N/R, 0 lost',
+                note: `${unique}/${n} notified, ${simulator.messages.length - unique} duplicates, ${simulator.rateLimited.length} 429s provoked`,
+            },
+        ];
+    } finally {
+        await simulator.stop();
+    }
+}
+
+function coldStart(): Row[] {
+    const files = readdirSync(join(root, 'dist', 'functions')).filter((file) => file.endsWith('.js'));
+    const script = `const t=process.hrtime.bigint();for (const f of ${JSON.stringify(files)}) require('./dist/functions/'+f);console.log(Number(process.hrtime.bigint()-t)/1e6)`;
+    const samples = Array.from({ length: 5 }, () => Number(spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }).stdout.trim().split('\n').pop()));
+    samples.sort((a, b) => a - b);
+    return [
+        {
+            case: '5a. cold start: import every function module in a fresh node',
+            measured: samples[2] / 1000,
+            unit: 's',
+            limit: 0.3,
+            target: '≤ 300 ms',
+            note: `median of 5 (${samples.map((s) => s.toFixed(0)).join(', ')} ms)`,
+        },
+    ];
+}
+
+async function memory(connectionString: string): Promise<Row[]> {
+    const { simulator, sample, env } = await environment(connectionString, { moveworksPerMinute: 10_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '64', POLL_BUDGET_SECONDS: '600' });
+    try {
+        addApprovals(simulator, sample, 9_997);
+        const script = `
+            const { createApp } = require('./dist/shared/app');
+            const { loadConfig } = require('./dist/shared/config');
+            const { silentLogger } = require('./dist/shared/log');
+            (async () => {
+                let offset = 0;
+                const app = createApp(loadConfig(process.env), { log: silentLogger, now: () => Date.now() + offset });
+                await app.poll();
+                offset = 16 * 60_000;
+                await app.poll();
+                console.log(JSON.stringify({ rss: process.memoryUsage().rss }));
+            })().catch((error) => { console.error(error); process.exit(1); });`;
+        const run = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 600_000 });
+        if (run.status !== 0) throw new Error(`memory case failed: ${run.stderr}`);
+        const { rss } = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { rss: number };
+        return [
+            {
+                case: '5b. resident memory after full sweeps of 10,000 pending approvals',
+                measured: rss / 1024 / 1024,
+                unit: 'MB',
+                limit: 200,
+                target: '≤ 200 MB',
+                note: `${new Set(simulator.messages.map((m) => m.slots.approval_id)).size} approvals notified by the first sweep`,
+            },
+        ];
+    } finally {
+        await simulator.stop();
+    }
+}
+
+async function approveLatency(connectionString: string, options: Options): Promise<Row[]> {
+    const count = 200;
+    const { simulator, sample, env } = await environment(
+        connectionString,
+        { latencyMs: options.latency, moveworksPerMinute: 1_000_000 },
+        { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' },
+    );
+    Object.assign(process.env, env);
+    const functions = join(root, 'dist', 'functions');
+    const host = new LocalHost({ registrations: loadRegistrations(readdirSync(functions).filter((f) => f.endsWith('.js')).map((f) => join(functions, f))), port: 0, timers: false, log: () => undefined });
+    const url = await host.start();
+    try {
+        const ids = Array.from({ length: count }, () => simulator.addWorkItem({ ownerId: sample.people.jamie.id, targetId: sample.people.amy.id }).id);
+        host.runNow('pollApprovals');
+        await host.idle();
+        const timings: number[] = [];
+        for (const id of ids) {
+            const started = process.hrtime.bigint();
+            const response = await fetch(`${url}/api/approvals/${id}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"approverEmail":"jamie.rivera@example.com"}' });
+            await response.text();
+            if (response.status !== 200) throw new Error(`approve answered ${response.status}`);
+            timings.push(Number(process.hrtime.bigint() - started) / 1e6);
+        }
+        timings.sort((a, b) => a - b);
+        const roundTrips = 3;
+        const limit = (roundTrips * options.latency) / 1000;
+        return [
+            { case: `6a. approve, median of ${count} sequential, ${options.latency} ms per call`, measured: timings[Math.floor(count / 2)] / 1000, unit: 's', limit, target: 'round trips needed', note: 'identity look-up, work item re-read, PUT' },
+            { case: `6b. approve, p95 of ${count} sequential`, measured: timings[Math.floor(count * 0.95)] / 1000, unit: 's', limit, target: 'round trips needed', note: `${simulator.decisions.length} decisions reached IdentityIQ` },
+        ];
+    } finally {
+        await host.stop();
+        await simulator.stop();
+    }
+}
+
+function format(rows: Row[], options: Options, elapsed: number): string {
+    const number = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(3));
+    const lines = [
+        '| case | measured | limit | ratio | target | note |',
+        '|---|---|---|---|---|---|',
+        ...rows.map((row) => `| ${row.case} | ${number(row.measured)} ${row.unit} | ${number(row.limit)} ${row.unit} | ${row.limit ? (row.measured / row.limit).toFixed(2) : '—'} | ${row.target} | ${row.note} |`),
+    ];
+    return [
+        `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Azurite 3.35 in memory, ${(elapsed / 1000).toFixed(0)} s in all.`,
+        `Command: \`npm run bench -- --n ${options.n} --latency ${options.latency} --concurrency ${options.concurrency} --rate ${options.rate}\``,
+        '',
+        ...lines,
+    ].join('\n');
+}
+
+async function main(): Promise<void> {
+    const options = parseOptions(process.argv.slice(2));
+    const azurite = await startAzurite();
+    const started = Date.now();
+    try {
+        const run: Record<(typeof CASES)[number], () => Promise<Row[]> | Row[]> = {
+            burst: () => burst(azurite.connectionString, options),
+            idle: () => idle(azurite.connectionString),
+            drain: () => drain(azurite.connectionString, options),
+            cold: () => coldStart(),
+            memory: () => memory(azurite.connectionString),
+            approve: () => approveLatency(azurite.connectionString, options),
+        };
+        const rows: Row[] = [];
+        for (const name of CASES.filter((candidate) => options.only.includes(candidate))) {
+            const caseStarted = Date.now();
+            rows.push(...(await run[name]()));
+            console.error(`[bench] ${name} done in ${((Date.now() - caseStarted) / 1000).toFixed(1)} s`);
+        }
+        if (options.json) {
+            console.log(JSON.stringify({ options, rows }, null, 2));
+            return;
+        }
+        const table = format(rows, options, Date.now() - started);
+        console.log(table);
+        mkdirSync(join(root, 'docs'), { recursive: true });
+        writeFileSync(
+            join(root, 'docs', 'benchmarks.md'),
+            `# Benchmarks\n\nFigures from the last \`npm run bench\` on this project's development machine (see the first line). The\nbenchmark runs the real poll and approve code against the bundled simulator on Azurite; the limits are\nexplained in README "Benchmark and soak".\n\n${table}\n`,
+        );
+    } finally {
+        await azurite.stop();
+    }
+}
+
+main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exit(1);
+});
