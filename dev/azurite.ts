@@ -57,7 +57,8 @@ export async function startAzurite(options: { port?: number; location?: string }
     const stop = async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGTERM');
+        // SIGINT lets Azurite save what it holds in memory to --location; SIGTERM would drop recent writes.
+        child.kill('SIGINT');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
         await exited;
         clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -211,14 +211,15 @@ async function memory(connectionString: string): Promise<Row[]> {
             const { silentLogger } = require('./dist/shared/log');
             (async () => {
                 let offset = 0;
-                const app = createApp(loadConfig(process.env), { log: silentLogger, now: () => Date.now() + offset });
+                const app = createApp(loadConfig(process.env), { log: { ...silentLogger, error: (e, p) => console.error(e, JSON.stringify(p)) }, now: () => Date.now() + offset });
                 await app.poll();
                 offset = 16 * 60_000;
                 await app.poll();
                 console.log(JSON.stringify({ rss: process.memoryUsage().rss }));
             })().catch((error) => { console.error(error); process.exit(1); });`;
-        const run = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 600_000 });
-        if (run.status !== 0) throw new Error(`memory case failed: ${run.stderr}`);
+        // Asynchronously: the simulator in this process must keep answering the child.
+        const run = await runNode(script, { ...process.env, ...env });
+        if (run.status !== 0 || run.stderr) throw new Error(`memory case failed: ${run.stderr}`);
         const { rss } = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { rss: number };
         return [
             {
@@ -233,6 +234,21 @@ async function memory(connectionString: string): Promise<Row[]> {
     } finally {
         await simulator.stop();
     }
+}
+
+function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ['-e', script], { cwd: root, env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+        child.on('close', (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+        });
+    });
 }
 
 async function approveLatency(connectionString: string, options: Options): Promise<Row[]> {

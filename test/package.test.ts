@@ -11,8 +11,9 @@ describe('the deployable package', () => {
     let entries: string[];
     beforeAll(() => {
         work = mkdtempSync(join(tmpdir(), 'approvals-zip-'));
-        const built = spawnSync('npm', ['run', 'package', '--', join(work, 'app.zip')], { cwd: root, encoding: 'utf8', timeout: 180_000 });
-        if (built.status !== 0) throw new Error(`npm run package failed:\n${built.stdout}\n${built.stderr}`);
+        // `npm test` builds first; `npm run package` is this script after the same build.
+        const built = spawnSync(process.execPath, [join(root, 'scripts', 'package.js'), join(work, 'app.zip')], { cwd: root, encoding: 'utf8', timeout: 180_000 });
+        if (built.status !== 0) throw new Error(`packaging failed:\n${built.stdout}\n${built.stderr}`);
         const zip = new AdmZip(join(work, 'app.zip'));
         entries = zip.getEntries().map((entry) => entry.entryName);
         zip.extractAllTo(join(work, 'app'), true);

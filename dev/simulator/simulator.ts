@@ -340,9 +340,12 @@ export class Simulator {
         }
     }
 
+    /** Turns the seeded random faults off (and on again) without losing their sequence. */
+    randomFaultsEnabled = true;
+
     private randomFault(): Fault | undefined {
         const faults = this.options.randomFaults;
-        if (!faults || !this.random) return undefined;
+        if (!faults || !this.random || !this.randomFaultsEnabled) return undefined;
         const roll = this.random();
         if (roll < faults.rate5xx) return { status: 503 };
         if (roll < faults.rate5xx + faults.rate429) return { status: 429, retryAfter: '1' };

@@ -1,0 +1,220 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startAzurite } from './azurite';
+import { LocalHost } from './host/host';
+import { loadRegistrations } from './host/registrations';
+import { SimIdentity, Simulator } from './simulator/simulator';
+
+/**
+ * `npm run soak`: bounded, seeded fault soak. Approvals arrive over a number of polls while the simulator
+ * fails 10% of calls on every route with 5xx and 2% with 429 + Retry-After, tokens expire every 30 s and
+ * Azurite restarts once mid-run; approvers click approve/reject, some twice, some as the wrong person.
+ * At the end it checks every approval was notified exactly once per recipient, every accepted decision
+ * reached IdentityIQ exactly once, no refused one did, and nothing went unhandled. Exits 1 on a violation.
+ */
+
+interface Options {
+    approvals: number;
+    polls: number;
+    seed: number;
+}
+
+function parseOptions(argv: string[]): Options {
+    const options: Options = { approvals: 2000, polls: 20, seed: 7 };
+    for (let i = 0; i < argv.length; i++) {
+        const [flag, inline] = argv[i].split('=');
+        const value = Number(inline ?? argv[++i]);
+        if (flag === '--approvals') options.approvals = value;
+        else if (flag === '--polls') options.polls = value;
+        else if (flag === '--seed') options.seed = value;
+        else throw new Error(`unknown option ${flag}`);
+    }
+    return options;
+}
+
+function seeded(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+        state = (state * 1664525 + 1013904223) >>> 0;
+        return state / 2 ** 32;
+    };
+}
+
+const root = join(__dirname, '..', '..');
+
+interface Click {
+    approvalId: string;
+    status: number;
+    code?: string;
+    valid: boolean;
+}
+
+async function main(): Promise<void> {
+    const options = parseOptions(process.argv.slice(2));
+    const random = seeded(options.seed);
+    const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)];
+    let unhandled = 0;
+    process.on('unhandledRejection', () => unhandled++);
+    process.on('uncaughtException', () => unhandled++);
+    const appLog: string[] = [];
+    for (const level of ['log', 'info', 'warn', 'error'] as const) console[level] = (...args: unknown[]) => void appLog.push(args.map(String).join(' '));
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+
+    const location = mkdtempSync(join(tmpdir(), 'soak-azurite-'));
+    const port = await freePort();
+    let azurite = await startAzurite({ port, location });
+    const simulator = new Simulator({ randomFaults: { rate5xx: 0.1, rate429: 0.02, seed: options.seed }, moveworksPerMinute: 1_000_000, tokenLifetimeSeconds: 30 });
+    await simulator.start();
+    const expiry = setInterval(() => simulator.expireTokens(), 30_000);
+    const started = Date.now();
+
+    const people = Array.from({ length: 24 }, (_, i) => simulator.addIdentity({ name: `Person.${i}`, email: `person${i}@example.com` }));
+    const groups = Array.from({ length: 3 }, (_, g) => {
+        const group = simulator.addIdentity({ name: `Group ${g}`, workgroup: true });
+        for (const member of people.slice(g * 3, g * 3 + 3)) member.memberOf = [...(member.memberOf ?? []), group.id];
+        return group;
+    });
+    const owners: SimIdentity[] = [...people.slice(9, 20), ...groups];
+    const approversOf = (ownerId: string) => {
+        const members = people.filter((person) => person.memberOf?.includes(ownerId));
+        return members.length > 0 ? members : people.filter((person) => person.id === ownerId);
+    };
+    const ownerOf = new Map<string, string>();
+
+    Object.assign(process.env, {
+        ...simulator.settings(),
+        AzureWebJobsStorage: azurite.connectionString,
+        STATE_TABLE_NAME: `soak${options.seed}`,
+        MOVEWORKS_MAX_PER_MINUTE: '100000',
+        MOVEWORKS_CONCURRENCY: '16',
+        HTTP_TIMEOUT_MS: '5000',
+        POLL_BUDGET_SECONDS: '30',
+        FUNCTION_KEY: '',
+    });
+    const functions = join(root, 'dist', 'functions');
+    const host = new LocalHost({
+        registrations: loadRegistrations(readdirSync(functions).filter((file) => file.endsWith('.js')).map((file) => join(functions, file))),
+        port: 0,
+        timers: false,
+        log: (line) => appLog.push(line),
+    });
+    const url = await host.start();
+    const clicks: Click[] = [];
+    const clicked = new Set<string>();
+
+    const click = async (approvalId: string, email: string, decision: 'approve' | 'reject', valid: boolean) => {
+        for (let attempt = 0; ; attempt++) {
+            const response = await fetch(`${url}/api/approvals/${approvalId}/${decision}`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ approverEmail: email, comment: `soak ${decision}` }),
+            });
+            const body = (await response.json()) as { error?: { code: string } };
+            // Like a person: try again while SailPoint or the store is having trouble.
+            if ((response.status === 502 || response.status === 503) && attempt < 8) {
+                await new Promise((resolve) => setTimeout(resolve, 150));
+                continue;
+            }
+            clicks.push({ approvalId, status: response.status, code: body.error?.code, valid });
+            return;
+        }
+    };
+    const poll = async () => {
+        host.runNow('pollApprovals');
+        await host.idle();
+    };
+
+    const perPoll = Math.ceil(options.approvals / options.polls);
+    for (let round = 0; round < options.polls; round++) {
+        for (let i = 0; i < perPoll && ownerOf.size < options.approvals; i++) {
+            const owner = pick(owners);
+            const item = simulator.addWorkItem({ ownerId: owner.id, requesterId: people[23].id, targetId: people[22].id });
+            ownerOf.set(item.id, owner.id);
+        }
+        if (round === Math.floor(options.polls / 2)) {
+            await azurite.stop();
+            azurite = await startAzurite({ port, location });
+            say(`[soak] Azurite restarted before poll ${round + 1}`);
+        }
+        await poll();
+        const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => !clicked.has(id));
+        const batch = notified.filter(() => random() < 0.7);
+        await Promise.all(
+            batch.map(async (approvalId) => {
+                clicked.add(approvalId);
+                const approvers = approversOf(ownerOf.get(approvalId)!);
+                const decision = random() < 0.5 ? 'approve' : 'reject';
+                const roll = random();
+                if (roll < 0.1) {
+                    const stranger = pick(people.filter((person) => !approvers.includes(person)));
+                    await click(approvalId, stranger.email!, decision, false);
+                }
+                const approver = pick(approvers);
+                if (roll > 0.85) await Promise.all([click(approvalId, approver.email!, decision, true), click(approvalId, pick(approvers).email!, 'approve', true)]);
+                else await click(approvalId, approver.email!, decision, true);
+            }),
+        );
+        say(`[soak] poll ${round + 1}/${options.polls}: ${ownerOf.size} approvals, ${new Set(simulator.messages.map((m) => m.slots.approval_id)).size} notified, ${simulator.decisions.length} decided`);
+    }
+
+    // Faults stop; the app must now deliver everything it still owes.
+    simulator.randomFaultsEnabled = false;
+    for (let extra = 0; extra < 5; extra++) await poll();
+
+    const violations: string[] = [];
+    for (const [approvalId, ownerId] of ownerOf) {
+        const expected = approversOf(ownerId).map((person) => person.email!).sort();
+        const received = simulator.messagesFor(approvalId).flatMap((message) => message.recipients).sort();
+        if (JSON.stringify(expected) !== JSON.stringify(received)) violations.push(`approval ${approvalId}: expected ${expected.join(',')}, notified ${received.join(',') || 'nobody'}`);
+    }
+    const decisionsBy = new Map<string, number>();
+    for (const decision of simulator.decisions) {
+        decisionsBy.set(decision.workItemId, (decisionsBy.get(decision.workItemId) ?? 0) + 1);
+        const allowed = approversOf(ownerOf.get(decision.workItemId) ?? '').map((person) => person.id);
+        if (!allowed.includes(decision.approverId)) violations.push(`approval ${decision.workItemId}: decided by ${decision.approverId}, who is not its approver`);
+    }
+    const accepted = new Map<string, number>();
+    for (const entry of clicks.filter((c) => c.status === 200)) accepted.set(entry.approvalId, (accepted.get(entry.approvalId) ?? 0) + 1);
+    for (const [approvalId, count] of decisionsBy) {
+        if (count !== 1) violations.push(`approval ${approvalId}: ${count} decisions reached IdentityIQ`);
+        if ((accepted.get(approvalId) ?? 0) !== 1) violations.push(`approval ${approvalId}: decided in IdentityIQ, but ${accepted.get(approvalId) ?? 0} clicks were told so`);
+    }
+    for (const [approvalId, count] of accepted) if (!decisionsBy.has(approvalId) || count !== 1) violations.push(`approval ${approvalId}: ${count} clicks accepted, ${decisionsBy.get(approvalId) ?? 0} decisions`);
+    for (const entry of clicks.filter((c) => !c.valid && c.status !== 403 && c.status !== 409)) violations.push(`wrong-person click on ${entry.approvalId} answered ${entry.status}`);
+    const errors = clicks.filter((c) => c.status >= 500 && c.status !== 502 && c.status !== 503);
+    for (const entry of errors) violations.push(`click on ${entry.approvalId} answered ${entry.status} ${entry.code}`);
+    const unhandledLogs = appLog.filter((line) => line.includes('"http.unhandled"')).length;
+    if (unhandled + unhandledLogs > 0) violations.push(`${unhandled} unhandled errors, ${unhandledLogs} unhandled request failures`);
+
+    clearInterval(expiry);
+    await host.stop();
+    await simulator.stop();
+    await azurite.stop();
+    rmSync(location, { recursive: true, force: true });
+
+    const summary = {
+        approvals: ownerOf.size,
+        polls: options.polls,
+        seed: options.seed,
+        seconds: Math.round((Date.now() - started) / 1000),
+        messages: simulator.messages.length,
+        decisions: simulator.decisions.length,
+        clicks: clicks.length,
+        clicksRefused: clicks.filter((c) => c.status === 403).length,
+        clicksTooLate: clicks.filter((c) => c.status === 409).length,
+        clicksGaveUp: clicks.filter((c) => c.status === 502 || c.status === 503).length,
+        rateLimited429: simulator.rateLimited.length,
+        violations: violations.length,
+    };
+    say(JSON.stringify(summary));
+    for (const violation of violations.slice(0, 20)) say(`VIOLATION ${violation}`);
+    if (violations.length > 0 && process.env.SOAK_LOG) writeFileSync(process.env.SOAK_LOG, appLog.join('\n'));
+    say(violations.length === 0 ? 'soak: 0 violations' : `soak: ${violations.length} violations`);
+    process.exit(violations.length === 0 ? 0 : 1);
+}
+
+main().catch((error: unknown) => {
+    process.stdout.write(`soak crashed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+});
