@@ -9,8 +9,8 @@ import { TokenCache } from '../shared/tokens';
 import { startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
-import { seedSampleData } from './simulator/sampleData';
-import { Simulator, SimulatorOptions } from './simulator/simulator';
+import { RemoteSimulator } from './simulator/remote';
+import { SimulatorOptions } from './simulator/simulator';
 
 /**
  * `npm run bench`: runs the real poll and approve code paths against the bundled simulator (with a
@@ -57,12 +57,12 @@ function parseOptions(argv: string[]): Options {
 const root = join(__dirname, '..', '..');
 let tableCounter = 0;
 
+/** A simulator in its own process, and an app in this one, on a fresh table. */
 async function environment(connectionString: string, simulatorOptions: SimulatorOptions, settings: Record<string, string> = {}) {
-    const simulator = new Simulator(simulatorOptions);
-    await simulator.start();
-    const sample = seedSampleData(simulator);
+    const simulator = new RemoteSimulator();
+    const { settings: simulatorSettings, sample } = await simulator.start(simulatorOptions);
     const env = {
-        ...simulator.settings(),
+        ...simulatorSettings,
         AzureWebJobsStorage: connectionString,
         STATE_TABLE_NAME: `bench${Date.now()}${tableCounter++}`,
         ...settings,
@@ -71,38 +71,24 @@ async function environment(connectionString: string, simulatorOptions: Simulator
     return { simulator, sample, env, app };
 }
 
-/** Owners like a real burst: a few managers and two workgroups share most approvals. */
-function addApprovals(simulator: Simulator, sample: ReturnType<typeof seedSampleData>, count: number, created?: number) {
-    const owners = [sample.people.jamie, sample.people.carol, sample.people.bob, sample.people.amy, sample.finance];
-    for (let i = 0; i < 6; i++) owners.push(simulator.addIdentity({ name: `Manager.${i}`, email: `manager${i}@example.com` }));
-    for (let i = 0; i < count; i++) {
-        simulator.addWorkItem({
-            ownerId: owners[i % owners.length].id,
-            requesterId: sample.people.allen.id,
-            targetId: sample.people.amy.id,
-            ...(created === undefined ? {} : { created }),
-            items: [{ application: 'Active Directory', name: 'memberOf', value: `CN=Group-${i}`, displayValue: `Group-${i}`, operation: 'Add' }],
-        });
-    }
-}
-
-const iiqCalls = (simulator: Simulator) => Object.entries(simulator.calls).filter(([route]) => route.startsWith('iiq.')).reduce((sum, [, count]) => sum + count, 0);
+const iiqCalls = (calls: Record<string, number>) => Object.entries(calls).filter(([route]) => route.startsWith('iiq.')).reduce((sum, [, count]) => sum + count, 0);
 
 async function burst(connectionString: string, options: Options): Promise<Row[]> {
-    const { simulator, sample, app } = await environment(
+    const { simulator, app } = await environment(
         connectionString,
         { latencyMs: options.latency, moveworksPerMinute: 1_000_000 },
         { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: String(options.concurrency) },
     );
     try {
         await app.poll();
-        const before = { iiq: iiqCalls(simulator), moveworks: simulator.calls['moveworks.send'], messages: simulator.messages.length };
-        addApprovals(simulator, sample, options.n);
+        const before = await simulator.stats();
+        await simulator.call('addApprovals', options.n);
         const started = Date.now();
         await app.poll();
-        const sent = simulator.messages.slice(before.messages);
+        const after = await simulator.stats();
+        const sent = after.messages.slice(before.messages.length);
         const lastAccepted = Math.max(...sent.map((message) => message.at));
-        const calls = iiqCalls(simulator) - before.iiq + simulator.calls['moveworks.send'] - before.moveworks;
+        const calls = iiqCalls(after.calls) - iiqCalls(before.calls) + after.calls['moveworks.send'] - before.calls['moveworks.send'];
         // Round trips that cannot overlap: list, member look-ups (in parallel), one identity look-up, then the sends in waves.
         const limitMs = options.latency * (3 + Math.ceil(options.n / options.concurrency));
         return [
@@ -129,24 +115,22 @@ async function burst(connectionString: string, options: Options): Promise<Row[]>
 }
 
 async function idle(connectionString: string): Promise<Row[]> {
-    const { simulator, sample, app } = await environment(
-        connectionString,
-        { moveworksPerMinute: 1_000_000 },
-        { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' },
-    );
+    const { simulator, app } = await environment(connectionString, { moveworksPerMinute: 1_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' });
     try {
-        addApprovals(simulator, sample, 997, simulator.iiqNow() - 3_600_000);
+        await simulator.call('addApprovals', 997, 3_600_000);
         await app.poll();
-        const before = { iiq: iiqCalls(simulator), moveworks: simulator.calls['moveworks.send'], table: app.store.operations };
+        const before = await simulator.stats();
+        const tableBefore = app.store.operations;
         await app.poll();
+        const after = await simulator.stats();
         return [
             {
                 case: '3. idle poll, 1,000 approvals already notified',
-                measured: iiqCalls(simulator) - before.iiq,
+                measured: iiqCalls(after.calls) - iiqCalls(before.calls),
                 unit: 'IIQ calls',
                 limit: 1,
                 target: '≤ 1 IIQ, 0 Moveworks',
-                note: `${simulator.calls['moveworks.send'] - before.moveworks} Moveworks calls, ${app.store.operations - before.table} table operations`,
+                note: `${after.calls['moveworks.send'] - before.calls['moveworks.send']} Moveworks calls, ${app.store.operations - tableBefore} table operations`,
             },
         ];
     } finally {
@@ -156,27 +140,28 @@ async function idle(connectionString: string): Promise<Row[]> {
 
 async function drain(connectionString: string, options: Options): Promise<Row[]> {
     const n = options.rate * 2;
-    const { simulator, sample, app } = await environment(connectionString, { moveworksPerMinute: options.rate }, { MOVEWORKS_MAX_PER_MINUTE: String(options.rate) });
+    const { simulator, app } = await environment(connectionString, { moveworksPerMinute: options.rate }, { MOVEWORKS_MAX_PER_MINUTE: String(options.rate) });
     try {
-        addApprovals(simulator, sample, n - 3);
+        await simulator.call('addApprovals', n - 3);
         const started = Date.now();
         // The timer fires every minute; each poll sends what the limit allows and leaves the rest owed.
-        for (let poll = 0; poll < 10 && simulator.messages.length < n; poll++) {
+        let stats = await simulator.stats();
+        for (let poll = 0; poll < 10 && stats.messages.length < n; poll++) {
             const pollStarted = Date.now();
             await app.poll();
-            if (simulator.messages.length < n) await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - pollStarted))));
+            stats = await simulator.stats();
+            if (stats.messages.length < n) await new Promise((resolve) => setTimeout(resolve, Math.max(0, 60_000 - (Date.now() - pollStarted))));
         }
-        const finished = Math.max(...simulator.messages.map((message) => message.at));
-        const ideal = (n / options.rate) * 60;
-        const unique = new Set(simulator.messages.map((message) => message.slots.approval_id)).size;
+        const finished = Math.max(...stats.messages.map((message) => message.at));
+        const unique = new Set(stats.messages.map((message) => message.approvalId)).size;
         return [
             {
                 case: `4. backlog of ${n} at ${options.rate} messages/min (polls every minute)`,
                 measured: (finished - started) / 1000,
                 unit: 's',
-                limit: ideal,
+                limit: (n / options.rate) * 60,
                 target: '≤ 1.1 × N/R, 0 lost',
-                note: `${unique}/${n} notified, ${simulator.messages.length - unique} duplicates, ${simulator.rateLimited.length} 429s provoked`,
+                note: `${unique}/${n} notified, ${stats.messages.length - unique} duplicates, ${stats.rateLimited} 429s provoked`,
             },
         ];
     } finally {
@@ -196,15 +181,15 @@ function coldStart(): Row[] {
             unit: 's',
             limit: 0.3,
             target: '≤ 300 ms',
-            note: `median of 5 (${samples.map((s) => s.toFixed(0)).join(', ')} ms)`,
+            note: `median of 5 (${samples.map((sample) => sample.toFixed(0)).join(', ')} ms)`,
         },
     ];
 }
 
 async function memory(connectionString: string): Promise<Row[]> {
-    const { simulator, sample, env } = await environment(connectionString, { moveworksPerMinute: 10_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '64', POLL_BUDGET_SECONDS: '600' });
+    const { simulator, env } = await environment(connectionString, { moveworksPerMinute: 10_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '64', POLL_BUDGET_SECONDS: '600' });
     try {
-        addApprovals(simulator, sample, 9_997);
+        await simulator.call('addApprovals', 9_997);
         const script = `
             const { createApp } = require('./dist/shared/app');
             const { loadConfig } = require('./dist/shared/config');
@@ -217,10 +202,10 @@ async function memory(connectionString: string): Promise<Row[]> {
                 await app.poll();
                 console.log(JSON.stringify({ rss: process.memoryUsage().rss }));
             })().catch((error) => { console.error(error); process.exit(1); });`;
-        // Asynchronously: the simulator in this process must keep answering the child.
         const run = await runNode(script, { ...process.env, ...env });
         if (run.status !== 0 || run.stderr) throw new Error(`memory case failed: ${run.stderr}`);
         const { rss } = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { rss: number };
+        const stats = await simulator.stats();
         return [
             {
                 case: '5b. resident memory after full sweeps of 10,000 pending approvals',
@@ -228,7 +213,7 @@ async function memory(connectionString: string): Promise<Row[]> {
                 unit: 'MB',
                 limit: 200,
                 target: '≤ 200 MB',
-                note: `${new Set(simulator.messages.map((m) => m.slots.approval_id)).size} approvals notified by the first sweep`,
+                note: `${new Set(stats.messages.map((message) => message.approvalId)).size} approvals notified by the first sweep`,
             },
         ];
     } finally {
@@ -253,17 +238,16 @@ function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ status: numb
 
 async function approveLatency(connectionString: string, options: Options): Promise<Row[]> {
     const count = 200;
-    const { simulator, sample, env } = await environment(
-        connectionString,
-        { latencyMs: options.latency, moveworksPerMinute: 1_000_000 },
-        { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' },
-    );
+    const { simulator, sample, env } = await environment(connectionString, { latencyMs: options.latency, moveworksPerMinute: 1_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' });
     Object.assign(process.env, env);
+    // The functions log JSON lines to the console; the table is the output here.
+    const quiet = console.info;
+    console.info = () => undefined;
     const functions = join(root, 'dist', 'functions');
     const host = new LocalHost({ registrations: loadRegistrations(readdirSync(functions).filter((f) => f.endsWith('.js')).map((f) => join(functions, f))), port: 0, timers: false, log: () => undefined });
     const url = await host.start();
     try {
-        const ids = Array.from({ length: count }, () => simulator.addWorkItem({ ownerId: sample.people.jamie.id, targetId: sample.people.amy.id }).id);
+        const ids = await simulator.call<string[]>('addWorkItems', count, sample.jamieId, sample.amyId);
         host.runNow('pollApprovals');
         await host.idle();
         const timings: number[] = [];
@@ -275,13 +259,14 @@ async function approveLatency(connectionString: string, options: Options): Promi
             timings.push(Number(process.hrtime.bigint() - started) / 1e6);
         }
         timings.sort((a, b) => a - b);
-        const roundTrips = 3;
-        const limit = (roundTrips * options.latency) / 1000;
+        const limit = (3 * options.latency) / 1000;
+        const { decisions } = await simulator.stats();
         return [
             { case: `6a. approve, median of ${count} sequential, ${options.latency} ms per call`, measured: timings[Math.floor(count / 2)] / 1000, unit: 's', limit, target: 'round trips needed', note: 'identity look-up, work item re-read, PUT' },
-            { case: `6b. approve, p95 of ${count} sequential`, measured: timings[Math.floor(count * 0.95)] / 1000, unit: 's', limit, target: 'round trips needed', note: `${simulator.decisions.length} decisions reached IdentityIQ` },
+            { case: `6b. approve, p95 of ${count} sequential`, measured: timings[Math.floor(count * 0.95)] / 1000, unit: 's', limit, target: 'round trips needed', note: `${decisions} decisions reached IdentityIQ` },
         ];
     } finally {
+        console.info = quiet;
         await host.stop();
         await simulator.stop();
     }
