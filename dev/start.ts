@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     });
     const url = await host.start();
     stops.unshift(() => host.stop());
-    console.log(`[host] listening on ${url}: GET ${url}/api/health, POST ${url}/api/approvals/{approvalId}/approve|reject`);
+    console.log(`[host] listening on ${url}: GET ${url}/api/health, POST ${url}/api/approvals/{approvalId}/approve|reject|comment|reassign`);
 
     let stopping = false;
     const shutdown = () => {
