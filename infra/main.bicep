@@ -52,6 +52,12 @@ param maxResponseBytes int = 10485760
 param requireRejectReason bool = false
 param maxCommentLength int = 1000
 param allowSelfApproval bool = false
+param remindAfterHours int = 24
+param remindMax int = 2
+param notifyRequester bool = false
+param retentionDays int = 90
+@description('Six-field NCRONTAB, UTC: when old records are removed.')
+param cleanupSchedule string = '0 30 3 * * *'
 
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
@@ -163,6 +169,12 @@ module functionApp 'modules/functionApp.bicep' = {
       REQUIRE_REJECT_REASON: string(requireRejectReason)
       MAX_COMMENT_LENGTH: string(maxCommentLength)
       ALLOW_SELF_APPROVAL: string(allowSelfApproval)
+      REMIND_AFTER_HOURS: string(remindAfterHours)
+      REMIND_MAX: string(remindMax)
+      NOTIFY_REQUESTER: string(notifyRequester)
+      RETENTION_DAYS: string(retentionDays)
+      CLEANUP_SCHEDULE: cleanupSchedule
+      AUDIT_TABLE_NAME: 'audit'
     }
   }
 }

@@ -12,6 +12,7 @@ import { IscSource } from './isc/source';
 import { errorMessage, jsonLogger, Logger } from './log';
 import { ApprovalSource } from './model';
 import { EventsClient } from './moveworks/eventsClient';
+import { toOutcomeMessage } from './moveworks/message';
 import { Pacer } from './pacer';
 import { ApprovalStore } from './store/approvalStore';
 import { TokenCache, tokenCache } from './tokens';
@@ -57,7 +58,25 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     }
     const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0 }, log);
     const events = new EventsClient(config.moveworks, moveworksHttp, new Pacer(config.moveworks.maxPerMinute, 60_000, now), log, now);
-    const actions: ActionDependencies = { sources, store, log, now, allowSelfApproval: config.decisions.allowSelfApproval };
+    const announce: ActionDependencies['announce'] = async (source, approval, decision, decidedBy, comment) => {
+        if (!approval.requester) return;
+        try {
+            const email = await source.emailOf(approval.requester);
+            if (!email) return;
+            const outcome = await events.send(toOutcomeMessage(approval, decision, decidedBy.name, comment), [email], approval.id, now() + 10_000);
+            if (outcome.kind !== 'sent') log.warn('announce.not_sent', { approvalId: approval.id, reason: outcome.reason });
+        } catch (error) {
+            log.warn('announce.failed', { approvalId: approval.id, error: errorMessage(error) });
+        }
+    };
+    const actions: ActionDependencies = {
+        sources,
+        store,
+        log,
+        now,
+        allowSelfApproval: config.decisions.allowSelfApproval,
+        announce: config.decisions.notifyRequester ? announce : undefined,
+    };
     let polling: Promise<SyncReport[]> | undefined;
 
     return {
@@ -69,7 +88,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
                 const reports: SyncReport[] = [];
                 for (const source of sources) {
                     // One source failing (its table rows, its API) must not stop the other's poll.
-                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency } }).catch(
+                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max } }).catch(
                         (error: unknown) => {
                             log.error('sync.failed', { source: source.name, error: errorMessage(error) });
                             return undefined;

@@ -58,6 +58,7 @@ const ncrontab = z
     .refine((value) => value.split(/\s+/).length === 6, 'must have six NCRONTAB fields (seconds first), e.g. "0 */1 * * * *"');
 
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
+export const DEFAULT_CLEANUP_SCHEDULE = '0 30 3 * * *';
 
 export const settingsSchema = z.object({
     IIQ_BASE_URL: baseUrl.optional(),
@@ -105,7 +106,23 @@ export const settingsSchema = z.object({
     REQUIRE_REJECT_REASON: flag(false),
     MAX_COMMENT_LENGTH: integer(1000, 1, 4000),
     ALLOW_SELF_APPROVAL: flag(false),
+    REMIND_AFTER_HOURS: integer(24, 1, 24 * 30),
+    REMIND_MAX: integer(2, 0, 10),
+    NOTIFY_REQUESTER: flag(false),
+    RETENTION_DAYS: integer(90, 1, 3650),
+    CLEANUP_SCHEDULE: z
+        .string()
+        .trim()
+        .optional()
+        .transform((value) => (value === undefined || value === '' ? DEFAULT_CLEANUP_SCHEDULE : value))
+        .refine((value) => value.split(/\s+/).length === 6, 'must have six NCRONTAB fields (seconds first), e.g. "0 30 3 * * *"'),
+    AUDIT_TABLE_NAME: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits, starting with a letter)')
+        .default('audit'),
     FUNCTION_KEY: optionalText,
+    MASTER_KEY: optionalText,
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -138,8 +155,12 @@ export interface Config {
     storage: { connectionString: string; tableName: string } | { endpoint: string; managedIdentityClientId?: string; tableName: string };
     poll: { schedule: string; fullSweepMinutes: number; overlapSeconds: number; budgetSeconds: number };
     http: { timeoutMs: number; maxRetries: number; maxResponseBytes: number };
-    decisions: { requireRejectReason: boolean; maxCommentLength: number; allowSelfApproval: boolean };
+    decisions: { requireRejectReason: boolean; maxCommentLength: number; allowSelfApproval: boolean; notifyRequester: boolean };
+    reminders: { afterHours: number; max: number };
+    retention: { days: number; schedule: string };
+    auditTableName: string;
     functionKey?: string;
+    masterKey?: string;
 }
 
 export class ConfigError extends Error {
@@ -235,7 +256,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             requireRejectReason: s.REQUIRE_REJECT_REASON,
             maxCommentLength: s.MAX_COMMENT_LENGTH,
             allowSelfApproval: s.ALLOW_SELF_APPROVAL,
+            notifyRequester: s.NOTIFY_REQUESTER,
         },
+        reminders: { afterHours: s.REMIND_AFTER_HOURS, max: s.REMIND_MAX },
+        retention: { days: s.RETENTION_DAYS, schedule: s.CLEANUP_SCHEDULE },
+        auditTableName: s.AUDIT_TABLE_NAME,
         functionKey: s.FUNCTION_KEY,
+        masterKey: s.MASTER_KEY,
     };
 }

@@ -10,6 +10,8 @@ export const SOURCE_TITLES: Record<SourceName, string> = { iiq: 'IdentityIQ', is
 export interface Reference {
     id: string;
     name: string;
+    /** When the source gives it inline (ISC); IdentityIQ references carry none. */
+    email?: string;
 }
 
 /** Someone the approval currently waits on: a person, or a group whose members may decide. */
@@ -90,6 +92,8 @@ export interface ApprovalSource {
     /** Whether the person is one of the approval's current approvers or a member of an approver group, read live. */
     isApprover(approval: Approval, person: Person): Promise<boolean>;
     decide(approval: Approval, person: Person, decision: Decision, comment?: string): Promise<void>;
+    /** The email of a person the approval names (for the requester's outcome message). */
+    emailOf(person: Reference): Promise<string | undefined>;
     /** Adds a comment without deciding; absent when the source cannot. */
     comment?(approval: Approval, person: Person, text: string): Promise<void>;
     /** Hands the person's part of the approval to someone else; absent when the source cannot. */

@@ -16,7 +16,7 @@ function bicepFiles(dir: string): string[] {
 }
 
 /** Settings the app reads only when run locally; the template deliberately does not write them. */
-const LOCAL_ONLY = ['FUNCTION_KEY', 'AzureWebJobsStorage'];
+const LOCAL_ONLY = ['FUNCTION_KEY', 'MASTER_KEY', 'AzureWebJobsStorage'];
 /** Settings the template writes for the Functions host and Application Insights, not for the app. */
 const HOST_SETTINGS = [
     'AzureWebJobsStorage__credential',

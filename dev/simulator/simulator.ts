@@ -46,6 +46,8 @@ export interface SimWorkItem {
     type: string;
     created: number;
     modified?: number;
+    /** When IdentityIQ expires the work item (epoch ms). */
+    expiration?: number;
     level?: string;
     ownerId: string;
     requesterId?: string;
@@ -544,6 +546,7 @@ export class Simulator {
         return [
             `<WorkItem${attributes({
                 created: item.created,
+                expiration: item.expiration,
                 id: item.id,
                 level: item.level,
                 modified: item.modified,

@@ -1,6 +1,7 @@
 import { AppError, conflict, forbidden, notFound, upstream, UpstreamError } from '../errors';
 import { errorMessage, Logger } from '../log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
+import { formatInstant } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
 
 /**
@@ -15,6 +16,8 @@ export interface ActionDependencies {
     log: Logger;
     allowSelfApproval: boolean;
     now?: () => number;
+    /** Tells the requester the outcome (NOTIFY_REQUESTER); failures are logged, never the caller's problem. */
+    announce?: (source: ApprovalSource, approval: Approval, decision: 'approve' | 'reject', decidedBy: Person, comment?: string) => Promise<void>;
 }
 
 export interface Authorized {
@@ -29,11 +32,20 @@ const STALE_CLAIM_MS = 2 * 60_000;
 
 const pastTense = (decision: string) => (decision === 'approve' ? 'approved' : 'rejected');
 
-function alreadyHandled(record: ApprovalRecord): AppError {
+const when = (epochMs: number | undefined) => (epochMs ? ` on ${formatInstant(epochMs)}` : '');
+
+function alreadyHandled(record: ApprovalRecord, liveState?: string): AppError {
     if (record.status === 'decided') {
-        return conflict('already_decided', `This approval was already ${pastTense(record.decision ?? 'approve')} through chat${record.decidedBy ? ` by ${record.decidedBy}` : ''}.`);
+        return conflict(
+            'already_decided',
+            `This approval was already ${pastTense(record.decision ?? 'approve')} through chat${record.decidedBy ? ` by ${record.decidedBy}` : ''}${when(record.decidedAt)}.`,
+        );
     }
-    return conflict('no_longer_pending', 'This approval is no longer pending: it was completed, withdrawn or expired in SailPoint.');
+    if (liveState) return conflict('no_longer_pending', `This approval is no longer pending: ${SOURCE_TITLES[record.source]} shows it as ${liveState}.`);
+    return conflict(
+        'no_longer_pending',
+        `This approval is no longer pending: it was completed, withdrawn or expired in ${SOURCE_TITLES[record.source]}${record.status === 'closed' ? when(record.updatedAt) : ''}.`,
+    );
 }
 
 const inProgress = (record: ApprovalRecord, now: number) => record.status === 'deciding' && now - (record.decidingSince ?? 0) < STALE_CLAIM_MS;
@@ -79,8 +91,9 @@ export async function authorize(
     const person = await viaSource(deps.log, record.id, () => source.findPersonByEmail(approverEmail));
     const approval = await viaSource(deps.log, record.id, () => source.getApproval(record.id));
     if (!approval || approval.completedState) {
-        await deps.store.update({ ...record, status: 'closed', closedReason: 'no longer pending in the source', updatedAt: now() });
-        throw alreadyHandled({ ...record, status: 'closed' });
+        const reason = approval?.completedState ? `${approval.completedState} in the source` : 'no longer pending in the source';
+        await deps.store.update({ ...record, status: 'closed', closedReason: reason, updatedAt: now() });
+        throw alreadyHandled({ ...record, status: 'closed', updatedAt: 0 }, approval?.completedState);
     }
     if (!(await viaSource(deps.log, record.id, () => source.isApprover(approval, person)))) {
         if (record.notified.some((entry) => entry.email === approverEmail)) {

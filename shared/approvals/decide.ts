@@ -1,5 +1,6 @@
 import { AppError } from '../errors';
 import { Decision } from '../model';
+import { outcomeSentence } from '../moveworks/message';
 import { ActionDependencies, authorize, claim, findNotified, release, viaSource } from './authorize';
 
 /**
@@ -45,6 +46,6 @@ export async function decide(deps: ActionDependencies, request: DecisionRequest)
     }));
     if (!saved) deps.log.error('decide.not_recorded', { approvalId: record.id, decision: request.decision });
     deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id });
-    const done = request.decision === 'approve' ? 'approved' : 'rejected';
-    return { status: done, approvalId: record.id, message: `You ${done} the request.` };
+    await deps.announce?.(source, approval, request.decision, person, request.comment);
+    return { status: request.decision === 'approve' ? 'approved' : 'rejected', approvalId: record.id, message: outcomeSentence(approval, request.decision) };
 }

@@ -3,7 +3,7 @@ import { createLimiter, mapLimited } from '../concurrency';
 import { errorMessage, Logger } from '../log';
 import { Approval, approverKey, approverNames, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
-import { toApprovalMessage } from '../moveworks/message';
+import { describeRequest, toApprovalMessage, toReminderMessage } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore, pendingRecipients } from '../store/approvalStore';
 
 /**
@@ -14,6 +14,8 @@ import { ApprovalRecord, ApprovalStore, pendingRecipients } from '../store/appro
  */
 
 export interface SyncSettings {
+    remindAfterHours: number;
+    remindMax: number;
     fullSweepMinutes: number;
     overlapSeconds: number;
     budgetSeconds: number;
@@ -37,6 +39,7 @@ export interface SyncReport {
     newApprovals: number;
     reassigned: number;
     closed: number;
+    remindersQueued: number;
     messagesSent: number;
     recipientsNotified: number;
     owedForNextPoll: number;
@@ -67,6 +70,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
         newApprovals: 0,
         reassigned: 0,
         closed: 0,
+        remindersQueued: 0,
         messagesSent: 0,
         recipientsNotified: 0,
         owedForNextPoll: 0,
@@ -110,6 +114,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
         if (!saved) log.warn('sync.cursor_moved_by_another_poll', { source: source.name });
     }
 
+    await queueReminders(deps, known, seen, sender, report, now);
     await sender.finish();
     log.info('sync.done', { ...report, elapsedMs: now() - startedAt });
     return report;
@@ -149,6 +154,10 @@ async function recordChanges(
                 recipients,
                 notified: [],
                 refused: [],
+                summary: describeRequest(approval),
+                dueAt: approval.dueAt,
+                remindersSent: 0,
+                reminderOwed: [],
                 // This poll sends it next, without another write to take the lease.
                 sendLeaseUntil: at + SEND_LEASE_MS,
                 leaseHolder: pollId,
@@ -169,6 +178,10 @@ async function recordChanges(
             changedAt: approval.changedAt,
             message: toApprovalMessage(approval, { reassigned: reassigned && record.notified.length > 0 }),
             recipients,
+            summary: describeRequest(approval),
+            dueAt: approval.dueAt,
+            // A new approver starts a new step: reminders count again from their notification.
+            ...(reassigned ? { remindersSent: 0, reminderOwed: [] } : {}),
             updatedAt: at,
         });
         if (updated) sender.enqueue(updated);
@@ -176,6 +189,38 @@ async function recordChanges(
             report.reassigned++;
             deps.log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
         }
+    });
+}
+
+/**
+ * Approvals still pending `remindAfterHours` after their approvers' last message (or halfway to their due
+ * date, when that comes sooner) get a reminder, at most `remindMax` times. The ETag-guarded claim of the
+ * step (remindersSent + 1) is what keeps two polls from reminding twice.
+ */
+async function queueReminders(
+    deps: SyncDependencies,
+    known: Map<string, ApprovalRecord>,
+    seen: Set<string>,
+    sender: Sender,
+    report: SyncReport,
+    now: () => number,
+): Promise<void> {
+    const { remindAfterHours, remindMax } = deps.settings;
+    if (remindMax === 0) return;
+    const after = remindAfterHours * 3_600_000;
+    const due = [...known.values()].filter((record) => {
+        if (record.status !== 'open' || record.remindersSent >= remindMax || pendingRecipients(record).length > 0) return false;
+        if (!deps.source.incremental && !seen.has(record.id)) return false;
+        const last = Math.max(0, ...record.notified.filter((entry) => entry.approverKey === record.approverKey).map((entry) => entry.at));
+        if (last === 0) return false;
+        const halfwayToDue = record.dueAt !== undefined && record.dueAt > last ? last + (record.dueAt - last) / 2 : Infinity;
+        return now() >= Math.min(last + after, halfwayToDue) && (record.dueAt === undefined || now() < record.dueAt);
+    });
+    await mapLimited(due, TABLE_CONCURRENCY, async (record) => {
+        const claimed = await deps.store.update({ ...record, remindersSent: record.remindersSent + 1, reminderOwed: record.recipients, updatedAt: now() });
+        if (!claimed) return;
+        report.remindersQueued++;
+        sender.enqueue(claimed);
     });
 }
 
@@ -249,19 +294,25 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     if (!ours && initial.sendLeaseUntil > now()) return { kind: 'held-elsewhere' };
     const record = ours ? initial : await store.update({ ...initial, sendLeaseUntil: now() + SEND_LEASE_MS, leaseHolder: pollId, updatedAt: now() });
     if (!record) return { kind: 'held-elsewhere' };
+    const reminders = new Set(record.reminderOwed);
     const recipients = pendingRecipients(record);
     const sent: string[] = [];
     const refused: string[] = [];
     let owed = false;
-    const batches: string[][] = [];
-    for (let start = 0; start < recipients.length; start += MAX_RECIPIENTS_PER_MESSAGE) batches.push(recipients.slice(start, start + MAX_RECIPIENTS_PER_MESSAGE));
+    const batches: { message: string; emails: string[] }[] = [];
+    for (const [message, emails] of [
+        [record.message, recipients.filter((email) => !reminders.has(email))],
+        [toReminderMessage(record.message), recipients.filter((email) => reminders.has(email))],
+    ] as const) {
+        for (let start = 0; start < emails.length; start += MAX_RECIPIENTS_PER_MESSAGE) batches.push({ message, emails: emails.slice(start, start + MAX_RECIPIENTS_PER_MESSAGE) });
+    }
     while (batches.length > 0 && !owed) {
-        const batch = batches.shift()!;
-        const outcome = await events.send(record.message, batch, record.id, deadline);
+        const { message, emails: batch } = batches.shift()!;
+        const outcome = await events.send(message, batch, record.id, deadline);
         if (outcome.kind === 'sent') sent.push(...batch);
         else if (outcome.kind === 'refused' && batch.length > 1) {
             // Moveworks refuses a whole request when one recipient is unknown to it: find who, one by one.
-            batches.unshift(...batch.map((email) => [email]));
+            batches.unshift(...batch.map((email) => ({ message, emails: [email] })));
         } else if (outcome.kind === 'refused') {
             refused.push(...batch);
             log.error('sync.message_refused', { source: source.name, approvalId: record.id, recipients: batch.length, reason: outcome.reason });
@@ -275,8 +326,11 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         ...latest,
         notified: [
             ...latest.notified,
-            ...sent.filter((email) => !latest.notified.some((entry) => entry.email === email)).map((email) => ({ email, approverKey: latest.approverKey, at })),
+            ...sent
+                .filter((email) => reminders.has(email) || !latest.notified.some((entry) => entry.email === email))
+                .map((email) => ({ email, approverKey: latest.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}) })),
         ],
+        reminderOwed: latest.reminderOwed.filter((email) => !sent.includes(email) && !refused.includes(email)),
         refused: [...new Set([...latest.refused, ...refused])],
         sendLeaseUntil: 0,
         leaseHolder: undefined,

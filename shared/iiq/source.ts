@@ -88,6 +88,10 @@ export class IiqSource implements ApprovalSource {
         return { id: match.id, name: match.name ?? match.id, email };
     }
 
+    async emailOf(person: Reference): Promise<string | undefined> {
+        return (await this.emailsOf([person.id])).get(person.id);
+    }
+
     async isApprover(approval: Approval, person: Person): Promise<boolean> {
         const owner = ownerOf(approval);
         if (owner.id === person.id) return true;

@@ -32,6 +32,8 @@ const approvalJson = z
         approvers: z.array(identity).nullish(),
         comments: z.array(z.object({ author: identity.nullish(), comment: text, createdDate: text }).passthrough()).nullish(),
         requestedTarget: z.array(z.object({ id: text, name: text, targetType: text, requestType: text }).passthrough()).nullish(),
+        approvedBy: z.array(z.unknown()).nullish(),
+        rejectedBy: z.array(z.unknown()).nullish(),
     })
     .passthrough();
 
@@ -53,7 +55,7 @@ function pickLocale(values: z.infer<typeof localized>): string | undefined {
 
 function toReference(person: IdentityJson | null | undefined): Reference | undefined {
     const id = present(person?.identityID) ?? present(person?.id);
-    return id ? { id, name: present(person?.name) ?? id } : undefined;
+    return id ? { id, name: present(person?.name) ?? id, email: present(person?.email) } : undefined;
 }
 
 function toApprover(person: IdentityJson): Approver | undefined {
@@ -63,7 +65,7 @@ function toApprover(person: IdentityJson): Approver | undefined {
         const id = present(entry.id);
         return id ? [{ id, name: present(entry.name) ?? id, email: present(entry.email) }] : [];
     });
-    return { ...reference, email: present(person.email), ...(members.length > 0 || person.type === 'GOVERNANCE_GROUP' ? { members } : {}) };
+    return { ...reference, ...(members.length > 0 || person.type === 'GOVERNANCE_GROUP' ? { members } : {}) };
 }
 
 export function fromIscApproval(json: unknown): Approval | undefined {
@@ -75,7 +77,8 @@ export function fromIscApproval(json: unknown): Approval | undefined {
     const current = approval.assignedTo && approval.assignedTo.length > 0 ? approval.assignedTo : (approval.approvers ?? []);
     const createdAt = instant(approval.createdDate);
     const status = present(approval.status);
-    const completedState = status && status.toUpperCase() !== 'PENDING' ? status : present(approval.completedDate) ? 'COMPLETED' : undefined;
+    const finishedAs = (approval.rejectedBy?.length ?? 0) > 0 ? 'REJECTED' : (approval.approvedBy?.length ?? 0) > 0 ? 'APPROVED' : 'COMPLETED';
+    const completedState = status && status.toUpperCase() !== 'PENDING' ? status : present(approval.completedDate) ? finishedAs : undefined;
     return {
         source: 'isc',
         id,

@@ -2,7 +2,7 @@ import { IscConfig } from '../config';
 import { badRequest, conflict, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
 import { Logger } from '../log';
-import { Approval, ApprovalPage, ApprovalSource, Approver, Decision, Person } from '../model';
+import { Approval, ApprovalPage, ApprovalSource, Approver, Decision, Person, Reference } from '../model';
 import { fromIscApproval } from './approvalJson';
 import { describeIscFailure, IscClient } from './client';
 
@@ -90,6 +90,10 @@ export class IscSource implements ApprovalSource {
     async decide(approval: Approval, person: Person, decision: Decision, comment?: string): Promise<void> {
         const action = decision === 'approve' ? 'approve' : 'reject';
         await this.expectDone(await this.client.act(approval.id, action, { comment: attributed(person, comment) }), `${action} the approval`);
+    }
+
+    async emailOf(person: Reference): Promise<string | undefined> {
+        return person.email ?? (await this.emailsOf([person.id])).get(person.id);
     }
 
     async comment(approval: Approval, person: Person, text: string): Promise<void> {

@@ -91,3 +91,37 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
     }
     return [header, ...blocks, footer].join('<br><br>');
 }
+
+/** "Amy Cox's request for IT Database Manager" (plain text), for answers, lists and outcome messages. */
+export function describeRequest(approval: Approval): string {
+    const first = approval.lines[0]?.value ?? approval.name ?? approval.description ?? 'access';
+    const what = approval.lines.length > 1 ? `${first} and ${approval.lines.length - 1} more` : first;
+    return approval.requestee ? `${approval.requestee.name}'s request for ${what}` : `the request for ${what}`;
+}
+
+/** Where the approval lives, as a person would look it up: "IdentityIQ work item 0000000046". */
+export function approvalReference(approval: Approval): string {
+    return approval.source === 'iiq' ? `IdentityIQ work item ${approval.number ?? approval.id}` : `Identity Security Cloud approval ${approval.id}`;
+}
+
+/** The sentence an approve/reject answer carries for Creator Studio to show as is. */
+export function outcomeSentence(approval: Approval, decision: 'approve' | 'reject'): string {
+    const done = decision === 'approve' ? 'Approved' : 'Rejected';
+    const request = describeRequest(approval);
+    return `${done} ${request}; ${approvalReference(approval)} is complete.`;
+}
+
+export function toReminderMessage(message: string): string {
+    return `<b>⏰ Reminder: this request is still waiting for your decision</b><br><br>${message}`;
+}
+
+/** The requester's message when NOTIFY_REQUESTER is on. */
+export function toOutcomeMessage(approval: Approval, decision: 'approve' | 'reject', decidedBy: string, reason?: string): string {
+    const done = decision === 'approve' ? 'approved' : 'rejected';
+    return [
+        `<b>Your SailPoint request was ${done}</b>`,
+        `${escapeHtml(cut(describeRequest(approval), MAX_FIELD_LENGTH))} was ${done} by ${escapeHtml(cut(decidedBy, MAX_FIELD_LENGTH))}.`,
+        ...(reason ? [`<i>Reason</i>: ${escapeHtml(cut(reason, MAX_COMMENT_LENGTH))}`] : []),
+        escapeHtml(approvalReference(approval)),
+    ].join('<br>');
+}

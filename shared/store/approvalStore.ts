@@ -15,6 +15,7 @@ export interface NotifiedRecipient {
     /** The approvers the notification was for (see approverKey). */
     approverKey: string;
     at: number;
+    reminder?: boolean;
 }
 
 export interface ApprovalRecord {
@@ -34,6 +35,13 @@ export interface ApprovalRecord {
     notified: NotifiedRecipient[];
     /** Recipients Moveworks refused; not retried. */
     refused: string[];
+    /** "Amy Cox's request for IT Database Manager", for lists and answers. */
+    summary: string;
+    /** When the source expires the approval, if it says (source clock). */
+    dueAt?: number;
+    remindersSent: number;
+    /** Recipients owed the current reminder. */
+    reminderOwed: string[];
     /** A sender holds the row until then (local clock); a lapsed lease may be taken over. */
     sendLeaseUntil: number;
     /** Which poll holds the lease. */
@@ -61,7 +69,7 @@ export interface SyncCursor {
 /** Recipients still owed a notification for the current approvers. */
 export function pendingRecipients(record: ApprovalRecord): string[] {
     const done = new Set([...record.notified.map((entry) => entry.email), ...record.refused]);
-    return record.recipients.filter((email) => !done.has(email));
+    return [...new Set([...record.recipients.filter((email) => !done.has(email)), ...record.reminderOwed])];
 }
 
 const CURSOR_PARTITION = 'cursor';
@@ -84,6 +92,10 @@ function toEntity(record: ApprovalRecord): Entity {
         recipients: JSON.stringify(record.recipients),
         notified: JSON.stringify(record.notified),
         refused: JSON.stringify(record.refused),
+        summary: record.summary,
+        dueAt: record.dueAt === undefined ? undefined : { value: String(record.dueAt), type: 'Int64' },
+        remindersSent: record.remindersSent,
+        reminderOwed: JSON.stringify(record.reminderOwed),
         outbox,
         sendLeaseUntil: { value: String(record.sendLeaseUntil), type: 'Int64' },
         leaseHolder: record.leaseHolder,
@@ -109,6 +121,10 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         recipients: JSON.parse(String(entity.recipients ?? '[]')) as string[],
         notified: JSON.parse(String(entity.notified ?? '[]')) as NotifiedRecipient[],
         refused: JSON.parse(String(entity.refused ?? '[]')) as string[],
+        summary: String(entity.summary ?? ''),
+        dueAt: asNumber(entity.dueAt),
+        remindersSent: Number(entity.remindersSent ?? 0),
+        reminderOwed: JSON.parse(String(entity.reminderOwed ?? '[]')) as string[],
         sendLeaseUntil: Number(entity.sendLeaseUntil ?? 0),
         leaseHolder: asString(entity.leaseHolder),
         decision: asString(entity.decision) as Decision | undefined,
@@ -211,6 +227,20 @@ export class ApprovalStore {
 
     listOpen(source: SourceName): AsyncIterable<ApprovalRecord> {
         return this.query(odata`PartitionKey eq ${source} and (status eq 'open' or status eq 'deciding')`);
+    }
+
+    /** Removes approvals decided or closed before `cutoff` (local clock); answers how many. */
+    async removeFinishedBefore(source: SourceName, cutoff: number): Promise<number> {
+        let removed = 0;
+        for await (const record of this.query(`PartitionKey eq '${source}' and (status eq 'decided' or status eq 'closed') and updatedAt lt ${Math.floor(cutoff)}L`)) {
+            await this.ensureTable();
+            this.operations++;
+            await this.table.deleteEntity(record.source, record.id, { etag: record.etag }).catch((error: unknown) => {
+                if (!isStatus(error, 404, 412)) throw error;
+            });
+            removed++;
+        }
+        return removed;
     }
 
     async getCursor(source: SourceName): Promise<SyncCursor> {
