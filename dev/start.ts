@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
+import { ConfigError, DEFAULT_CLEANUP_SCHEDULE, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
 import { AZURITE_TABLE_PORT, canConnect, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
         console.log(`[host] no Azurite on port ${AZURITE_TABLE_PORT}: started one, keeping its data in .azurite/`);
     }
     process.env.POLL_SCHEDULE ||= DEFAULT_POLL_SCHEDULE;
+    process.env.CLEANUP_SCHEDULE ||= DEFAULT_CLEANUP_SCHEDULE;
 
     const stopAll = async () => {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
         registrations: loadRegistrations(functionFiles()),
         port: Number(process.env.PORT ?? 7071),
         functionKey: config.functionKey,
+        masterKey: config.masterKey,
         settings: process.env,
     });
     const url = await host.start();

@@ -3,7 +3,7 @@ import { answerAction } from '../shared/actionFunction';
 import { parseDecisionInput } from '../shared/actionInput';
 
 export async function approveApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerAction(request, context, async (approvals, input) => approvals.decide(await parseDecisionInput(input, 'approve', approvals.config.decisions)));
+    return answerAction(request, context, 'approve', (input, limits) => parseDecisionInput(input, 'approve', limits), (approvals, input) => approvals.decide(input));
 }
 
 app.http('approveApproval', {

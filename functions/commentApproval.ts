@@ -3,7 +3,7 @@ import { answerAction } from '../shared/actionFunction';
 import { parseCommentInput } from '../shared/actionInput';
 
 export async function commentApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerAction(request, context, async (approvals, input) => approvals.comment(await parseCommentInput(input, approvals.config.decisions)));
+    return answerAction(request, context, 'comment', parseCommentInput, (approvals, input) => approvals.comment(input));
 }
 
 app.http('commentApproval', {

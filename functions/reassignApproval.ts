@@ -3,7 +3,7 @@ import { answerAction } from '../shared/actionFunction';
 import { parseReassignInput } from '../shared/actionInput';
 
 export async function reassignApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerAction(request, context, async (approvals, input) => approvals.reassign(await parseReassignInput(input, approvals.config.decisions)));
+    return answerAction(request, context, 'reassign', parseReassignInput, (approvals, input) => approvals.reassign(input));
 }
 
 app.http('reassignApproval', {

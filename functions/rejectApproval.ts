@@ -3,7 +3,7 @@ import { answerAction } from '../shared/actionFunction';
 import { parseDecisionInput } from '../shared/actionInput';
 
 export async function rejectApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerAction(request, context, async (approvals, input) => approvals.decide(await parseDecisionInput(input, 'reject', approvals.config.decisions)));
+    return answerAction(request, context, 'reject', (input, limits) => parseDecisionInput(input, 'reject', limits), (approvals, input) => approvals.decide(input));
 }
 
 app.http('rejectApproval', {

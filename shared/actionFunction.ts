@@ -1,18 +1,58 @@
 import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { App, getApp } from './app';
-import { ActionResult } from './approvals/decide';
+import { Config } from './config';
+import { ActionResult, AuditEntry } from './contract';
+import { AppError } from './errors';
 import { toErrorAnswer } from './httpAnswers';
-import { jsonLogger } from './log';
+import { errorMessage, jsonLogger } from './log';
 
-/** The shared body of the action functions: run the action on the app, answer 200 or the error's shape. */
-export async function answerAction(
+/** What every action request carries, once parsed. */
+export interface ActionInput {
+    approvalId: string;
+    approverEmail: string;
+    comment?: string;
+    reassignToEmail?: string;
+}
+
+/**
+ * The shared body of the action functions: parse, run the action on the app, answer 200 or the error's
+ * shape, and write the attempt, allowed or refused, to the audit table.
+ */
+export async function answerAction<Input extends ActionInput>(
     request: HttpRequest,
     context: InvocationContext,
-    act: (app: App, request: HttpRequest) => Promise<ActionResult>,
+    action: AuditEntry['action'],
+    parse: (request: HttpRequest, limits: Config['decisions']) => Promise<Input>,
+    run: (app: App, input: Input) => Promise<ActionResult>,
 ): Promise<HttpResponseInit> {
+    const log = jsonLogger(context, { invocationId: context.invocationId });
+    let app: App | undefined;
+    let input: Input | undefined;
+    let answer: HttpResponseInit;
+    let result: string;
     try {
-        return { status: 200, jsonBody: await act(getApp(), request) };
+        app = getApp();
+        input = await parse(request, app.config.decisions);
+        const done = await run(app, input);
+        answer = { status: 200, jsonBody: done };
+        result = done.status;
     } catch (error) {
-        return toErrorAnswer(error, jsonLogger(context, { invocationId: context.invocationId }));
+        answer = toErrorAnswer(error, log);
+        result = error instanceof AppError ? error.code : 'internal_error';
     }
+    if (app) {
+        const entry: AuditEntry = {
+            at: Date.now(),
+            requestId: context.invocationId,
+            action,
+            approvalId: (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128),
+            approverEmail: (input?.approverEmail ?? request.query.get('user_email') ?? '(not given)').slice(0, 254),
+            status: answer.status ?? 200,
+            result,
+            ...(input?.comment ? { comment: input.comment } : {}),
+            ...(input?.reassignToEmail ? { reassignToEmail: input.reassignToEmail } : {}),
+        };
+        await app.audit.append(entry).catch((error: unknown) => log.error('audit.not_written', { approvalId: entry.approvalId, error: errorMessage(error) }));
+    }
+    return answer;
 }

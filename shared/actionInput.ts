@@ -4,6 +4,7 @@ import { CommentRequest } from './approvals/comment';
 import { DecisionRequest } from './approvals/decide';
 import { ReassignRequest } from './approvals/reassign';
 import { Config } from './config';
+import { actionBody } from './contract';
 import { normalizeEmail } from './email';
 import { badRequest, notFound } from './errors';
 import { Decision } from './model';
@@ -18,11 +19,7 @@ const MAX_BODY_CHARACTERS = 64 * 1024;
 /** Ids that can name an approval of any source; anything else was never notified. */
 const APPROVAL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-const bodySchema = z.object({
-    approverEmail: z.string({ error: 'approverEmail must be a string' }).optional(),
-    comment: z.string({ error: 'comment must be a string' }).nullish(),
-    reassignToEmail: z.string({ error: 'reassignToEmail must be a string' }).optional(),
-});
+const bodySchema = actionBody;
 
 interface CommonInput {
     approvalId: string;

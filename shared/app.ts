@@ -14,7 +14,9 @@ import { ApprovalSource } from './model';
 import { EventsClient } from './moveworks/eventsClient';
 import { toOutcomeMessage } from './moveworks/message';
 import { Pacer } from './pacer';
-import { ApprovalStore } from './store/approvalStore';
+import { ApprovalStore, openTable } from './store/approvalStore';
+import { AuditStore } from './store/auditStore';
+import { HealthReport, PendingList } from './contract';
 import { TokenCache, tokenCache } from './tokens';
 
 /**
@@ -22,16 +24,16 @@ import { TokenCache, tokenCache } from './tokens';
  * them to the use cases. The only module that knows every adapter.
  */
 
-export interface HealthReport {
-    status: 'ok';
-    sources: { iiq: { configured: boolean }; isc: { configured: boolean; apiVersion?: string } };
-    moveworks: { baseUrl: string; maxPerMinute: number };
-}
 
 export interface App {
     readonly config: Config;
     readonly store: ApprovalStore;
+    readonly audit: AuditStore;
     poll(): Promise<SyncReport[]>;
+    /** The approvals waiting on this person that the app notified, newest first. */
+    pendingFor(email: string, limit: number, offset: number): Promise<PendingList>;
+    /** Removes decided and closed approvals, and audit entries, older than RETENTION_DAYS. */
+    cleanup(): Promise<{ approvals: number; auditEntries: number }>;
     decide(request: DecisionRequest): Promise<ActionResult>;
     comment(request: CommentRequest): Promise<ActionResult>;
     reassign(request: ReassignRequest): Promise<ActionResult>;
@@ -49,6 +51,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const now = overrides.now ?? Date.now;
     const tokens = overrides.tokens ?? tokenCache;
     const store = ApprovalStore.fromSettings(config.storage);
+    const audit = new AuditStore(openTable(config.storage, config.auditTableName));
     const http = new HttpClient(config.http, log);
     const sources: ApprovalSource[] = [];
     if (config.iiq) sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
@@ -82,6 +85,36 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     return {
         config,
         store,
+        audit,
+        async pendingFor(email, limit, offset) {
+            const mine: { changedAt: number; entry: PendingList['approvals'][number] }[] = [];
+            for (const source of sources) {
+                for await (const record of store.listOpen(source.name)) {
+                    if (!record.recipients.includes(email)) continue;
+                    const notifiedAt = Math.max(0, ...record.notified.filter((sent) => sent.email === email).map((sent) => sent.at));
+                    const entry = {
+                        approvalId: record.id,
+                        source: record.source,
+                        summary: record.summary,
+                        approvers: record.approverNames,
+                        ...(notifiedAt > 0 ? { notifiedAt } : {}),
+                        ...(record.dueAt !== undefined ? { dueAt: record.dueAt } : {}),
+                    };
+                    mine.push({ changedAt: record.changedAt, entry });
+                }
+            }
+            mine.sort((a, b) => b.changedAt - a.changedAt);
+            const page = mine.slice(offset, offset + limit).map(({ entry }) => entry);
+            return { approvals: page, total: mine.length, ...(offset + limit < mine.length ? { nextOffset: offset + limit } : {}) };
+        },
+        async cleanup() {
+            const cutoff = now() - config.retention.days * 86_400_000;
+            let approvals = 0;
+            for (const source of sources) approvals += await store.removeFinishedBefore(source.name, cutoff);
+            const auditEntries = await audit.removeBefore(cutoff);
+            log.info('cleanup.done', { approvals, auditEntries, retentionDays: config.retention.days });
+            return { approvals, auditEntries };
+        },
         poll() {
             // One poll at a time per process: a poll asked for while one runs waits for it and then runs.
             const run = async () => {

@@ -17,6 +17,8 @@ export interface HostOptions {
     port?: number;
     host?: string;
     functionKey?: string;
+    /** The key of authLevel 'admin' functions and the admin endpoint; FUNCTION_KEY serves when it is not set. */
+    masterKey?: string;
     /** App settings for %NAME% substitution in schedules. */
     settings?: Record<string, string | undefined>;
     /** Whether timers fire on their schedules (tests drive them through the admin endpoint instead). */
@@ -190,11 +192,13 @@ export class LocalHost {
         });
     }
 
-    private authorized(request: IncomingMessage, url: URL): boolean {
-        const key = this.options.functionKey;
-        if (!key) return true;
+    private authorized(request: IncomingMessage, url: URL, level: 'function' | 'admin'): boolean {
+        const { functionKey, masterKey } = this.options;
+        const accepted = (level === 'admin' ? [masterKey ?? functionKey] : [functionKey, masterKey]).filter((key): key is string => Boolean(key));
+        if (accepted.length === 0) return true;
         const header = request.headers['x-functions-key'];
-        return keysMatch(key, Array.isArray(header) ? header[0] : header) || keysMatch(key, url.searchParams.get('code'));
+        const given = [Array.isArray(header) ? header[0] : header, url.searchParams.get('code')];
+        return accepted.some((key) => given.some((candidate) => keysMatch(key, candidate)));
     }
 
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -204,7 +208,7 @@ export class LocalHost {
         const admin = /^\/admin\/functions\/([^/]+)\/?$/.exec(url.pathname);
         if (admin) {
             if (method !== 'POST') return sendJson(response, 405, { error: { code: 'method_not_allowed', message: 'Use POST.' } });
-            if (!this.authorized(request, url)) return sendJson(response, 401, { error: { code: 'unauthorized', message: 'A valid function key is required.' } });
+            if (!this.authorized(request, url, 'admin')) return sendJson(response, 401, { error: { code: 'unauthorized', message: 'The admin key is required.' } });
             await readBody(request);
             if (!this.runNow(decodeURIComponent(admin[1]))) return sendJson(response, 404, { error: { code: 'not_found', message: 'No such non-HTTP function.' } });
             response.writeHead(202).end();
@@ -216,7 +220,7 @@ export class LocalHost {
         const found = candidates.find(({ route }) => (route.trigger.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase()).includes(method));
         if (!found) return sendJson(response, 405, { error: { code: 'method_not_allowed', message: `This route does not accept ${method}.` } });
         const { route, match } = found;
-        if (route.trigger.authLevel !== 'anonymous' && !this.authorized(request, url)) {
+        if (route.trigger.authLevel !== 'anonymous' && !this.authorized(request, url, route.trigger.authLevel === 'admin' ? 'admin' : 'function')) {
             return sendJson(response, 401, { error: { code: 'unauthorized', message: 'A valid function key is required (x-functions-key header or code query parameter).' } });
         }
         const body = await readBody(request);

@@ -1,3 +1,4 @@
+import { ActionResult } from '../contract';
 import { AppError } from '../errors';
 import { Decision } from '../model';
 import { outcomeSentence } from '../moveworks/message';
@@ -16,11 +17,7 @@ export interface DecisionRequest {
     comment?: string;
 }
 
-export interface ActionResult {
-    status: 'approved' | 'rejected' | 'commented' | 'reassigned';
-    approvalId: string;
-    message: string;
-}
+export type { ActionResult };
 
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
     const now = deps.now ?? Date.now;

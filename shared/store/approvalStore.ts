@@ -148,15 +148,8 @@ export class ApprovalStore {
 
     constructor(private readonly table: TableClient) {}
 
-    /** Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity. */
     static fromSettings(storage: Config['storage']): ApprovalStore {
-        if ('connectionString' in storage) {
-            return new ApprovalStore(TableClient.fromConnectionString(storage.connectionString, storage.tableName, { allowInsecureConnection: true }));
-        }
-        // Loaded only here, in Azure: @azure/identity adds about 100 ms to every cold start that does not use it.
-        const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
-        const credential = new DefaultAzureCredential({ managedIdentityClientId: storage.managedIdentityClientId });
-        return new ApprovalStore(new TableClient(storage.endpoint, storage.tableName, credential));
+        return new ApprovalStore(openTable(storage, storage.tableName));
     }
 
     /** Where the table lives, for health and tests. */
@@ -291,6 +284,14 @@ export class ApprovalStore {
         });
         return this.ready;
     }
+}
+
+/** Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity. */
+export function openTable(storage: Config['storage'], tableName: string): TableClient {
+    if ('connectionString' in storage) return TableClient.fromConnectionString(storage.connectionString, tableName, { allowInsecureConnection: true });
+    // Loaded only here, in Azure: @azure/identity adds about 100 ms to every cold start that does not use it.
+    const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
+    return new TableClient(storage.endpoint, tableName, new DefaultAzureCredential({ managedIdentityClientId: storage.managedIdentityClientId }));
 }
 
 /** With type conversion off, typed properties arrive as `{ value, type }`; keep just the value. */

@@ -23,6 +23,7 @@ export interface FunctionHost {
     url: string;
     host: LocalHost;
     post(path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+    get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
     pollNow(): Promise<void>;
     stop(): Promise<void>;
 }
@@ -38,7 +39,7 @@ export async function startFunctionHost(settings: Record<string, string>): Promi
         for (const file of FUNCTION_FILES) require(file);
         registrations = (require('@azure/functions-core') as { registrations: Registration[] }).registrations;
     });
-    const host = new LocalHost({ registrations, port: 0, functionKey: settings.FUNCTION_KEY, settings, timers: false, log: () => undefined });
+    const host = new LocalHost({ registrations, port: 0, functionKey: settings.FUNCTION_KEY, masterKey: settings.MASTER_KEY, settings, timers: false, log: () => undefined });
     const url = await host.start();
     const key: Record<string, string> = settings.FUNCTION_KEY ? { 'x-functions-key': settings.FUNCTION_KEY } : {};
     return {
@@ -50,6 +51,11 @@ export async function startFunctionHost(settings: Record<string, string>): Promi
                 headers: { 'content-type': 'application/json', ...key, ...headers },
                 body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
             });
+            const text = await response.text();
+            return { status: response.status, body: text ? JSON.parse(text) : undefined };
+        },
+        async get(path, headers = {}) {
+            const response = await fetch(`${url}${path}`, { headers: { ...key, ...headers } });
             const text = await response.text();
             return { status: response.status, body: text ? JSON.parse(text) : undefined };
         },

@@ -1,0 +1,20 @@
+import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
+import { toErrorAnswer } from '../shared/httpAnswers';
+import { jsonLogger } from '../shared/log';
+import { parseAuditQuery } from '../shared/queryInput';
+
+export async function audit(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    try {
+        return { status: 200, jsonBody: await getApp().audit.page(parseAuditQuery(request)) };
+    } catch (error) {
+        return toErrorAnswer(error, jsonLogger(context));
+    }
+}
+
+app.http('audit', {
+    methods: ['GET'],
+    authLevel: 'admin',
+    route: 'audit',
+    handler: audit,
+});

@@ -1,0 +1,21 @@
+import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
+import { toErrorAnswer } from '../shared/httpAnswers';
+import { jsonLogger } from '../shared/log';
+import { parsePendingQuery } from '../shared/queryInput';
+
+export async function listApprovals(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    try {
+        const { approverEmail, limit, offset } = parsePendingQuery(request);
+        return { status: 200, jsonBody: await getApp().pendingFor(approverEmail, limit, offset) };
+    } catch (error) {
+        return toErrorAnswer(error, jsonLogger(context));
+    }
+}
+
+app.http('listApprovals', {
+    methods: ['GET'],
+    authLevel: 'function',
+    route: 'approvals',
+    handler: listApprovals,
+});

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * The HTTP contract: the request and answer shapes of every function, in zod. The functions parse and
+ * answer with these, and openapi.ts generates the OpenAPI document from the same schemas.
+ */
+
+export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export const actionBody = z.object({
+    approverEmail: z.string({ error: 'approverEmail must be a string' }).optional(),
+    comment: z.string({ error: 'comment must be a string' }).nullish(),
+    reassignToEmail: z.string({ error: 'reassignToEmail must be a string' }).optional(),
+});
+
+export const actionResult = z.object({
+    status: z.enum(['approved', 'rejected', 'commented', 'reassigned']),
+    approvalId: z.string(),
+    /** A sentence a chat bot can show as is. */
+    message: z.string(),
+});
+
+export const healthBody = z.object({
+    status: z.literal('ok'),
+    sources: z.object({
+        iiq: z.object({ configured: z.boolean() }),
+        isc: z.object({ configured: z.boolean(), apiVersion: z.string().optional() }),
+    }),
+    moveworks: z.object({ baseUrl: z.string(), maxPerMinute: z.number() }),
+});
+
+export const pendingApproval = z.object({
+    approvalId: z.string(),
+    source: z.enum(['iiq', 'isc']),
+    summary: z.string(),
+    approvers: z.string(),
+    /** When this person was last notified (epoch ms). */
+    notifiedAt: z.number().optional(),
+    /** When the source expires the approval (epoch ms), if it says. */
+    dueAt: z.number().optional(),
+});
+
+export const pendingList = z.object({ approvals: z.array(pendingApproval), total: z.number(), nextOffset: z.number().optional() });
+
+export const auditEntry = z.object({
+    at: z.number(),
+    requestId: z.string(),
+    action: z.enum(['approve', 'reject', 'comment', 'reassign']),
+    approvalId: z.string(),
+    approverEmail: z.string(),
+    status: z.number(),
+    /** The answer's status (approved, ...) or its error code. */
+    result: z.string(),
+    comment: z.string().optional(),
+    reassignToEmail: z.string().optional(),
+});
+
+export const auditPage = z.object({ entries: z.array(auditEntry), nextPageToken: z.string().optional() });
+
+export type ActionResult = z.infer<typeof actionResult>;
+export type HealthReport = z.infer<typeof healthBody>;
+export type PendingList = z.infer<typeof pendingList>;
+export type AuditEntry = z.infer<typeof auditEntry>;
+export type AuditPage = z.infer<typeof auditPage>;

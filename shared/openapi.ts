@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { actionBody, actionResult, auditPage, errorBody, healthBody, pendingList } from './contract';
+
+/**
+ * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
+ * answers with (shared/contract.ts), so it cannot drift from the code.
+ */
+
+const schema = (type: z.ZodType) => {
+    const { $schema: _, ...rest } = z.toJSONSchema(type, { io: 'output' }) as Record<string, unknown>;
+    return rest;
+};
+
+const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [String(status), { description: 'Error', ...json('Error') }]));
+
+const actionPath = (action: string, summary: string, body: string) => ({
+    post: {
+        operationId: `${action}Approval`,
+        summary,
+        security: [{ functionKey: [] }, { functionKeyQuery: [] }],
+        parameters: [
+            { name: 'approvalId', in: 'path', required: true, schema: { type: 'string' }, description: 'The approval_id slot of the notification.' },
+            { name: 'user_email', in: 'query', required: false, schema: { type: 'string' }, description: "The guide's form of approverEmail." },
+            ...(action === 'reject' ? [{ name: 'reason', in: 'query', required: false, schema: { type: 'string' }, description: "The guide's form of comment." }] : []),
+        ],
+        requestBody: { required: false, description: body, ...json('ActionRequest') },
+        responses: { '200': { description: 'Done', ...json('ActionResult') }, ...errors(400, 401, 403, 404, 409, 501, 502, 503) },
+    },
+});
+
+export function openApiDocument() {
+    return {
+        openapi: '3.1.0',
+        info: { title: 'SailPoint approvals in Moveworks', version: '1.0.0', description: 'Approve, reject, comment on and reassign SailPoint approvals from Moveworks.' },
+        servers: [{ url: '/api' }],
+        paths: {
+            '/approvals/{approvalId}/approve': actionPath('approve', 'Approve as the approver', '{ approverEmail, comment? }'),
+            '/approvals/{approvalId}/reject': actionPath('reject', 'Reject as the approver', '{ approverEmail, comment } (comment required when REQUIRE_REJECT_REASON=true)'),
+            '/approvals/{approvalId}/comment': actionPath('comment', 'Comment without deciding (Identity Security Cloud)', '{ approverEmail, comment }'),
+            '/approvals/{approvalId}/reassign': actionPath('reassign', 'Reassign to someone else (Identity Security Cloud)', '{ approverEmail, reassignToEmail, comment? }'),
+            '/approvals': {
+                get: {
+                    operationId: 'listApprovals',
+                    summary: "The person's pending approvals, newest first",
+                    security: [{ functionKey: [] }, { functionKeyQuery: [] }],
+                    parameters: [
+                        { name: 'approverEmail', in: 'query', required: true, schema: { type: 'string' } },
+                        { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+                        { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
+                    ],
+                    responses: { '200': { description: 'Pending approvals', ...json('PendingList') }, ...errors(400, 401, 503) },
+                },
+            },
+            '/audit': {
+                get: {
+                    operationId: 'audit',
+                    summary: 'Every action attempt, newest first (admin key)',
+                    security: [{ functionKey: [] }],
+                    parameters: [
+                        { name: 'approvalId', in: 'query', required: false, schema: { type: 'string' } },
+                        { name: 'approverEmail', in: 'query', required: false, schema: { type: 'string' } },
+                        { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+                        { name: 'pageToken', in: 'query', required: false, schema: { type: 'string' } },
+                    ],
+                    responses: { '200': { description: 'Audit entries', ...json('AuditPage') }, ...errors(400, 401, 503) },
+                },
+            },
+            '/health': { get: { operationId: 'health', summary: 'Which sources are configured', responses: { '200': { description: 'Healthy', ...json('Health') }, ...errors(500) } } },
+            '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+        },
+        components: {
+            securitySchemes: {
+                functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
+                functionKeyQuery: { type: 'apiKey', in: 'query', name: 'code' },
+            },
+            schemas: {
+                ActionRequest: schema(actionBody),
+                ActionResult: schema(actionResult),
+                PendingList: schema(pendingList),
+                AuditPage: schema(auditPage),
+                Health: schema(healthBody),
+                Error: schema(errorBody),
+            },
+        },
+    };
+}

@@ -1,0 +1,35 @@
+import { HttpRequest } from '@azure/functions';
+import { normalizeEmail } from './email';
+import { badRequest } from './errors';
+
+/** Query strings of the read functions -> typed queries; anything malformed answers 400. */
+
+function whole(request: HttpRequest, name: string, fallback: number, min: number, max: number): number {
+    const text = request.query.get(name);
+    if (text === null || text === '') return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) throw badRequest('invalid_query', `${name} must be a whole number from ${min} to ${max}.`);
+    return value;
+}
+
+function optionalEmail(request: HttpRequest, name: string): string | undefined {
+    const text = request.query.get(name);
+    if (text === null || text === '') return undefined;
+    const email = normalizeEmail(text);
+    if (!email) throw badRequest('invalid_email', `${name} is not a valid email address.`);
+    return email;
+}
+
+export function parsePendingQuery(request: HttpRequest): { approverEmail: string; limit: number; offset: number } {
+    const approverEmail = optionalEmail(request, 'approverEmail');
+    if (!approverEmail) throw badRequest('missing_email', 'approverEmail is required.');
+    return { approverEmail, limit: whole(request, 'limit', 20, 1, 100), offset: whole(request, 'offset', 0, 0, 100_000) };
+}
+
+export function parseAuditQuery(request: HttpRequest): { approvalId?: string; approverEmail?: string; limit: number; pageToken?: string } {
+    const approvalId = request.query.get('approvalId') ?? undefined;
+    if (approvalId !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(approvalId)) throw badRequest('invalid_query', 'approvalId is not an approval id.');
+    const pageToken = request.query.get('pageToken') ?? undefined;
+    if (pageToken !== undefined && pageToken.length > 2048) throw badRequest('invalid_query', 'pageToken is too long.');
+    return { approvalId, approverEmail: optionalEmail(request, 'approverEmail'), limit: whole(request, 'limit', 50, 1, 1000), pageToken };
+}
