@@ -41,11 +41,14 @@ export async function answerAction<Input extends ActionInput>(
         result = error instanceof AppError ? error.code : 'internal_error';
     }
     if (app) {
+        const approvalId = (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128);
+        const source = /^[A-Za-z0-9._:-]{1,128}$/.test(approvalId) ? await app.sourceOf(approvalId).catch(() => undefined) : undefined;
         const entry: AuditEntry = {
             at: Date.now(),
             requestId: context.invocationId,
             action,
-            approvalId: (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128),
+            approvalId,
+            ...(source ? { source } : {}),
             approverEmail: (input?.approverEmail ?? request.query.get('user_email') ?? '(not given)').slice(0, 254),
             status: answer.status ?? 200,
             result,

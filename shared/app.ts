@@ -10,7 +10,7 @@ import { IiqSource } from './iiq/source';
 import { IscClient } from './isc/client';
 import { IscSource } from './isc/source';
 import { errorMessage, jsonLogger, Logger } from './log';
-import { ApprovalSource } from './model';
+import { ApprovalSource, SourceName } from './model';
 import { EventsClient } from './moveworks/eventsClient';
 import { toOutcomeMessage } from './moveworks/message';
 import { Pacer } from './pacer';
@@ -29,6 +29,8 @@ export interface App {
     readonly config: Config;
     readonly store: ApprovalStore;
     readonly audit: AuditStore;
+    /** Which source a notified approval belongs to, from the table; undefined when the app never notified it. */
+    sourceOf(approvalId: string): Promise<SourceName | undefined>;
     poll(): Promise<SyncReport[]>;
     /** The approvals waiting on this person that the app notified, newest first. */
     pendingFor(email: string, limit: number, offset: number): Promise<PendingList>;
@@ -86,6 +88,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         config,
         store,
         audit,
+        async sourceOf(approvalId) {
+            for (const source of sources) {
+                if (source.isApprovalId(approvalId) && (await store.get(source.name, approvalId))) return source.name;
+            }
+            return undefined;
+        },
         async pendingFor(email, limit, offset) {
             const mine: { changedAt: number; entry: PendingList['approvals'][number] }[] = [];
             for (const source of sources) {

@@ -47,6 +47,8 @@ export const auditEntry = z.object({
     requestId: z.string(),
     action: z.enum(['approve', 'reject', 'comment', 'reassign']),
     approvalId: z.string(),
+    /** The approval's source, when the app knows the approval. */
+    source: z.enum(['iiq', 'isc']).optional(),
     approverEmail: z.string(),
     status: z.number(),
     /** The answer's status (approved, ...) or its error code. */

@@ -41,6 +41,7 @@ export class AuditStore {
                 requestId: String(plain.requestId),
                 action: plain.action as AuditEntry['action'],
                 approvalId: String(plain.approvalId),
+                ...(plain.source ? { source: plain.source as AuditEntry['source'] } : {}),
                 approverEmail: String(plain.approverEmail),
                 status: Number(plain.status),
                 result: String(plain.result),

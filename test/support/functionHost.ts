@@ -60,7 +60,8 @@ export async function startFunctionHost(settings: Record<string, string>): Promi
             return { status: response.status, body: text ? JSON.parse(text) : undefined };
         },
         async pollNow() {
-            const response = await fetch(`${url}/admin/functions/pollApprovals`, { method: 'POST', headers: { 'content-type': 'application/json', ...key }, body: '{"input":""}' });
+            const admin = settings.MASTER_KEY ? { 'x-functions-key': settings.MASTER_KEY } : key;
+            const response = await fetch(`${url}/admin/functions/pollApprovals`, { method: 'POST', headers: { 'content-type': 'application/json', ...admin }, body: '{"input":""}' });
             if (response.status !== 202) throw new Error(`admin endpoint answered ${response.status}`);
             await host.idle();
         },

@@ -27,6 +27,7 @@ export function testSettings(simulator: Simulator, overrides: Record<string, str
         ...simulator.settings(),
         AzureWebJobsStorage: connectionString,
         STATE_TABLE_NAME: `t${randomBytes(8).toString('hex')}`,
+        AUDIT_TABLE_NAME: `a${randomBytes(8).toString('hex')}`,
         HTTP_TIMEOUT_MS: '3000',
         HTTP_MAX_RETRIES: '2',
         POLL_BUDGET_SECONDS: '10',
