@@ -295,7 +295,7 @@ export function openTable(storage: Config['storage'], tableName: string): TableC
 }
 
 /** With type conversion off, typed properties arrive as `{ value, type }`; keep just the value. */
-function unwrapTyped<T extends Record<string, unknown>>(entity: T): T {
+export function unwrapTyped<T extends Record<string, unknown>>(entity: T): T {
     const result: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(entity)) {
         result[name] = value !== null && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;

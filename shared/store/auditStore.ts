@@ -1,6 +1,7 @@
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { AuditEntry, AuditPage } from '../contract';
+import { unwrapTyped } from './approvalStore';
 
 /**
  * The append-only audit table: one row per action attempt, allowed or refused. Rows are only ever
@@ -33,9 +34,7 @@ export class AuditStore {
         const first = await pages.next();
         const rows = first.done ? [] : first.value;
         const entries = rows.map((row) => {
-            const plain = Object.fromEntries(
-                Object.entries(row).map(([name, value]) => [name, value !== null && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value]),
-            );
+            const plain = unwrapTyped(row);
             return {
                 at: Number(plain.at),
                 requestId: String(plain.requestId),
