@@ -138,12 +138,13 @@ async function recordChanges(
         );
     if (changes.length === 0) return;
     const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
+    const at = now();
+    const fresh: ApprovalRecord[] = [];
     await mapLimited(changes, TABLE_CONCURRENCY, async ({ approval, record }) => {
         const recipients = recipientsByApproval.get(approval.id) ?? [];
         if (recipients.length === 0) deps.log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, approvers: approverKey(approval) });
-        const at = now();
         if (record === undefined) {
-            const inserted = await store.insert({
+            fresh.push({
                 source: source.name,
                 id: approval.id,
                 status: 'open',
@@ -164,10 +165,6 @@ async function recordChanges(
                 createdAt: at,
                 updatedAt: at,
             });
-            // A row that exists but was not open (decided or closed through this app) needs nothing.
-            if (!inserted) return;
-            report.newApprovals++;
-            sender.enqueue(inserted);
             return;
         }
         const reassigned = record.approverKey !== approverKey(approval);
@@ -190,6 +187,11 @@ async function recordChanges(
             deps.log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
         }
     });
+    // Rows that exist but were not open (decided or closed through this app) are not inserted again.
+    for (const inserted of await store.insertMany(fresh)) {
+        report.newApprovals++;
+        sender.enqueue(inserted);
+    }
 }
 
 /**

@@ -181,6 +181,32 @@ export class ApprovalStore {
         }
     }
 
+    /**
+     * Inserts new rows of one source, 100 to a transaction (a table request per hundred rows rather than
+     * per row). A transaction fails whole when one row exists already (another poll was first); its rows
+     * are then inserted one by one. Answers the rows this call inserted.
+     */
+    async insertMany(records: ApprovalRecord[]): Promise<ApprovalRecord[]> {
+        await this.ensureTable();
+        const inserted: ApprovalRecord[] = [];
+        for (let start = 0; start < records.length; start += 100) {
+            const chunk = records.slice(start, start + 100);
+            this.operations++;
+            try {
+                const { subResponses } = await this.table.submitTransaction(chunk.map((record) => ['create', toEntity(record)]));
+                const etags = new Map(subResponses.map((response) => [response.rowKey, response.etag]));
+                inserted.push(...chunk.map((record) => ({ ...record, etag: etags.get(record.id) })));
+            } catch (error) {
+                if (!isStatus(error, 409, 400)) throw error;
+                for (const record of chunk) {
+                    const one = await this.insert(record);
+                    if (one) inserted.push(one);
+                }
+            }
+        }
+        return inserted;
+    }
+
     /** Replaces the row if nobody changed it since it was read; answers undefined when someone did. */
     async update(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
         await this.ensureTable();
