@@ -238,6 +238,7 @@ async function closeVanished(store: ApprovalStore, record: ApprovalRecord, at: n
 class Sender {
     private readonly run: ReturnType<typeof createLimiter>;
     private readonly latest = new Map<string, ApprovalRecord>();
+    private readonly handled = new Set<string>();
     private readonly sending: Promise<void>[] = [];
     private readonly untouched: ApprovalRecord[] = [];
     private putOff = false;
@@ -254,6 +255,7 @@ class Sender {
 
     /** Queues a row, or refreshes the queued copy of it (a later write changed its ETag). */
     enqueue(record: ApprovalRecord): void {
+        if (this.handled.has(record.id)) return;
         const queued = this.latest.has(record.id);
         this.latest.set(record.id, record);
         if (queued || pendingRecipients(record).length === 0) return;
@@ -270,7 +272,10 @@ class Sender {
     }
 
     private async send(id: string): Promise<void> {
+        // Only the id stays once a row is taken up, so a large backlog is not held in memory twice.
         const record = this.latest.get(id)!;
+        this.latest.delete(id);
+        this.handled.add(id);
         if (this.putOff) {
             this.untouched.push(record);
             this.report.owedForNextPoll++;
