@@ -30,19 +30,22 @@ export async function answerAction<Input extends ActionInput>(
     let input: Input | undefined;
     let answer: HttpResponseInit;
     let result: string;
+    let source: AuditEntry['source'];
     try {
         app = getApp();
         input = await parse(request, app.config.decisions);
         const done = await run(app, input);
         answer = { status: 200, jsonBody: done };
         result = done.status;
+        source = done.source;
     } catch (error) {
         answer = toErrorAnswer(error, log);
         result = error instanceof AppError ? error.code : 'internal_error';
     }
     if (app) {
         const approvalId = (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128);
-        const source = /^[A-Za-z0-9._:-]{1,128}$/.test(approvalId) ? await app.sourceOf(approvalId).catch(() => undefined) : undefined;
+        // A refused action does not say its source; the table does, when the app notified the approval.
+        source ??= /^[A-Za-z0-9._:-]{1,128}$/.test(approvalId) ? await app.sourceOf(approvalId).catch(() => undefined) : undefined;
         const entry: AuditEntry = {
             at: Date.now(),
             requestId: context.invocationId,

@@ -1,6 +1,6 @@
 import { ActionDependencies } from './approvals/authorize';
 import { comment, CommentRequest } from './approvals/comment';
-import { ActionResult, decide, DecisionRequest } from './approvals/decide';
+import { decide, DecisionRequest } from './approvals/decide';
 import { reassign, ReassignRequest } from './approvals/reassign';
 import { syncSource, SyncReport } from './approvals/sync';
 import { Config, loadConfig } from './config';
@@ -16,7 +16,7 @@ import { toOutcomeMessage } from './moveworks/message';
 import { Pacer } from './pacer';
 import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
-import { HealthReport, PendingList } from './contract';
+import { ActionResult, HealthReport, PendingList } from './contract';
 import { TokenCache, tokenCache } from './tokens';
 
 /**

@@ -16,6 +16,7 @@ export const actionBody = z.object({
 export const actionResult = z.object({
     status: z.enum(['approved', 'rejected', 'commented', 'reassigned']),
     approvalId: z.string(),
+    source: z.enum(['iiq', 'isc']),
     /** A sentence a chat bot can show as is. */
     message: z.string(),
 });

@@ -316,10 +316,7 @@ export class Simulator {
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
         const url = new URL(request.url ?? '/', 'http://simulator');
         const route = this.routeOf(request.method ?? 'GET', url.pathname);
-        if (!route) {
-            if (url.pathname === '/_sim/messages') return this.reply(response, 200, 'application/json', JSON.stringify(this.messages));
-            return this.reply(response, 404, 'text/plain', 'Not found');
-        }
+        if (!route) return this.reply(response, 404, 'text/plain', 'Not found');
         this.calls[route]++;
         this.requests.push({ route, url });
         this.inFlight[route] = (this.inFlight[route] ?? 0) + 1;

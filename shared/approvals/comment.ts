@@ -1,5 +1,5 @@
 import { ActionDependencies, authorize, findNotified, notSupported, viaSource } from './authorize';
-import { ActionResult } from './decide';
+import { ActionResult } from '../contract';
 
 /** Adds a comment to a pending approval as one of its approvers, without deciding it. */
 
@@ -16,5 +16,5 @@ export async function comment(deps: ActionDependencies, request: CommentRequest)
     const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: false });
     await viaSource(deps.log, record.id, () => addComment(approval, person, request.comment));
     deps.log.info('comment.done', { source: source.name, approvalId: record.id, approverId: person.id });
-    return { status: 'commented', approvalId: record.id, message: 'Your comment was added to the request.' };
+    return { status: 'commented', approvalId: record.id, source: source.name, message: 'Your comment was added to the request.' };
 }

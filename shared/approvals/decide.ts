@@ -17,7 +17,6 @@ export interface DecisionRequest {
     comment?: string;
 }
 
-export type { ActionResult };
 
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
     const now = deps.now ?? Date.now;
@@ -44,5 +43,5 @@ export async function decide(deps: ActionDependencies, request: DecisionRequest)
     if (!saved) deps.log.error('decide.not_recorded', { approvalId: record.id, decision: request.decision });
     deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id });
     await deps.announce?.(source, approval, request.decision, person, request.comment);
-    return { status: request.decision === 'approve' ? 'approved' : 'rejected', approvalId: record.id, message: outcomeSentence(approval, request.decision) };
+    return { status: request.decision === 'approve' ? 'approved' : 'rejected', approvalId: record.id, source: source.name, message: outcomeSentence(approval, request.decision) };
 }

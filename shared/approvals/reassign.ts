@@ -1,6 +1,6 @@
 import { AppError, badRequest } from '../errors';
 import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource } from './authorize';
-import { ActionResult } from './decide';
+import { ActionResult } from '../contract';
 
 /**
  * Hands an approver's part of a pending approval to another person. The row is claimed while ISC acts so
@@ -36,5 +36,5 @@ export async function reassign(deps: ActionDependencies, request: ReassignReques
     }
     await release(deps, claimed);
     deps.log.info('reassign.done', { source: source.name, approvalId: record.id, approverId: person.id, targetId: target.id });
-    return { status: 'reassigned', approvalId: record.id, message: `The request now waits for ${target.name}.` };
+    return { status: 'reassigned', approvalId: record.id, source: source.name, message: `The request now waits for ${target.name}.` };
 }
