@@ -38,6 +38,20 @@ describe('reminders', () => {
         expect(remindersFor(h.sample.workItems.removal.id)).toHaveLength(1);
     });
 
+    it('does not remind about an approval completed inside IdentityIQ since the last listing, and closes it', async () => {
+        h = await startHarness({ settings: { REMIND_AFTER_HOURS: '1', FULL_SWEEP_MINUTES: '1440' } });
+        const clock = manualClock();
+        const app = h.newApp({}, clock.now);
+        const { removal } = h.sample.workItems;
+        await app.poll();
+        h.simulator.complete(removal.id);
+        clock.advance(2 * HOUR);
+        await app.poll();
+        expect(remindersFor(removal.id)).toHaveLength(0);
+        expect(await app.store.get('iiq', removal.id)).toMatchObject({ status: 'closed' });
+        expect(remindersFor(h.sample.workItems.roleRequest.id)).toHaveLength(1);
+    });
+
     it('reminds before the work item expires when that comes sooner', async () => {
         h = await startHarness();
         const clock = manualClock();

@@ -219,6 +219,21 @@ async function queueReminders(
         return now() >= Math.min(last + after, halfwayToDue) && (record.dueAt === undefined || now() < record.dueAt);
     });
     await mapLimited(due, TABLE_CONCURRENCY, async (record) => {
+        // Reminders are rare: read the approval live first, so nobody is reminded of one that was completed
+        // or reassigned inside the source since the last listing.
+        const live = await deps.source.getApproval(record.id).then(
+            (approval) => ({ approval }),
+            (error: unknown) => {
+                deps.log.warn('sync.reminder_check_failed', { source: deps.source.name, approvalId: record.id, error: errorMessage(error) });
+                return undefined;
+            },
+        );
+        if (!live) return;
+        if (!live.approval || live.approval.completedState) {
+            report.closed += (await closeVanished(deps.store, record, now())) ? 1 : 0;
+            return;
+        }
+        if (approverKey(live.approval) !== record.approverKey) return;
         const claimed = await deps.store.update({ ...record, remindersSent: record.remindersSent + 1, reminderOwed: record.recipients, updatedAt: now() });
         if (!claimed) return;
         report.remindersQueued++;
