@@ -9,8 +9,9 @@ import { ApprovalRecord, ApprovalStore, pendingRecipients } from '../store/appro
 /**
  * One poll of one source: list what is pending (changed since the watermark, or everything on a full
  * sweep), record new and reassigned approvals with the recipients they are owed, close approvals that left
- * the pending list, then send what is owed, paced, until the poll's time budget is spent. What is not sent
- * stays owed in the table for the next poll.
+ * the pending list, and claim the reminders that are due. Sending starts as soon as rows are recorded,
+ * oldest owed first, paced, until the poll's time budget is spent; what is not sent stays owed in the
+ * table for the next poll.
  */
 
 export interface SyncSettings {
