@@ -84,9 +84,8 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     const pollId = randomUUID();
     // What earlier polls left owed goes first; new and reassigned approvals join the queue as they are recorded.
     const sender = new Sender(deps, deadline, report, now, pollId);
-    const owed: ApprovalRecord[] = [];
-    for await (const record of store.listOutbox(source.name)) owed.push(record);
-    for (const record of owed.sort((x, y) => x.changedAt - y.changedAt)) sender.enqueue(record);
+    // The open rows already hold what is owed: the sender queues those with recipients still pending.
+    for (const record of [...known.values()].sort((x, y) => x.changedAt - y.changedAt)) sender.enqueue(record);
     const seen = new Set<string>();
     let watermark = cursor.watermark;
     try {
@@ -271,11 +270,10 @@ class Sender {
 
     /** Queues a row, or refreshes the queued copy of it (a later write changed its ETag). */
     enqueue(record: ApprovalRecord): void {
-        if (this.handled.has(record.id)) return;
+        if (this.handled.has(record.id) || pendingRecipients(record).length === 0) return;
         const queued = this.latest.has(record.id);
         this.latest.set(record.id, record);
-        if (queued || pendingRecipients(record).length === 0) return;
-        this.sending.push(this.run(() => this.send(record.id)));
+        if (!queued) this.sending.push(this.run(() => this.send(record.id)));
     }
 
     async finish(): Promise<void> {

@@ -80,7 +80,6 @@ const asNumber = (value: unknown) => (value === undefined || value === null ? un
 const asString = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
 
 function toEntity(record: ApprovalRecord): Entity {
-    const outbox = (record.status === 'open' || record.status === 'deciding') && pendingRecipients(record).length > 0;
     return {
         partitionKey: record.source,
         rowKey: record.id,
@@ -96,7 +95,6 @@ function toEntity(record: ApprovalRecord): Entity {
         dueAt: record.dueAt === undefined ? undefined : { value: String(record.dueAt), type: 'Int64' },
         remindersSent: record.remindersSent,
         reminderOwed: JSON.stringify(record.reminderOwed),
-        outbox,
         sendLeaseUntil: { value: String(record.sendLeaseUntil), type: 'Int64' },
         leaseHolder: record.leaseHolder,
         decision: record.decision,
@@ -238,10 +236,6 @@ export class ApprovalStore {
             record = await this.get(current.source, current.id);
         }
         return undefined;
-    }
-
-    listOutbox(source: SourceName): AsyncIterable<ApprovalRecord> {
-        return this.query(odata`PartitionKey eq ${source} and outbox eq true`);
     }
 
     listOpen(source: SourceName): AsyncIterable<ApprovalRecord> {
