@@ -343,20 +343,24 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         }
     }
     const at = now();
-    const saved = await store.modify(record, (latest) => ({
-        ...latest,
-        notified: [
-            ...latest.notified,
-            ...sent
-                .filter((email) => reminders.has(email) || !latest.notified.some((entry) => entry.email === email))
-                .map((email) => ({ email, approverKey: latest.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}) })),
-        ],
-        reminderOwed: latest.reminderOwed.filter((email) => !sent.includes(email) && !refused.includes(email)),
-        refused: [...new Set([...latest.refused, ...refused])],
-        sendLeaseUntil: 0,
-        leaseHolder: undefined,
-        updatedAt: at,
-    }));
+    const sentOrRefused = new Set([...sent, ...refused]);
+    const saved = await store.modify(record, (latest) => {
+        const alreadyNotified = new Set(latest.notified.map((entry) => entry.email));
+        return {
+            ...latest,
+            notified: [
+                ...latest.notified,
+                ...sent
+                    .filter((email) => reminders.has(email) || !alreadyNotified.has(email))
+                    .map((email) => ({ email, approverKey: latest.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}) })),
+            ],
+            reminderOwed: latest.reminderOwed.filter((email) => !sentOrRefused.has(email)),
+            refused: [...new Set([...latest.refused, ...refused])],
+            sendLeaseUntil: 0,
+            leaseHolder: undefined,
+            updatedAt: at,
+        };
+    });
     if (!saved) log.error('sync.notification_not_recorded', { source: source.name, approvalId: initial.id, recipients: sent.length });
     return owed ? { kind: 'owed' } : { kind: 'sent', recipients: sent.length };
 }

@@ -1,4 +1,5 @@
 import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Config } from '../config';
 import { Decision, SourceName } from '../model';
 
@@ -74,13 +75,69 @@ export function pendingRecipients(record: ApprovalRecord): string[] {
 
 const CURSOR_PARTITION = 'cursor';
 
+/**
+ * Azure Tables caps a string property at 64 KiB (32 K UTF-16 characters), a binary one at 64 KiB, and an
+ * entity at 1 MiB and 252 properties. A list column is kept as plain JSON while it is small; a larger one
+ * (a group of a thousand members) is gzipped, which shrinks a list of one domain's addresses several
+ * times over, and split into binary chunks `{name}Gz0`, `{name}Gz1`, ...
+ */
+const MAX_INLINE_LIST_CHARS = 30_000;
+const LIST_CHUNK_BYTES = 60_000;
+
+function writeList(entity: Entity, name: string, value: unknown): void {
+    const json = JSON.stringify(value);
+    if (json.length <= MAX_INLINE_LIST_CHARS) {
+        entity[name] = json;
+        return;
+    }
+    const packed = gzipSync(json);
+    for (let start = 0, chunk = 0; start < packed.length; start += LIST_CHUNK_BYTES, chunk++) {
+        entity[`${name}Gz${chunk}`] = new Uint8Array(packed.subarray(start, start + LIST_CHUNK_BYTES));
+    }
+}
+
+function readList(entity: Record<string, unknown>, name: string): unknown[] {
+    if (entity[`${name}Gz0`] === undefined) return JSON.parse(String(entity[name] ?? '[]')) as unknown[];
+    const chunks: Buffer[] = [];
+    for (let chunk = 0; entity[`${name}Gz${chunk}`] !== undefined; chunk++) chunks.push(asBytes(entity[`${name}Gz${chunk}`]));
+    return JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as unknown[];
+}
+
+/** Binary properties arrive as base64 text when type conversion is off, as bytes otherwise. */
+const asBytes = (value: unknown) => (typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.from(value as Uint8Array));
+
+/**
+ * Notified entries are stored grouped by send (one approver key and time, many emails), so a group's
+ * thousand members do not each repeat the approver key. Rows written before this keep one object per email.
+ */
+type NotifiedGroup = { k: string; at: number; r?: true; e: string[] };
+
+function toNotifiedGroups(notified: NotifiedRecipient[]): NotifiedGroup[] {
+    const groups = new Map<string, NotifiedGroup>();
+    for (const entry of notified) {
+        const key = JSON.stringify([entry.approverKey, entry.at, entry.reminder === true]);
+        let group = groups.get(key);
+        if (!group) groups.set(key, (group = { k: entry.approverKey, at: entry.at, ...(entry.reminder ? { r: true as const } : {}), e: [] }));
+        group.e.push(entry.email);
+    }
+    return [...groups.values()];
+}
+
+function fromNotifiedGroups(stored: unknown[]): NotifiedRecipient[] {
+    return stored.flatMap((item) => {
+        if ('email' in (item as object)) return [item as NotifiedRecipient];
+        const group = item as NotifiedGroup;
+        return group.e.map((email) => ({ email, approverKey: group.k, at: group.at, ...(group.r ? { reminder: true } : {}) }));
+    });
+}
+
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
 const asNumber = (value: unknown) => (value === undefined || value === null ? undefined : Number(value));
 const asString = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
 
 function toEntity(record: ApprovalRecord): Entity {
-    return {
+    const entity: Entity = {
         partitionKey: record.source,
         rowKey: record.id,
         status: record.status,
@@ -88,13 +145,9 @@ function toEntity(record: ApprovalRecord): Entity {
         approverNames: record.approverNames,
         changedAt: { value: String(record.changedAt), type: 'Int64' },
         message: record.message,
-        recipients: JSON.stringify(record.recipients),
-        notified: JSON.stringify(record.notified),
-        refused: JSON.stringify(record.refused),
         summary: record.summary,
         dueAt: record.dueAt === undefined ? undefined : { value: String(record.dueAt), type: 'Int64' },
         remindersSent: record.remindersSent,
-        reminderOwed: JSON.stringify(record.reminderOwed),
         sendLeaseUntil: { value: String(record.sendLeaseUntil), type: 'Int64' },
         leaseHolder: record.leaseHolder,
         decision: record.decision,
@@ -105,6 +158,11 @@ function toEntity(record: ApprovalRecord): Entity {
         createdAt: { value: String(record.createdAt), type: 'Int64' },
         updatedAt: { value: String(record.updatedAt), type: 'Int64' },
     };
+    writeList(entity, 'recipients', record.recipients);
+    writeList(entity, 'notified', toNotifiedGroups(record.notified));
+    writeList(entity, 'refused', record.refused);
+    writeList(entity, 'reminderOwed', record.reminderOwed);
+    return entity;
 }
 
 function fromEntity(entity: TableEntityResult<Record<string, unknown>>): ApprovalRecord {
@@ -116,13 +174,13 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         approverNames: String(entity.approverNames ?? ''),
         changedAt: Number(entity.changedAt),
         message: String(entity.message ?? ''),
-        recipients: JSON.parse(String(entity.recipients ?? '[]')) as string[],
-        notified: JSON.parse(String(entity.notified ?? '[]')) as NotifiedRecipient[],
-        refused: JSON.parse(String(entity.refused ?? '[]')) as string[],
+        recipients: readList(entity, 'recipients') as string[],
+        notified: fromNotifiedGroups(readList(entity, 'notified')),
+        refused: readList(entity, 'refused') as string[],
         summary: String(entity.summary ?? ''),
         dueAt: asNumber(entity.dueAt),
         remindersSent: Number(entity.remindersSent ?? 0),
-        reminderOwed: JSON.parse(String(entity.reminderOwed ?? '[]')) as string[],
+        reminderOwed: readList(entity, 'reminderOwed') as string[],
         sendLeaseUntil: Number(entity.sendLeaseUntil ?? 0),
         leaseHolder: asString(entity.leaseHolder),
         decision: asString(entity.decision) as Decision | undefined,
