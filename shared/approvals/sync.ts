@@ -273,7 +273,14 @@ class Sender {
         if (this.handled.has(record.id) || pendingRecipients(record).length === 0) return;
         const queued = this.latest.has(record.id);
         this.latest.set(record.id, record);
-        if (!queued) this.sending.push(this.run(() => this.send(record.id)));
+        // Handled from the moment it is queued: a send that fails while later pages are still listed must not
+        // become an unhandled rejection, which would end the worker process and any action running in it.
+        if (!queued) this.sending.push(this.run(() => this.send(record.id)).catch((error: unknown) => this.failed(record.id, error)));
+    }
+
+    private failed(id: string, error: unknown): void {
+        this.report.owedForNextPoll++;
+        this.deps.log.error('sync.send_failed', { source: this.deps.source.name, approvalId: id, error: errorMessage(error) });
     }
 
     async finish(): Promise<void> {
