@@ -1,4 +1,5 @@
 import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { isAcceptableApprovalId } from './approvalId';
 import { App, getApp } from './app';
 import { Config } from './config';
 import { ActionResult, AuditEntry } from './contract';
@@ -45,7 +46,7 @@ export async function answerAction<Input extends ActionInput>(
     if (app) {
         const approvalId = (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128);
         // A refused action does not say its source; the table does, when the app notified the approval.
-        source ??= /^[A-Za-z0-9._:-]{1,128}$/.test(approvalId) ? await app.sourceOf(approvalId).catch(() => undefined) : undefined;
+        source ??= isAcceptableApprovalId(approvalId) ? await app.sourceOf(approvalId).catch(() => undefined) : undefined;
         const entry: AuditEntry = {
             at: Date.now(),
             requestId: context.invocationId,

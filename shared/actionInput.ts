@@ -4,7 +4,8 @@ import { CommentRequest } from './approvals/comment';
 import { DecisionRequest } from './approvals/decide';
 import { ReassignRequest } from './approvals/reassign';
 import { Config } from './config';
-import { actionBody } from './contract';
+import { actionBody, retryRefusedBody } from './contract';
+import { isAcceptableApprovalId } from './approvalId';
 import { normalizeEmail } from './email';
 import { badRequest, notFound } from './errors';
 import { Decision } from './model';
@@ -16,10 +17,6 @@ import { Decision } from './model';
  */
 
 const MAX_BODY_CHARACTERS = 64 * 1024;
-/** Ids that can name an approval of any source; anything else was never notified. */
-const APPROVAL_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const bodySchema = actionBody;
 
 interface CommonInput {
     approvalId: string;
@@ -35,24 +32,28 @@ function email(value: string | undefined, name: string, codes: { missing: string
     return normalized;
 }
 
-async function parseCommon(request: HttpRequest, limits: Config['decisions']): Promise<CommonInput> {
-    const approvalId = request.params.approvalId ?? '';
-    if (!APPROVAL_ID.test(approvalId)) throw notFound('not_found', 'This app never sent a notification for this approval.');
-
+/** The JSON body, parsed with `schema`; an empty body is an empty object. */
+async function parseBody<Schema extends z.ZodType<object>>(request: HttpRequest, schema: Schema): Promise<z.infer<Schema>> {
     const text = await request.text();
     if (text.length > MAX_BODY_CHARACTERS) throw badRequest('invalid_request', 'The request body is too large.');
-    let body: z.infer<typeof bodySchema> = {};
+    let json: unknown = {};
     if (text.trim() !== '') {
-        let json: unknown;
         try {
             json = JSON.parse(text);
         } catch {
             throw badRequest('invalid_json', 'The request body is not valid JSON.');
         }
-        const parsed = bodySchema.safeParse(json);
-        if (!parsed.success) throw badRequest('invalid_request', parsed.error.issues.map((issue) => issue.message).join('; '));
-        body = parsed.data;
     }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw badRequest('invalid_request', parsed.error.issues.map((issue) => issue.message).join('; '));
+    return parsed.data;
+}
+
+async function parseCommon(request: HttpRequest, limits: Config['decisions']): Promise<CommonInput> {
+    const approvalId = request.params.approvalId ?? '';
+    if (!isAcceptableApprovalId(approvalId)) throw notFound('not_found', 'This app never sent a notification for this approval.');
+
+    const body = await parseBody(request, actionBody);
 
     const approverEmail = email(body.approverEmail ?? request.query.get('user_email') ?? undefined, 'approverEmail', { missing: 'missing_email', invalid: 'invalid_email' });
     const comment = (body.comment ?? request.query.get('reason') ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
@@ -79,4 +80,13 @@ export async function parseReassignInput(request: HttpRequest, limits: Config['d
     const target = email(reassignToEmail, 'reassignToEmail', { missing: 'missing_reassign_email', invalid: 'invalid_reassign_email' });
     if (target === approverEmail) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
     return { approvalId, approverEmail, reassignToEmail: target, comment };
+}
+
+/** Which refused recipients to send to again: one approval's, one person's, both narrowed, or all when neither. */
+export async function parseRetryRefusedInput(request: HttpRequest): Promise<{ approvalId?: string; email?: string }> {
+    const body = await parseBody(request, retryRefusedBody);
+    if (body.approvalId !== undefined && !isAcceptableApprovalId(body.approvalId)) throw badRequest('invalid_request', 'approvalId is not an approval id.');
+    const email = body.email === undefined ? undefined : normalizeEmail(body.email);
+    if (body.email !== undefined && !email) throw badRequest('invalid_email', 'email is not a valid email address.');
+    return { approvalId: body.approvalId, email };
 }

@@ -16,7 +16,7 @@ import { toOutcomeMessage } from './moveworks/message';
 import { Pacer } from './pacer';
 import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
-import { ActionResult, HealthReport, PendingList } from './contract';
+import { ActionResult, HealthReport, PendingList, RetryRefusedResult } from './contract';
 import { TokenCache, tokenCache } from './tokens';
 
 /**
@@ -34,6 +34,8 @@ export interface App {
     poll(): Promise<SyncReport[]>;
     /** The approvals waiting on this person that the app notified, newest first. */
     pendingFor(email: string, limit: number, offset: number): Promise<PendingList>;
+    /** Clears refused recipients of open approvals (one approval's, one person's, or all), so the next poll sends to them. */
+    retryRefused(filter: { approvalId?: string; email?: string }): Promise<RetryRefusedResult>;
     /** Removes decided and closed approvals, and audit entries, older than RETENTION_DAYS. */
     cleanup(): Promise<{ approvals: number; auditEntries: number }>;
     decide(request: DecisionRequest): Promise<ActionResult>;
@@ -114,6 +116,27 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             mine.sort((a, b) => b.changedAt - a.changedAt);
             const page = mine.slice(offset, offset + limit).map(({ entry }) => entry);
             return { approvals: page, total: mine.length, ...(offset + limit < mine.length ? { nextOffset: offset + limit } : {}) };
+        },
+        async retryRefused({ approvalId, email }) {
+            const result = { approvals: 0, recipients: 0 };
+            for (const source of sources) {
+                for await (const record of store.listOpen(source.name)) {
+                    if (approvalId !== undefined && record.id !== approvalId) continue;
+                    const again = (refused: string[]) => refused.filter((refusedEmail) => email === undefined || refusedEmail === email);
+                    if (again(record.refused).length === 0) continue;
+                    let cleared = 0;
+                    const saved = await store.modify(record, (latest) => {
+                        const retried = new Set(again(latest.refused));
+                        cleared = retried.size;
+                        return retried.size === 0 ? undefined : { ...latest, refused: latest.refused.filter((refusedEmail) => !retried.has(refusedEmail)), updatedAt: now() };
+                    });
+                    if (!saved) continue;
+                    result.approvals++;
+                    result.recipients += cleared;
+                }
+            }
+            log.info('refused.retry', { ...result, approvalId, email });
+            return result;
         },
         async cleanup() {
             const cutoff = now() - config.retention.days * 86_400_000;

@@ -60,6 +60,15 @@ export const auditEntry = z.object({
 
 export const auditPage = z.object({ entries: z.array(auditEntry), nextPageToken: z.string().optional() });
 
+export const retryRefusedBody = z.object({
+    approvalId: z.string({ error: 'approvalId must be a string' }).optional(),
+    email: z.string({ error: 'email must be a string' }).optional(),
+});
+
+/** How many open approvals had refused recipients cleared, and how many recipients in all. */
+export const retryRefusedResult = z.object({ approvals: z.number(), recipients: z.number() });
+
+export type RetryRefusedResult = z.infer<typeof retryRefusedResult>;
 export type ActionResult = z.infer<typeof actionResult>;
 export type HealthReport = z.infer<typeof healthBody>;
 export type PendingList = z.infer<typeof pendingList>;

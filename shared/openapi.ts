@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionBody, actionResult, auditPage, errorBody, healthBody, pendingList } from './contract';
+import { actionBody, actionResult, auditPage, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from './contract';
 
 /**
  * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
@@ -67,6 +67,15 @@ export function openApiDocument() {
                     responses: { '200': { description: 'Audit entries', ...json('AuditPage') }, ...errors(400, 401, 503) },
                 },
             },
+            '/refused/retry': {
+                post: {
+                    operationId: 'retryRefused',
+                    summary: 'Send again to recipients Moveworks refused (admin key), e.g. once they were added to Moveworks',
+                    security: [{ functionKey: [] }],
+                    requestBody: { required: false, description: '{ approvalId?, email? }: narrow to one approval or one person; neither means every refused recipient', ...json('RetryRefusedRequest') },
+                    responses: { '200': { description: 'Cleared; the next poll sends', ...json('RetryRefusedResult') }, ...errors(400, 401, 503) },
+                },
+            },
             '/health': { get: { operationId: 'health', summary: 'Which sources are configured', responses: { '200': { description: 'Healthy', ...json('Health') }, ...errors(500) } } },
             '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
         },
@@ -80,6 +89,8 @@ export function openApiDocument() {
                 ActionResult: schema(actionResult),
                 PendingList: schema(pendingList),
                 AuditPage: schema(auditPage),
+                RetryRefusedRequest: schema(retryRefusedBody),
+                RetryRefusedResult: schema(retryRefusedResult),
                 Health: schema(healthBody),
                 Error: schema(errorBody),
             },

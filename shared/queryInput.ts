@@ -1,4 +1,5 @@
 import { HttpRequest } from '@azure/functions';
+import { isAcceptableApprovalId } from './approvalId';
 import { normalizeEmail } from './email';
 import { badRequest } from './errors';
 
@@ -28,7 +29,7 @@ export function parsePendingQuery(request: HttpRequest): { approverEmail: string
 
 export function parseAuditQuery(request: HttpRequest): { approvalId?: string; approverEmail?: string; limit: number; pageToken?: string } {
     const approvalId = request.query.get('approvalId') ?? undefined;
-    if (approvalId !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(approvalId)) throw badRequest('invalid_query', 'approvalId is not an approval id.');
+    if (approvalId !== undefined && !isAcceptableApprovalId(approvalId)) throw badRequest('invalid_query', 'approvalId is not an approval id.');
     const pageToken = request.query.get('pageToken') ?? undefined;
     if (pageToken !== undefined && pageToken.length > 2048) throw badRequest('invalid_query', 'pageToken is too long.');
     return { approvalId, approverEmail: optionalEmail(request, 'approverEmail'), limit: whole(request, 'limit', 50, 1, 1000), pageToken };

@@ -1,5 +1,6 @@
 import { Config } from '../config';
-import { HttpClient, retryAfterMs } from '../http';
+import { z } from 'zod';
+import { HttpClient, parseJsonBody, retryAfterMs } from '../http';
 import { Logger } from '../log';
 import { Pacer } from '../pacer';
 
@@ -7,13 +8,23 @@ import { Pacer } from '../pacer';
 export const MAX_RECIPIENTS_PER_MESSAGE = 500;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 60_000;
 const MAX_ATTEMPTS = 3;
+const moveworksErrorBody = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
 
 export type SendOutcome =
     | { kind: 'sent' }
     /** Not sent now (rate limit, outage, deadline); the caller keeps it for the next poll. */
     | { kind: 'later'; reason: string }
-    /** Moveworks refused the message itself; sending it again would fail the same way. */
-    | { kind: 'refused'; reason: string };
+    /** Moveworks refused the recipients: at least one of them is unknown to it or not allowed. */
+    | { kind: 'refused'; reason: string }
+    /** Moveworks refused the whole request (event id, API key, payload): nobody is to blame, it stays owed. */
+    | { kind: 'failed'; reason: string };
+
+/**
+ * Moveworks documents no error code for an unknown recipient (the simulator answers "One or more recipients
+ * could not be found"); a 4xx whose code or message names recipients is taken as one. Unverified against a
+ * real organisation, so anything else is treated as a fault of the request, never of the people in it.
+ */
+const ABOUT_RECIPIENTS = /recipient|user|employee|email/i;
 
 /** Moveworks Events API: `POST /rest/v1/events/{id}/messages/send`, paced to the organisation's limit. */
 export class EventsClient {
@@ -51,20 +62,24 @@ export class EventsClient {
                 continue;
             }
             if (answer.status === 0 || answer.status >= 500) return { kind: 'later', reason: `Moveworks unavailable (${answer.status || 'no response'})` };
-            if (answer.status === 401 || answer.status === 403) {
-                return { kind: 'later', reason: `Moveworks refused the API key (${answer.status}): check MOVEWORKS_API_KEY and MOVEWORKS_BASE_URL` };
-            }
-            return { kind: 'refused', reason: `Moveworks refused the message (${answer.status} ${moveworksErrorCode(answer.body)})` };
+            return toRefusal(answer.status, moveworksError(answer.body));
         }
         return { kind: 'later', reason: 'Moveworks kept answering 429' };
     }
 }
 
-function moveworksErrorCode(body: string): string {
-    try {
-        const parsed = JSON.parse(body) as { error?: { code?: unknown } };
-        return typeof parsed.error?.code === 'string' ? parsed.error.code.slice(0, 80) : 'unknown error';
-    } catch {
-        return 'unknown error';
+function toRefusal(status: number, error: { code: string; message: string }): SendOutcome {
+    const said = `${status} ${error.code}`;
+    if (status === 401 || status === 403) return { kind: 'failed', reason: `Moveworks refused the API key (${said}): check MOVEWORKS_API_KEY and MOVEWORKS_BASE_URL` };
+    if (/EVENT/i.test(error.code) || status === 404) {
+        return { kind: 'failed', reason: `Moveworks does not know the event (${said}): check MOVEWORKS_EVENT_ID and that the event is published` };
     }
+    if (ABOUT_RECIPIENTS.test(`${error.code} ${error.message}`)) return { kind: 'refused', reason: `Moveworks refused the recipients (${said}: ${error.message})` };
+    return { kind: 'failed', reason: `Moveworks refused the request (${said}: ${error.message})` };
+}
+
+function moveworksError(body: string): { code: string; message: string } {
+    const parsed = moveworksErrorBody.safeParse(parseJsonBody(body));
+    const error = parsed.success ? parsed.data.error : undefined;
+    return { code: (error?.code ?? 'unknown error').slice(0, 80), message: (error?.message ?? '').slice(0, 200) };
 }

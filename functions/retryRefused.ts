@@ -1,0 +1,20 @@
+import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { parseRetryRefusedInput } from '../shared/actionInput';
+import { getApp } from '../shared/app';
+import { toErrorAnswer } from '../shared/httpAnswers';
+import { jsonLogger } from '../shared/log';
+
+export async function retryRefused(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    try {
+        return { status: 200, jsonBody: await getApp().retryRefused(await parseRetryRefusedInput(request)) };
+    } catch (error) {
+        return toErrorAnswer(error, jsonLogger(context));
+    }
+}
+
+app.http('retryRefused', {
+    methods: ['POST'],
+    authLevel: 'admin',
+    route: 'refused/retry',
+    handler: retryRefused,
+});
