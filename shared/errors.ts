@@ -19,12 +19,16 @@ export const notFound = (code: string, message: string) => new AppError(404, cod
 export const conflict = (code: string, message: string) => new AppError(409, code, message);
 export const upstream = (code: string, message: string) => new AppError(502, code, message);
 
-/** A call to another system failed after its retries; `status` is that system's answer, if any. */
+/**
+ * A call to another system failed after its retries; `status` is that system's answer, if any.
+ * `tooLarge` says the answer was over MAX_RESPONSE_BYTES, so asking for a smaller page can succeed.
+ */
 export class UpstreamError extends Error {
     constructor(
         readonly system: string,
         message: string,
         readonly status?: number,
+        readonly tooLarge?: boolean,
     ) {
         super(message);
         this.name = 'UpstreamError';
