@@ -85,6 +85,13 @@ export interface ApprovalSource {
     getApproval(id: string): Promise<Approval | undefined>;
     /** True when `listPending(since)` returns only what changed; false when it always lists everything pending. */
     readonly incremental: boolean;
+    /** True when an approval may stay pending for further approvers after a decision (ISC serial steps). */
+    readonly stepsAfterDecision: boolean;
+    /**
+     * Of these ids, the approvals the source still has pending, read live in batches: a sweep asks before it
+     * closes a row it did not see, since a list that shifts while it is paged can hide an item.
+     */
+    confirmPending(ids: string[]): Promise<Approval[]>;
     /** For each approval id, the emails to notify: each approver's, or every member's of a group approver. */
     recipientsFor(approvals: Approval[]): Promise<Map<string, string[]>>;
     /** The one person with this email; throws PersonNotFound or PersonAmbiguous. */

@@ -105,8 +105,9 @@ describe('my pending approvals, audit and housekeeping', () => {
         check('PendingList', (await fn.get('/api/approvals?approverEmail=carol.jones@example.com')).body);
         check('AuditPage', (await fn.get('/api/audit', { 'x-functions-key': 'master-key' })).body);
         check('Health', (await fn.get('/api/health')).body);
+        check('RetryRefusedResult', (await fn.post('/api/refused/retry', {}, { 'x-functions-key': 'master-key' })).body);
         expect(Object.keys(document.paths).sort()).toEqual(
-            ['/approvals', '/approvals/{approvalId}/approve', '/approvals/{approvalId}/comment', '/approvals/{approvalId}/reassign', '/approvals/{approvalId}/reject', '/audit', '/health', '/openapi.json'].sort(),
+            ['/approvals', '/approvals/{approvalId}/approve', '/approvals/{approvalId}/comment', '/approvals/{approvalId}/reassign', '/approvals/{approvalId}/reject', '/audit', '/health', '/openapi.json', '/refused/retry'].sort(),
         );
     });
 });

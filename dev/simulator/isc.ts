@@ -4,8 +4,9 @@ import { IncomingMessage } from 'node:http';
 /**
  * The Identity Security Cloud part of the simulator: OAuth client credentials, v2025 generic approvals
  * (list with filters/limit/offset/count and include-* flags, get, approve 200, reject 204, comments 200,
- * reassign 204), identities by email or id, ErrorResponseDto bodies, and 100 requests per 10 s per client
- * answered with 429 and Retry-After.
+ * reassign 204), serial steps (an approve hands the approval to the next step, which keeps it PENDING),
+ * identities by email or id, ErrorResponseDto bodies, and 100 requests per 10 s per client answered with
+ * 429 and Retry-After.
  */
 
 export interface IscIdentity {
@@ -31,6 +32,10 @@ export interface IscApproval {
     requesterId?: string;
     requesteeId?: string;
     assignedTo: IscAssignee[];
+    /** Serial approvals: the steps after the current one, each taking over `assignedTo` when the one before approves. */
+    laterSteps?: IscAssignee[][];
+    /** Steps already approved, which ISC keeps listing under `approvers`. */
+    earlierSteps?: IscAssignee[][];
     createdDate: number;
     modifiedDate: number;
     dueDate?: number;
@@ -93,6 +98,8 @@ export class IscTenant {
     readonly rateLimited: number[] = [];
     private readonly tokens = new Map<string, { clientId: string; expiresAt: number }>();
     private readonly starts = new Map<string, number[]>();
+    /** Called before each list page is answered, with its offset: lets a spec change the list between pages. */
+    beforeListPage?: (offset: number) => void;
 
     constructor(
         readonly clientId: string,
@@ -208,12 +215,14 @@ export class IscTenant {
         const offset = Number(url.searchParams.get('offset') ?? 0);
         if (!Number.isInteger(limit) || limit < 0 || limit > 250) return errorResponse(400, 'limit must be between 0 and 250');
         if (!Number.isInteger(offset) || offset < 0) return errorResponse(400, 'offset must be 0 or more');
+        this.beforeListPage?.(offset);
         let rows = [...this.approvals.values()];
         const filters = url.searchParams.get('filters');
         if (filters !== null) {
             const clauses = parseIscFilter(filters);
-            if (!clauses || clauses.some((clause) => clause.field !== 'status')) return errorResponse(400, `Unsupported filter: ${filters}`);
-            rows = rows.filter((row) => clauses.every((clause) => clause.values.some((value) => value.toUpperCase() === row.status)));
+            if (!clauses || clauses.some((clause) => clause.field !== 'status' && clause.field !== 'approvalId')) return errorResponse(400, `Unsupported filter: ${filters}`);
+            const field = (row: IscApproval, name: string) => (name === 'status' ? row.status : row.id);
+            rows = rows.filter((row) => clauses.every((clause) => clause.values.some((value) => value.toUpperCase() === field(row, clause.field).toUpperCase())));
         }
         const page = rows.slice(offset, offset + limit);
         const approvers = url.searchParams.get('include-approvers') === 'true';
@@ -257,7 +266,11 @@ export class IscTenant {
         this.actions.push({ approvalId: id, action, body: input, at: now });
         if (comment) approval.comments.push({ authorName: 'Moveworks API client', comment, createdDate: now });
         approval.modifiedDate = now;
-        if (action === 'approve' || action === 'reject') {
+        const nextStep = action === 'approve' ? approval.laterSteps?.shift() : undefined;
+        if (nextStep) {
+            approval.earlierSteps = [...(approval.earlierSteps ?? []), approval.assignedTo];
+            approval.assignedTo = nextStep;
+        } else if (action === 'approve' || action === 'reject') {
             approval.status = action === 'approve' ? 'APPROVED' : 'REJECTED';
             approval.completedDate = now;
         }
@@ -280,6 +293,11 @@ export class IscTenant {
         return { identityID: group.id, type: 'GOVERNANCE_GROUP', name: group.name, email: null, members };
     }
 
+    /** Every step's approvers, as ISC lists them under `approvers`: earlier, current and later. */
+    private everyStep(approval: IscApproval): IscAssignee[] {
+        return [...(approval.earlierSteps ?? []).flat(), ...approval.assignedTo, ...(approval.laterSteps ?? []).flat()];
+    }
+
     toJson(approval: IscApproval, withApprovers: boolean, withComments: boolean): Record<string, unknown> {
         const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
         const assigned = approval.status === 'PENDING' ? approval.assignedTo.flatMap((assignee) => this.assignee(assignee) ?? []) : [];
@@ -296,12 +314,12 @@ export class IscTenant {
             dueDate: iso(approval.dueDate),
             completedDate: iso(approval.completedDate),
             escalationStep: '0',
-            serialStep: 0,
             isEscalated: false,
             requester: this.person(approval.requesterId),
             requestee: this.person(approval.requesteeId),
             assignedTo: assigned,
-            ...(withApprovers ? { approvers: approval.assignedTo.flatMap((assignee) => this.assignee(assignee) ?? []) } : {}),
+            serialStep: approval.earlierSteps?.length ?? 0,
+            ...(withApprovers ? { approvers: this.everyStep(approval).flatMap((assignee) => this.assignee(assignee) ?? []) } : {}),
             ...(withComments
                 ? { comments: approval.comments.map((c) => ({ author: { name: c.authorName, type: 'IDENTITY' }, comment: c.comment, createdDate: iso(c.createdDate) })) }
                 : {}),

@@ -76,12 +76,15 @@ export interface RecordedDecision {
 export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send' | IscRoute;
 
 export interface Fault {
-    status: number;
+    /** The status answered instead of the route's real answer; 0 or absent answers the real one. */
+    status?: number;
     body?: string;
     contentType?: string;
     retryAfter?: string;
     /** Answer slowly instead of failing: the client's timeout should fire. */
     delayMs?: number;
+    /** Write the answer's body one byte every `dripMs` (headers first): never idle, so only a total deadline ends it. */
+    dripMs?: number;
 }
 
 export interface SimulatorOptions {
@@ -325,12 +328,12 @@ export class Simulator {
             if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
             const fault = this.faults.get(route)?.shift() ?? this.randomFault();
             if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-            if (fault && fault.status > 0) {
-                return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter);
+            if (fault?.status) {
+                return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter, {}, fault.dripMs);
             }
             const body = await readBody(request);
             const answer = route === 'moveworks.send' ? this.sendMessage(request, url, body) : route.startsWith('isc.') ? this.isc.handle(route as IscRoute, request, url, body) : this.iiq(route, request, url, body);
-            this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter, answer.headers);
+            this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter, answer.headers, fault?.dripMs);
         } catch (error) {
             if (error instanceof HttpStatusError) return this.reply(response, error.status, 'text/plain', error.message);
             throw error;
@@ -451,7 +454,11 @@ export class Simulator {
         return known[property];
     }
 
+    /** Called before each work item list page is answered, with its offset: lets a spec change the list between pages. */
+    beforeListPage?: (offset: number) => void;
+
     private listWorkItems(url: URL): Answer {
+        this.beforeListPage?.(this.integerParameter(url, 'offset') ?? 0);
         const items = this.select([...this.workItems.values()], url, (item, property) => this.workItemProperty(item, property));
         const body = items.map((item) => this.workItemXml(item)).join('\n');
         return xml(`<!DOCTYPE List PUBLIC "sailpoint.dtd" "sailpoint.dtd">\n<List>\n${body}\n</List>`);
@@ -563,9 +570,10 @@ export class Simulator {
         ].join('');
     }
 
-    private reply(response: ServerResponse, status: number, contentType: string, body: string, retryAfter?: string, headers: Record<string, string> = {}): void {
+    private reply(response: ServerResponse, status: number, contentType: string, body: string, retryAfter?: string, headers: Record<string, string> = {}, dripMs?: number): void {
         response.writeHead(status, { 'Content-Type': contentType, ...headers, ...(retryAfter ? { 'Retry-After': retryAfter } : {}) });
-        response.end(body);
+        if (dripMs) drip(response, Buffer.from(body), dripMs);
+        else response.end(body);
     }
 }
 
@@ -579,6 +587,18 @@ interface Answer {
 
 const json = (value: unknown, status = 200): Answer => ({ status, contentType: 'application/json', body: JSON.stringify(value) });
 const xml = (body: string): Answer => ({ status: 200, contentType: 'application/xml', body: `<?xml version='1.0' encoding='UTF-8'?>\n${body}` });
+
+/** Sends the headers, then `body` one byte per tick; a client that hangs up stops the ticks. */
+function drip(response: ServerResponse, body: Buffer, everyMs: number): void {
+    response.flushHeaders();
+    let sent = 0;
+    const timer = setInterval(() => {
+        if (sent < body.length) return void response.write(body.subarray(sent, ++sent));
+        clearInterval(timer);
+        response.end();
+    }, everyMs);
+    response.once('close', () => clearInterval(timer));
+}
 
 async function readBody(request: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];

@@ -84,16 +84,22 @@ export async function authorize(
     options: { deciding: boolean },
 ): Promise<Authorized> {
     const now = deps.now ?? Date.now;
-    const { source, record } = found;
-    if (record.status === 'decided' || record.status === 'closed') throw alreadyHandled(record);
+    const { source } = found;
+    let { record } = found;
+    if (record.status === 'decided') throw alreadyHandled(record);
     if (inProgress(record, now())) throw busy();
 
     const person = await viaSource(deps.log, record.id, () => source.findPersonByEmail(approverEmail));
     const approval = await viaSource(deps.log, record.id, () => source.getApproval(record.id));
     if (!approval || approval.completedState) {
         const reason = approval?.completedState ? `${approval.completedState} in the source` : 'no longer pending in the source';
-        await deps.store.update({ ...record, status: 'closed', closedReason: reason, updatedAt: now() });
-        throw alreadyHandled({ ...record, status: 'closed', updatedAt: 0 }, approval?.completedState);
+        if (record.status !== 'closed') await deps.store.update({ ...record, status: 'closed', closedReason: reason, updatedAt: now() });
+        throw alreadyHandled({ ...record, status: 'closed', updatedAt: record.status === 'closed' ? record.updatedAt : 0 }, approval?.completedState);
+    }
+    if (record.status === 'closed') {
+        // Closed while the source still has it pending (a listing missed it): the source is the truth.
+        record = (await deps.store.modify(record, (latest) => (latest.status === 'closed' ? { ...latest, status: 'open', closedReason: undefined, updatedAt: now() } : undefined))) ?? record;
+        deps.log.info('action.reopened', { approvalId: record.id });
     }
     if (!(await viaSource(deps.log, record.id, () => source.isApprover(approval, person)))) {
         if (record.notified.some((entry) => entry.email === approverEmail)) {

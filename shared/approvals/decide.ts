@@ -1,7 +1,9 @@
 import { ActionResult } from '../contract';
 import { AppError } from '../errors';
-import { Decision } from '../model';
-import { outcomeSentence } from '../moveworks/message';
+import { errorMessage } from '../log';
+import { Approval, ApprovalSource, approverKey, Decision } from '../model';
+import { movesOnSentence, outcomeSentence } from '../moveworks/message';
+import { reopened } from './records';
 import { ActionDependencies, authorize, claim, findNotified, release, viaSource } from './authorize';
 
 /**
@@ -30,6 +32,23 @@ export async function decide(deps: ActionDependencies, request: DecisionRequest)
         throw error;
     }
 
+    const status = request.decision === 'approve' ? 'approved' : 'rejected';
+    const next = request.decision === 'approve' && source.stepsAfterDecision ? await nextStep(deps, source, approval) : undefined;
+    if (next) {
+        // The decision is made: a failed look-up leaves the recipients empty, and the next poll fills them in.
+        const recipients = await source.recipientsFor([next]).then(
+            (byId) => byId.get(next.id) ?? [],
+            (error: unknown) => {
+                deps.log.warn('decide.next_step_lookup_failed', { approvalId: record.id, error: errorMessage(error) });
+                return [];
+            },
+        );
+        const saved = await deps.store.modify(claimed, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
+        if (!saved) deps.log.error('decide.next_step_not_recorded', { approvalId: record.id });
+        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next) });
+        return { status, approvalId: record.id, source: source.name, message: movesOnSentence(approval, next) };
+    }
+
     const decidedAt = now();
     const saved = await deps.store.modify(claimed, (latest) => ({
         ...latest,
@@ -43,5 +62,19 @@ export async function decide(deps: ActionDependencies, request: DecisionRequest)
     if (!saved) deps.log.error('decide.not_recorded', { approvalId: record.id, decision: request.decision });
     deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id });
     await deps.announce?.(source, approval, request.decision, person, request.comment);
-    return { status: request.decision === 'approve' ? 'approved' : 'rejected', approvalId: record.id, source: source.name, message: outcomeSentence(approval, request.decision) };
+    return { status, approvalId: record.id, source: source.name, message: outcomeSentence(approval, request.decision) };
+}
+
+/**
+ * A serial approval keeps its id and stays pending while it moves to the next step's approvers. Read it
+ * again after the decision: still pending for other approvers means it moves on. A failed read is left to
+ * the next poll, which reopens a decided row the source still lists for other approvers.
+ */
+async function nextStep(deps: ActionDependencies, source: ApprovalSource, decided: Approval): Promise<Approval | undefined> {
+    const live = await source.getApproval(decided.id).catch((error: unknown) => {
+        deps.log.warn('decide.reread_failed', { approvalId: decided.id, error: errorMessage(error) });
+        return undefined;
+    });
+    if (!live || live.completedState || live.approvers.length === 0 || approverKey(live) === approverKey(decided)) return undefined;
+    return live;
 }

@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createLimiter, mapLimited } from '../concurrency';
 import { errorMessage, Logger } from '../log';
-import { Approval, approverKey, approverNames, ApprovalSource } from '../model';
+import { isAcceptableApprovalId } from '../approvalId';
+import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
-import { describeRequest, toApprovalMessage, toReminderMessage } from '../moveworks/message';
-import { ApprovalRecord, ApprovalStore, pendingRecipients } from '../store/approvalStore';
+import { toReminderMessage } from '../moveworks/message';
+import { ApprovalRecord, ApprovalStore, isRowRefused, pendingRecipients } from '../store/approvalStore';
+import { reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
  * One poll of one source: list what is pending (changed since the watermark, or everything on a full
- * sweep), record new and reassigned approvals with the recipients they are owed, close approvals that left
- * the pending list, and claim the reminders that are due. Sending starts as soon as rows are recorded,
+ * sweep), record new and reassigned approvals with the recipients they are owed, reopen finished rows the
+ * source still lists for other approvers, close approvals that left the pending list once a live read
+ * confirms it, and claim the reminders that are due. Sending starts as soon as rows are recorded,
  * oldest owed first, paced, until the poll's time budget is spent; what is not sent stays owed in the
  * table for the next poll.
  */
@@ -39,6 +42,7 @@ export interface SyncReport {
     skipped: number;
     newApprovals: number;
     reassigned: number;
+    reopened: number;
     closed: number;
     remindersQueued: number;
     messagesSent: number;
@@ -47,8 +51,6 @@ export interface SyncReport {
     listingFailed: boolean;
 }
 
-/** A sender's hold on a row while it sends: long enough for one paced send with its retries. */
-const SEND_LEASE_MS = 2 * 60_000;
 const TABLE_CONCURRENCY = 16;
 
 export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
@@ -70,6 +72,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
         skipped: 0,
         newApprovals: 0,
         reassigned: 0,
+        reopened: 0,
         closed: 0,
         remindersQueued: 0,
         messagesSent: 0,
@@ -92,7 +95,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
         for await (const page of source.listPending(since)) {
             report.listed += page.approvals.length;
             report.skipped += page.skipped;
-            const fresh = page.approvals.filter((approval) => !seen.has(approval.id));
+            const fresh = usableApprovals(deps, page.approvals, report).filter((approval) => !seen.has(approval.id));
             for (const approval of fresh) {
                 seen.add(approval.id);
                 watermark = Math.max(watermark ?? 0, approval.changedAt);
@@ -105,11 +108,7 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     }
 
     if (!report.listingFailed) {
-        if (fullSweep) {
-            for (const record of known.values()) {
-                if (!seen.has(record.id)) report.closed += (await closeVanished(store, record, now())) ? 1 : 0;
-            }
-        }
+        if (fullSweep) await closeConfirmedGone(deps, known, seen, report, now, pollId, sender);
         const saved = await store.saveCursor({ ...cursor, watermark, lastFullSweepAt: fullSweep ? startedAt : cursor.lastFullSweepAt });
         if (!saved) log.warn('sync.cursor_moved_by_another_poll', { source: source.name });
     }
@@ -118,6 +117,26 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     await sender.finish();
     log.info('sync.done', { ...report, elapsedMs: now() - startedAt });
     return report;
+}
+
+/** Ids that fit the source's pattern and the one approval id rule; anything else is set aside, not stored. */
+function usableApprovals(deps: SyncDependencies, approvals: Approval[], report: SyncReport): Approval[] {
+    return approvals.filter((approval) => {
+        if (deps.source.isApprovalId(approval.id) && isAcceptableApprovalId(approval.id)) return true;
+        report.skipped++;
+        deps.log.warn('sync.unusable_id', { source: deps.source.name, approvalId: approval.id.slice(0, 200) });
+        return false;
+    });
+}
+
+/** One row's table write; a row the table refuses (bad key, too large) is logged and set aside, not fatal to the poll. */
+async function perRow(deps: SyncDependencies, approvalId: string, write: () => Promise<void>): Promise<void> {
+    try {
+        await write();
+    } catch (error) {
+        if (!isRowRefused(error)) throw error;
+        deps.log.warn('sync.row_refused', { source: deps.source.name, approvalId, error: errorMessage(error) });
+    }
 }
 
 async function recordChanges(
@@ -129,7 +148,7 @@ async function recordChanges(
     pollId: string,
     sender: Sender,
 ): Promise<void> {
-    const { store, source } = deps;
+    const { store, source, log } = deps;
     const changes = approvals
         .map((approval) => ({ approval, record: known.get(approval.id) }))
         .filter(({ record, approval }) =>
@@ -138,60 +157,91 @@ async function recordChanges(
         );
     if (changes.length === 0) return;
     const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
+    const recipientsOf = (approval: Approval) => {
+        const recipients = recipientsByApproval.get(approval.id) ?? [];
+        if (recipients.length === 0) log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, approvers: approverKey(approval) });
+        return recipients;
+    };
     const at = now();
     const fresh: ApprovalRecord[] = [];
     await mapLimited(changes, TABLE_CONCURRENCY, async ({ approval, record }) => {
-        const recipients = recipientsByApproval.get(approval.id) ?? [];
-        if (recipients.length === 0) deps.log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, approvers: approverKey(approval) });
         if (record === undefined) {
-            fresh.push({
-                source: source.name,
-                id: approval.id,
-                status: 'open',
-                approverKey: approverKey(approval),
-                approverNames: approverNames(approval),
-                changedAt: approval.changedAt,
-                message: toApprovalMessage(approval),
-                recipients,
-                notified: [],
-                refused: [],
-                summary: describeRequest(approval),
-                dueAt: approval.dueAt,
-                remindersSent: 0,
-                reminderOwed: [],
-                // This poll sends it next, without another write to take the lease.
-                sendLeaseUntil: at + SEND_LEASE_MS,
-                leaseHolder: pollId,
-                createdAt: at,
-                updatedAt: at,
-            });
+            fresh.push(toNewRecord(approval, recipientsOf(approval), at, pollId));
             return;
         }
-        const reassigned = record.approverKey !== approverKey(approval);
-        const updated = await store.update({
-            ...record,
-            approverKey: approverKey(approval),
-            approverNames: approverNames(approval),
-            changedAt: approval.changedAt,
-            message: toApprovalMessage(approval, { reassigned: reassigned && record.notified.length > 0 }),
-            recipients,
-            summary: describeRequest(approval),
-            dueAt: approval.dueAt,
-            // A new approver starts a new step: reminders count again from their notification.
-            ...(reassigned ? { remindersSent: 0, reminderOwed: [] } : {}),
-            updatedAt: at,
-        });
-        if (updated) sender.enqueue(updated);
-        if (updated && reassigned) {
+        await perRow(deps, approval.id, async () => {
+            const updated = await store.update(withCurrentApprovers(record, approval, recipientsOf(approval), at));
+            if (!updated) return;
+            sender.enqueue(updated);
+            if (record.approverKey === approverKey(approval)) return;
             report.reassigned++;
-            deps.log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
-        }
+            log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
+        });
     });
-    // Rows that exist but were not open (decided or closed through this app) are not inserted again.
-    for (const inserted of await store.insertMany(fresh)) {
+    const { inserted, existing, refused } = await store.insertMany(fresh);
+    for (const row of inserted) {
         report.newApprovals++;
-        sender.enqueue(inserted);
+        sender.enqueue(row);
     }
+    for (const { id, error } of refused) log.warn('sync.row_refused', { source: source.name, approvalId: id, error: errorMessage(error) });
+    // Rows that exist but were not open: decided or closed through this app, or closed by a sweep.
+    const listed = new Map(changes.map(({ approval }) => [approval.id, approval]));
+    await mapLimited(existing, TABLE_CONCURRENCY, (id) => perRow(deps, id, () => reopenIfPending(deps, listed.get(id)!, recipientsOf, report, now, sender)));
+}
+
+/**
+ * The source lists as pending an approval whose row is finished: a serial approval's next step (decided,
+ * now for other approvers), or a row closed because an earlier listing missed it. Open it again.
+ */
+async function reopenIfPending(
+    deps: SyncDependencies,
+    approval: Approval,
+    recipientsOf: (approval: Approval) => string[],
+    report: SyncReport,
+    now: () => number,
+    sender: Sender,
+): Promise<void> {
+    const record = await deps.store.get(deps.source.name, approval.id);
+    if (!record || !shouldReopen(record, approval)) return;
+    const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep: record.status === 'decided' }));
+    if (!saved) return;
+    report.reopened++;
+    deps.log.info('sync.reopened', { source: deps.source.name, approvalId: approval.id, was: record.status, approvers: approverKey(approval) });
+    sender.enqueue(saved);
+}
+
+/**
+ * A sweep that did not see an open row asks the source before closing it: a list that shifts while it is
+ * paged (an item completed on page 1 moves the first of page 2 onto page 1), a page cap, or a shrinking
+ * total can hide an approval that is still pending. What the source still has is recorded as listed.
+ */
+async function closeConfirmedGone(
+    deps: SyncDependencies,
+    known: Map<string, ApprovalRecord>,
+    seen: Set<string>,
+    report: SyncReport,
+    now: () => number,
+    pollId: string,
+    sender: Sender,
+): Promise<void> {
+    const unseen = [...known.values()].filter((record) => !seen.has(record.id) && record.status === 'open');
+    if (unseen.length === 0) return;
+    let stillPending: Approval[];
+    try {
+        stillPending = usableApprovals(deps, await deps.source.confirmPending(unseen.map((record) => record.id)), report);
+    } catch (error) {
+        deps.log.warn('sync.confirm_failed', { source: deps.source.name, unseen: unseen.length, error: errorMessage(error) });
+        return;
+    }
+    for (const approval of stillPending) seen.add(approval.id);
+    if (stillPending.length > 0) deps.log.info('sync.unseen_still_pending', { source: deps.source.name, count: stillPending.length });
+    await recordChanges(deps, stillPending, known, report, now, pollId, sender);
+    const gone = unseen.filter((record) => !seen.has(record.id));
+    await mapLimited(gone, TABLE_CONCURRENCY, (record) =>
+        perRow(deps, record.id, async () => {
+            report.closed += (await closeVanished(deps.store, record, now())) ? 1 : 0;
+        }),
+    );
 }
 
 /**

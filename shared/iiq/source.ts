@@ -23,6 +23,7 @@ const ownerOf = (approval: Approval): Reference => approval.approvers[0];
 export class IiqSource implements ApprovalSource {
     readonly name = 'iiq' as const;
     readonly incremental = true;
+    readonly stepsAfterDecision = false;
     private readonly membersCache = new Map<string, { memberIds: string[]; until: number }>();
 
     constructor(
@@ -48,6 +49,16 @@ export class IiqSource implements ApprovalSource {
             if (workItems.length + unreadable.length < limit) return;
         }
         this.log.error('iiq.list.too_many_pages', { pages: MAX_PAGES, pageSize: limit });
+    }
+
+    async confirmPending(ids: string[]): Promise<Approval[]> {
+        const pending: Approval[] = [];
+        for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
+            const batch = ids.slice(start, start + IDS_PER_LOOKUP);
+            const xml = await this.client.listObjects('WorkItem', { filter: all(equals('type', 'Approval'), isIn('id', batch)), limit: batch.length });
+            pending.push(...parseWorkItemList(xml).workItems.filter(isOpenApproval).map((item) => item.approval).filter((approval) => batch.includes(approval.id)));
+        }
+        return pending;
     }
 
     async getApproval(id: string): Promise<Approval | undefined> {

@@ -29,7 +29,6 @@ const approvalJson = z
         requester: identity.nullish(),
         requestee: identity.nullish(),
         assignedTo: z.array(identity).nullish(),
-        approvers: z.array(identity).nullish(),
         comments: z.array(z.object({ author: identity.nullish(), comment: text, createdDate: text }).passthrough()).nullish(),
         requestedTarget: z.array(z.object({ id: text, name: text, targetType: text, requestType: text }).passthrough()).nullish(),
         approvedBy: z.array(z.unknown()).nullish(),
@@ -74,7 +73,8 @@ export function fromIscApproval(json: unknown): Approval | undefined {
     const approval = parsed.data;
     const id = present(approval.id) ?? present(approval.approvalId);
     if (!id) return undefined;
-    const current = approval.assignedTo && approval.assignedTo.length > 0 ? approval.assignedTo : (approval.approvers ?? []);
+    // `approvers` names every step of a serial approval; only `assignedTo` says who may decide now.
+    const current = approval.assignedTo ?? [];
     const createdAt = instant(approval.createdDate);
     const status = present(approval.status);
     const finishedAs = (approval.rejectedBy?.length ?? 0) > 0 ? 'REJECTED' : (approval.approvedBy?.length ?? 0) > 0 ? 'APPROVED' : 'COMPLETED';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { IscConfig } from '../config';
 import { UpstreamError } from '../errors';
 import { HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../http';
+import { quoteFilterValue } from '../filterValue';
 import { Pacer } from '../pacer';
 import { requestToken, TokenCache, TokenGrant } from '../tokens';
 
@@ -67,11 +68,11 @@ export class IscClient {
         this.apiRoot = `${config.baseUrl}/${config.apiVersion}`;
     }
 
-    /** One page of pending generic approvals, with approvers and comments, and the total when ISC says it. */
-    async listPending(offset: number, limit: number): Promise<{ items: unknown[]; total?: number }> {
+    /** One page of pending generic approvals (of these ids only, when given), with approvers and comments, and the total when ISC says it. */
+    async listPending(offset: number, limit: number, ids?: string[]): Promise<{ items: unknown[]; total?: number }> {
         const answer = await this.call('GET', '/generic-approvals', {
             mine: 'false',
-            filters: 'status eq "PENDING"',
+            filters: ids ? `status eq "PENDING" and approvalId in (${ids.map(quoteFilterValue).join(',')})` : 'status eq "PENDING"',
             'include-approvers': 'true',
             'include-comments': 'true',
             count: 'true',

@@ -20,6 +20,7 @@ const IDS_PER_LOOKUP = 50;
 export class IscSource implements ApprovalSource {
     readonly name = 'isc' as const;
     readonly incremental = false;
+    readonly stepsAfterDecision = true;
 
     constructor(
         private readonly config: IscConfig,
@@ -48,6 +49,16 @@ export class IscSource implements ApprovalSource {
             if (items.length < PAGE_SIZE || (total !== undefined && offset + items.length >= total)) return;
         }
         this.log.error('isc.list.too_many_pages', { pages: MAX_PAGES });
+    }
+
+    async confirmPending(ids: string[]): Promise<Approval[]> {
+        const pending: Approval[] = [];
+        for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
+            const batch = ids.slice(start, start + IDS_PER_LOOKUP);
+            const { items } = await this.client.listPending(0, batch.length, batch);
+            pending.push(...items.flatMap((item) => fromIscApproval(item) ?? []).filter((approval) => !approval.completedState && batch.includes(approval.id)));
+        }
+        return pending;
     }
 
     async getApproval(id: string): Promise<Approval | undefined> {

@@ -52,10 +52,16 @@ function lineBlock(source: Approval['source'], line: ApprovalLine, index: number
 export interface MessageOptions {
     /** Set when the approval was reassigned to the recipients after a first notification. */
     reassigned?: boolean;
+    /** Set when an earlier step approved and the approval now waits on the recipients' step. */
+    nextStep?: boolean;
 }
 
 export function toApprovalMessage(approval: Approval, options: MessageOptions = {}): string {
-    const heading = options.reassigned ? '📋 SailPoint approval request reassigned to you' : '📋 New SailPoint approval request';
+    const heading = options.nextStep
+        ? '📋 SailPoint approval request: your step'
+        : options.reassigned
+          ? '📋 SailPoint approval request reassigned to you'
+          : '📋 New SailPoint approval request';
     const header = [
         `<b>${heading}</b>`,
         ...field('Source', SOURCE_TITLES[approval.source]),
@@ -109,6 +115,11 @@ export function outcomeSentence(approval: Approval, decision: 'approve' | 'rejec
     const done = decision === 'approve' ? 'Approved' : 'Rejected';
     const request = describeRequest(approval);
     return `${done} ${request}; ${approvalReference(approval)} is complete.`;
+}
+
+/** The answer to an approver whose decision handed the approval to the next step. */
+export function movesOnSentence(approval: Approval, next: Approval): string {
+    return `Approved ${describeRequest(approval)}; it now moves on to ${approverNames(next)} for the next step.`;
 }
 
 export function toReminderMessage(message: string): string {

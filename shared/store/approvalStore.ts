@@ -196,6 +196,9 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
 
 const isStatus = (error: unknown, ...statuses: number[]) => error instanceof RestError && statuses.includes(error.statusCode ?? 0);
 
+/** The table refused this one row (a bad key, a value or entity too large), as opposed to being unreachable. */
+export const isRowRefused = (error: unknown) => isStatus(error, 400, 413);
+
 export class ApprovalStore {
     private ready?: Promise<void>;
 
@@ -239,28 +242,35 @@ export class ApprovalStore {
 
     /**
      * Inserts new rows of one source, 100 to a transaction (a table request per hundred rows rather than
-     * per row). A transaction fails whole when one row exists already (another poll was first); its rows
-     * are then inserted one by one. Answers the rows this call inserted.
+     * per row). A transaction fails whole when one row exists already (another poll was first, or the row
+     * was decided or closed) or one row is refused; its rows are then inserted one by one. Answers the rows
+     * this call inserted, the ids that existed already, and the rows the table refused (see isRowRefused).
      */
-    async insertMany(records: ApprovalRecord[]): Promise<ApprovalRecord[]> {
+    async insertMany(records: ApprovalRecord[]): Promise<{ inserted: ApprovalRecord[]; existing: string[]; refused: { id: string; error: unknown }[] }> {
         await this.ensureTable();
-        const inserted: ApprovalRecord[] = [];
+        const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
         for (let start = 0; start < records.length; start += 100) {
             const chunk = records.slice(start, start + 100);
             this.operations++;
             try {
                 const { subResponses } = await this.table.submitTransaction(chunk.map((record) => ['create', toEntity(record)]));
                 const etags = new Map(subResponses.map((response) => [response.rowKey, response.etag]));
-                inserted.push(...chunk.map((record) => ({ ...record, etag: etags.get(record.id) })));
+                result.inserted.push(...chunk.map((record) => ({ ...record, etag: etags.get(record.id) })));
             } catch (error) {
-                if (!isStatus(error, 409, 400)) throw error;
+                if (!isStatus(error, 409, 400, 413)) throw error;
                 for (const record of chunk) {
-                    const one = await this.insert(record);
-                    if (one) inserted.push(one);
+                    try {
+                        const one = await this.insert(record);
+                        if (one) result.inserted.push(one);
+                        else result.existing.push(record.id);
+                    } catch (rowError) {
+                        if (!isRowRefused(rowError)) throw rowError;
+                        result.refused.push({ id: record.id, error: rowError });
+                    }
                 }
             }
         }
-        return inserted;
+        return result;
     }
 
     /** Replaces the row if nobody changed it since it was read; answers undefined when someone did. */

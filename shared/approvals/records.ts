@@ -1,0 +1,76 @@
+import { Approval, approverKey, approverNames } from '../model';
+import { describeRequest, toApprovalMessage } from '../moveworks/message';
+import { ApprovalRecord } from '../store/approvalStore';
+
+/**
+ * How an approval's row follows what the source says: a new row, the same row for new approvers (a
+ * reassignment, or the next serial step), and a finished row opened again because the source still has
+ * the approval pending.
+ */
+
+/** A sender's hold on a row while it sends: long enough for one paced send with its retries. */
+export const SEND_LEASE_MS = 2 * 60_000;
+
+export function toNewRecord(approval: Approval, recipients: string[], at: number, pollId: string): ApprovalRecord {
+    return {
+        source: approval.source,
+        id: approval.id,
+        status: 'open',
+        approverKey: approverKey(approval),
+        approverNames: approverNames(approval),
+        changedAt: approval.changedAt,
+        message: toApprovalMessage(approval),
+        recipients,
+        notified: [],
+        refused: [],
+        summary: describeRequest(approval),
+        dueAt: approval.dueAt,
+        remindersSent: 0,
+        reminderOwed: [],
+        // The poll that records it sends it next, without another write to take the lease.
+        sendLeaseUntil: at + SEND_LEASE_MS,
+        leaseHolder: pollId,
+        createdAt: at,
+        updatedAt: at,
+    };
+}
+
+/** The row brought up to date with the approval's current approvers and content; the status is kept. */
+export function withCurrentApprovers(record: ApprovalRecord, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
+    const newApprovers = record.approverKey !== approverKey(approval);
+    return {
+        ...record,
+        approverKey: approverKey(approval),
+        approverNames: approverNames(approval),
+        changedAt: approval.changedAt,
+        message: toApprovalMessage(approval, { reassigned: newApprovers && record.notified.length > 0 && !options.nextStep, nextStep: options.nextStep }),
+        recipients,
+        summary: describeRequest(approval),
+        dueAt: approval.dueAt,
+        // New approvers start a new step: reminders count again from their notification.
+        ...(newApprovers ? { remindersSent: 0, reminderOwed: [] } : {}),
+        updatedAt: at,
+    };
+}
+
+/**
+ * A decided or closed row whose approval the source still lists as pending: open again for its current
+ * approvers. `nextStep` when an earlier step's decision handed it on.
+ */
+export function reopened(record: ApprovalRecord, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
+    return {
+        ...withCurrentApprovers(record, approval, recipients, at, options),
+        status: 'open',
+        decision: undefined,
+        decidedBy: undefined,
+        decidedAt: undefined,
+        decidingSince: undefined,
+        closedReason: undefined,
+    };
+}
+
+/** Whether a finished row should open again, given the approval the source lists as pending. */
+export function shouldReopen(record: ApprovalRecord, approval: Approval): boolean {
+    if (record.status === 'closed') return true;
+    return record.status === 'decided' && record.approverKey !== approverKey(approval);
+}

@@ -1,0 +1,80 @@
+import { FunctionHost, startFunctionHost } from './support/functionHost';
+import { Harness, startHarness } from './support/harness';
+
+describe('Identity Security Cloud approvals with serial steps', () => {
+    let h: Harness;
+    let fn: FunctionHost;
+    afterEach(async () => {
+        await fn.stop();
+        await h.stop();
+    });
+    const start = async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] } });
+        fn = await startFunctionHost(h.settings);
+    };
+    const twoSteps = () => {
+        const { jamie, dana, allen, amy } = h.iscSample.people;
+        return h.simulator.isc.addApproval({
+            name: 'Access Request: Payroll Admin',
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'identity', id: jamie.id }],
+            laterSteps: [[{ kind: 'identity', id: dana.id }]],
+        });
+    };
+    const approve = (id: string, email: string) => fn.post(`/api/approvals/${id}/approve`, { approverEmail: email });
+
+    it('tells the first approver the request moves on to the next step, not that it is complete', async () => {
+        await start();
+        const serial = twoSteps();
+        await fn.pollNow();
+        const answer = await approve(serial.id, 'jamie.rivera@example.com');
+        expect(answer.status).toBe(200);
+        expect(answer.body.message).toContain('Dana Lee');
+        expect(answer.body.message).not.toContain('complete');
+    });
+
+    it('notifies the next step, lists it for them and lets them decide', async () => {
+        await start();
+        const serial = twoSteps();
+        await fn.pollNow();
+        await approve(serial.id, 'jamie.rivera@example.com');
+        await fn.pollNow();
+        expect(h.simulator.messagesFor(serial.id).map((m) => m.recipients)).toEqual([['jamie.rivera@example.com'], ['dana.lee@example.com']]);
+        const listed = await fn.get('/api/approvals?approverEmail=dana.lee@example.com');
+        expect(listed.body.approvals.map((entry: { approvalId: string }) => entry.approvalId)).toContain(serial.id);
+        const answer = await approve(serial.id, 'dana.lee@example.com');
+        expect(answer.status).toBe(200);
+        expect(h.simulator.isc.approvals.get(serial.id)!.status).toBe('APPROVED');
+    });
+
+    it('reopens a decided approval that a poll finds waiting on other approvers', async () => {
+        await start();
+        const serial = twoSteps();
+        await fn.pollNow();
+        // The first step is approved inside ISC and the app's record says decided, as after a lost re-read.
+        const record = (await h.app.store.get('isc', serial.id))!;
+        await h.app.store.update({ ...record, status: 'decided', decision: 'approve', decidedBy: 'jamie.rivera@example.com', decidedAt: Date.now() });
+        h.simulator.isc.approvals.get(serial.id)!.assignedTo = [{ kind: 'identity', id: h.iscSample.people.dana.id }];
+        await fn.pollNow();
+        expect(await h.app.store.get('isc', serial.id)).toMatchObject({ status: 'open' });
+        expect(h.simulator.messagesFor(serial.id).map((m) => m.recipients)).toEqual([['jamie.rivera@example.com'], ['dana.lee@example.com']]);
+    });
+
+    it('never takes a later step approver for a current one, even when ISC names nobody for the current step', async () => {
+        await start();
+        const { dana, allen, amy } = h.iscSample.people;
+        const serial = h.simulator.isc.addApproval({
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'group', id: 'a-group-isc-no-longer-has' }],
+            laterSteps: [[{ kind: 'identity', id: dana.id }]],
+        });
+        await fn.pollNow();
+        expect(h.simulator.messagesFor(serial.id)).toEqual([]);
+        const answer = await approve(serial.id, 'dana.lee@example.com');
+        expect(answer.status).toBe(403);
+        expect(answer.body.error.code).toBe('not_approver');
+        expect(h.simulator.isc.actions).toEqual([]);
+    });
+});
