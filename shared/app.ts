@@ -54,8 +54,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const log = overrides.log ?? jsonLogger(console);
     const now = overrides.now ?? Date.now;
     const tokens = overrides.tokens ?? tokenCache;
-    const store = ApprovalStore.fromSettings(config.storage);
-    const audit = new AuditStore(openTable(config.storage, config.auditTableName));
+    const store = ApprovalStore.fromSettings(config.storage, config.http.timeoutMs);
+    const audit = new AuditStore(openTable(config.storage, config.auditTableName, config.http.timeoutMs));
     const http = new HttpClient(config.http, log);
     const sources: ApprovalSource[] = [];
     if (config.iiq) sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
@@ -82,6 +82,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         log,
         now,
         allowSelfApproval: config.decisions.allowSelfApproval,
+        // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
+        writeBudgetMs: 2 * config.http.timeoutMs,
         announce: config.decisions.notifyRequester ? announce : undefined,
     };
     let polling: Promise<SyncReport[]> | undefined;

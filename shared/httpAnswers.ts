@@ -15,8 +15,9 @@ export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
         log.error('config.invalid', { problems: error.problems.join('; ') });
         return errorAnswer(500, 'invalid_configuration', error.message);
     }
-    if (error instanceof RestError) {
-        log.error('storage.failed', { status: error.statusCode, code: error.code });
+    // A table call aborted at its deadline is an AbortError, not a RestError: the store was too slow to answer.
+    if (error instanceof RestError || (error instanceof Error && error.name === 'AbortError')) {
+        log.error('storage.failed', error instanceof RestError ? { status: error.statusCode, code: error.code } : { code: 'timed out' });
         return errorAnswer(503, 'storage_unavailable', 'The app could not reach its state store; try again in a minute.');
     }
     log.error('http.unhandled', { error: errorMessage(error) });

@@ -73,14 +73,14 @@ describe('reaching the state table', () => {
 
     it('uses a connection string when AzureWebJobsStorage is set (Azurite locally)', () => {
         expect(AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
-        const store = ApprovalStore.fromSettings(loadConfig(valid).storage);
+        const store = ApprovalStore.fromSettings(loadConfig(valid).storage, 1000);
         expect(store.tableUrl).toBe('http://127.0.0.1:10002/devstoreaccount1');
     });
 
     it('uses the table endpoint with the managed identity when STATE_TABLE_ENDPOINT is set (Azure)', () => {
         const config = loadConfig({ ...withoutStorage, STATE_TABLE_ENDPOINT: 'https://stapprovals.table.core.windows.net', AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555' });
         expect(config.storage).toEqual({ endpoint: 'https://stapprovals.table.core.windows.net', managedIdentityClientId: '11111111-2222-3333-4444-555555555555', tableName: 'approvals' });
-        expect(ApprovalStore.fromSettings(config.storage).tableUrl).toBe('https://stapprovals.table.core.windows.net');
+        expect(ApprovalStore.fromSettings(config.storage, 1000).tableUrl).toBe('https://stapprovals.table.core.windows.net');
     });
 
     it('asks for one of the two when neither is set, and refuses both at once', () => {

@@ -6,6 +6,7 @@ import { currentDeadline, HttpClient, HttpRequest, withDeadline } from '../share
 import { silentLogger } from '../shared/log';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
+import { TableProxy } from './support/tableProxy';
 
 // On the old idle-only timeout the dripping specs would hang; fail them well before jest's default.
 jest.setTimeout(20_000);
@@ -85,6 +86,51 @@ describe('every outbound call has a total deadline', () => {
             expect(h.simulator.decisions).toEqual([]);
             expect(await h.app.store.get('iiq', roleRequest.id)).toMatchObject({ status: 'open' });
         });
+    });
+
+    describe('a decision whose write IdentityIQ keeps putting off', () => {
+        let h: Harness;
+        let fn: FunctionHost;
+        afterEach(async () => {
+            await fn.stop();
+            await h.stop();
+        });
+
+        it('stops retrying within the claim, so its claim cannot lapse while a write is in flight, and the row is free again', async () => {
+            h = await startHarness({ settings: { HTTP_TIMEOUT_MS: '1000', HTTP_MAX_RETRIES: '10' } });
+            fn = await startFunctionHost(h.settings);
+            await fn.pollNow();
+            const { roleRequest } = h.sample.workItems;
+            h.simulator.failNext('iiq.put', ...Array.from({ length: 10 }, () => ({ status: 429, retryAfter: '0', delayMs: 800 })));
+
+            const started = Date.now();
+            const answer = await fn.post(`/api/approvals/${roleRequest.id}/approve`, { approverEmail: 'jamie.rivera@example.com' });
+
+            expect(Date.now() - started).toBeLessThan(4_000);
+            expect(answer.status).toBeGreaterThanOrEqual(500);
+            expect(h.simulator.calls['iiq.put']).toBeLessThanOrEqual(3);
+            expect(await h.app.store.get('iiq', roleRequest.id)).toMatchObject({ status: 'open' });
+        });
+    });
+
+    it('answers 503 within a few seconds when the state table trickles its answer, and nothing is decided', async () => {
+        const proxy = new TableProxy();
+        const h = await startHarness({ settings: { HTTP_TIMEOUT_MS: '1000' } });
+        const fn = await startFunctionHost({ ...h.settings, AzureWebJobsStorage: await proxy.start() });
+        try {
+            await fn.pollNow();
+            const { roleRequest } = h.sample.workItems;
+            proxy.fail({ matches: ({ method, path }) => method === 'GET' && path.includes(`RowKey='${roleRequest.id}'`), dripMs: 250 });
+            const started = Date.now();
+            const answer = await fn.post(`/api/approvals/${roleRequest.id}/approve`, { approverEmail: 'jamie.rivera@example.com' });
+            expect(Date.now() - started).toBeLessThan(8_000);
+            expect(answer).toEqual({ status: 503, body: { error: { code: 'storage_unavailable', message: expect.any(String) } } });
+            expect(h.simulator.decisions).toEqual([]);
+        } finally {
+            await fn.stop();
+            await proxy.stop();
+            await h.stop();
+        }
     });
 
     it('gives up on a server that never stops sending, though it is never idle', async () => {

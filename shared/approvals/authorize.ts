@@ -1,4 +1,5 @@
 import { AppError, conflict, forbidden, notFound, upstream, UpstreamError } from '../errors';
+import { withDeadline } from '../http';
 import { errorMessage, Logger } from '../log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
 import { formatInstant } from '../moveworks/message';
@@ -15,6 +16,8 @@ export interface ActionDependencies {
     store: ApprovalStore;
     log: Logger;
     allowSelfApproval: boolean;
+    /** The longest a claimed row's source calls may take (see withinClaim). */
+    writeBudgetMs: number;
     now?: () => number;
     /** Tells the requester the outcome (NOTIFY_REQUESTER); failures are logged, never the caller's problem. */
     announce?: (source: ApprovalSource, approval: Approval, decision: 'approve' | 'reject', decidedBy: Person, comment?: string) => Promise<void>;
@@ -27,8 +30,11 @@ export interface Authorized {
     approval: Approval;
 }
 
-/** A claim older than this belongs to a caller that died mid-action; the source is re-read before reuse. */
-const STALE_CLAIM_MS = 2 * 60_000;
+/**
+ * A claim outlives the write it guards by this much; an older claim belongs to a caller that died
+ * mid-action, and the source is re-read before the row is used again.
+ */
+const CLAIM_MARGIN_MS = 60_000;
 
 const pastTense = (decision: string) => (decision === 'approve' ? 'approved' : 'rejected');
 
@@ -48,7 +54,16 @@ function alreadyHandled(record: ApprovalRecord, liveState?: string): AppError {
     );
 }
 
-const inProgress = (record: ApprovalRecord, now: number) => record.status === 'deciding' && now - (record.decidingSince ?? 0) < STALE_CLAIM_MS;
+const inProgress = (deps: ActionDependencies, record: ApprovalRecord, now: number) =>
+    record.status === 'deciding' && now - (record.decidingSince ?? 0) < deps.writeBudgetMs + CLAIM_MARGIN_MS;
+
+/**
+ * Runs a claimed row's source calls within the write budget, every retry and token refresh included, so
+ * they are over before the claim can lapse: otherwise a second click could claim the row and write again.
+ */
+export function withinClaim<T>(deps: ActionDependencies, write: () => Promise<T>): Promise<T> {
+    return withDeadline(Date.now() + deps.writeBudgetMs, write);
+}
 
 const busy = () => conflict('decision_in_progress', 'Another action on this approval is being recorded right now.');
 
@@ -87,7 +102,7 @@ export async function authorize(
     const { source } = found;
     let { record } = found;
     if (record.status === 'decided') throw alreadyHandled(record);
-    if (inProgress(record, now())) throw busy();
+    if (inProgress(deps, record, now())) throw busy();
 
     const person = await viaSource(deps.log, record.id, () => source.findPersonByEmail(approverEmail));
     const approval = await viaSource(deps.log, record.id, () => source.getApproval(record.id));
@@ -118,7 +133,7 @@ export async function claim(deps: ActionDependencies, record: ApprovalRecord): P
     const now = deps.now ?? Date.now;
     let lostTo: ApprovalRecord | undefined;
     const claimed = await deps.store.modify(record, (latest) => {
-        if (latest.status === 'decided' || latest.status === 'closed' || inProgress(latest, now())) {
+        if (latest.status === 'decided' || latest.status === 'closed' || inProgress(deps, latest, now())) {
             lostTo = latest;
             return undefined;
         }

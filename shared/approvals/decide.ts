@@ -4,7 +4,7 @@ import { errorMessage } from '../log';
 import { Approval, ApprovalSource, approverKey, Decision } from '../model';
 import { movesOnSentence, outcomeSentence } from '../moveworks/message';
 import { reopened } from './records';
-import { ActionDependencies, authorize, claim, findNotified, release, viaSource } from './authorize';
+import { ActionDependencies, authorize, Authorized, claim, findNotified, release, viaSource, withinClaim } from './authorize';
 
 /**
  * Approve or reject on behalf of a person: check them against the live approval, claim the row so only
@@ -21,13 +21,17 @@ export interface DecisionRequest {
 
 
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
-    const now = deps.now ?? Date.now;
     const { source, record, person, approval } = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
     const claimed = await claim(deps, record);
+    return withinClaim(deps, () => decideClaimed(deps, request, { source, record: claimed, person, approval }));
+}
+
+async function decideClaimed(deps: ActionDependencies, request: DecisionRequest, { source, record, person, approval }: Authorized): Promise<ActionResult> {
+    const now = deps.now ?? Date.now;
     try {
         await viaSource(deps.log, record.id, () => source.decide(approval, person, request.decision, request.comment));
     } catch (error) {
-        await release(deps, claimed, error);
+        await release(deps, record, error);
         deps.log.warn('decide.failed', { approvalId: record.id, decision: request.decision, code: error instanceof AppError ? error.code : 'unknown' });
         throw error;
     }
@@ -43,14 +47,14 @@ export async function decide(deps: ActionDependencies, request: DecisionRequest)
                 return [];
             },
         );
-        const saved = await deps.store.modify(claimed, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
+        const saved = await deps.store.modify(record, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
         if (!saved) deps.log.error('decide.next_step_not_recorded', { approvalId: record.id });
         deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next) });
         return { status, approvalId: record.id, source: source.name, message: movesOnSentence(approval, next) };
     }
 
     const decidedAt = now();
-    const saved = await deps.store.modify(claimed, (latest) => ({
+    const saved = await deps.store.modify(record, (latest) => ({
         ...latest,
         status: 'decided',
         decision: request.decision,

@@ -1,5 +1,5 @@
 import { AppError, badRequest } from '../errors';
-import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource } from './authorize';
+import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource, withinClaim } from './authorize';
 import { ActionResult } from '../contract';
 
 /**
@@ -29,7 +29,7 @@ export async function reassign(deps: ActionDependencies, request: ReassignReques
 
     const claimed = await claim(deps, record);
     try {
-        await viaSource(deps.log, record.id, () => handOver(approval, person, target, request.comment));
+        await withinClaim(deps, () => viaSource(deps.log, record.id, () => handOver(approval, person, target, request.comment)));
     } catch (error) {
         await release(deps, claimed, error);
         throw error;

@@ -1,6 +1,8 @@
 import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
+import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Config } from '../config';
+import { currentDeadline } from '../http';
 import { Decision, SourceName } from '../model';
 
 /**
@@ -207,8 +209,8 @@ export class ApprovalStore {
 
     constructor(private readonly table: TableClient) {}
 
-    static fromSettings(storage: Config['storage']): ApprovalStore {
-        return new ApprovalStore(openTable(storage, storage.tableName));
+    static fromSettings(storage: Config['storage'], attemptTimeoutMs: number): ApprovalStore {
+        return new ApprovalStore(openTable(storage, storage.tableName, attemptTimeoutMs));
     }
 
     /** Where the table lives, for health and tests. */
@@ -374,12 +376,51 @@ export class ApprovalStore {
     }
 }
 
-/** Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity. */
-export function openTable(storage: Config['storage'], tableName: string): TableClient {
+/**
+ * Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity.
+ * Every attempt is aborted after `attemptTimeoutMs` in all, or at the deadline a use case set
+ * (withDeadline), whichever comes first.
+ */
+export function openTable(storage: Config['storage'], tableName: string, attemptTimeoutMs: number): TableClient {
+    const table = connect(storage, tableName);
+    table.pipeline.addPolicy(attemptDeadline(attemptTimeoutMs), { afterPhase: 'Retry' });
+    return table;
+}
+
+function connect(storage: Config['storage'], tableName: string): TableClient {
     if ('connectionString' in storage) return TableClient.fromConnectionString(storage.connectionString, tableName, { allowInsecureConnection: true });
     // Loaded only here, in Azure: @azure/identity adds about 100 ms to every cold start that does not use it.
     const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
     return new TableClient(storage.endpoint, tableName, new DefaultAzureCredential({ managedIdentityClientId: storage.managedIdentityClientId }));
+}
+
+/**
+ * The SDK's own request timeout stops once the headers arrive, so a table answer that trickles in could
+ * hold a call indefinitely: an abort signal per attempt covers the body too. The caller's signal is kept
+ * per request, so a retry does not inherit the previous attempt's timer.
+ */
+function attemptDeadline(timeoutMs: number): PipelinePolicy {
+    const callerSignals = new WeakMap<PipelineRequest, PipelineRequest['abortSignal']>();
+    return {
+        name: 'attemptDeadline',
+        async sendRequest(request, next) {
+            if (!callerSignals.has(request)) callerSignals.set(request, request.abortSignal);
+            const caller = callerSignals.get(request);
+            const ambient = currentDeadline();
+            const budget = Math.max(0, Math.min(timeoutMs, ambient === undefined ? Infinity : ambient - Date.now()));
+            const attempt = new AbortController();
+            const timer = setTimeout(() => attempt.abort(), budget);
+            const forward = () => attempt.abort();
+            caller?.addEventListener('abort', forward);
+            request.abortSignal = attempt.signal;
+            try {
+                return await next(request);
+            } finally {
+                clearTimeout(timer);
+                caller?.removeEventListener('abort', forward);
+            }
+        },
+    };
 }
 
 /** With type conversion off, typed properties arrive as `{ value, type }`; keep just the value. */

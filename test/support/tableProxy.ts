@@ -4,7 +4,9 @@ import { AddressInfo } from 'node:net';
 export interface TableFault {
     /** Which requests fail: method and decoded path of the table request (e.g. "PUT /devstoreaccount1/t1(PartitionKey='iiq',RowKey='x')"). */
     matches: (request: { method: string; path: string }) => boolean;
-    status: number;
+    /** Answer with this error status; without one, pass the request on and trickle Azurite's answer back one byte every `dripMs`. */
+    status?: number;
+    dripMs?: number;
 }
 
 /**
@@ -26,7 +28,12 @@ export class TableProxy {
         this.server = createServer((incoming, outgoing) => {
             const path = decodeURIComponent(incoming.url ?? '/');
             const fault = this.faults.find((candidate) => candidate.matches({ method: incoming.method ?? 'GET', path }));
-            if (fault) {
+            if (fault?.dripMs) {
+                this.failed.push(`${incoming.method} ${path}`);
+                this.pipe(incoming, targetPort, outgoing, fault.dripMs);
+                return;
+            }
+            if (fault?.status) {
                 this.failed.push(`${incoming.method} ${path}`);
                 incoming.resume();
                 outgoing.writeHead(fault.status, { 'Content-Type': 'application/json;odata=minimalmetadata' });
@@ -57,10 +64,28 @@ export class TableProxy {
         await new Promise<void>((resolve) => server.close(() => resolve()));
     }
 
-    private pipe(incoming: IncomingMessage, port: number, outgoing: import('node:http').ServerResponse): void {
+    private pipe(incoming: IncomingMessage, port: number, outgoing: import('node:http').ServerResponse, dripMs?: number): void {
         const upstream = forward({ host: '127.0.0.1', port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: `127.0.0.1:${port}` } }, (answer) => {
             outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(outgoing);
+            if (!dripMs) {
+                answer.pipe(outgoing);
+                return;
+            }
+            const chunks: Buffer[] = [];
+            answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+            answer.on('end', () => {
+                const body = Buffer.concat(chunks);
+                let sent = 0;
+                const timer = setInterval(() => {
+                    if (sent >= body.length) {
+                        clearInterval(timer);
+                        outgoing.end();
+                        return;
+                    }
+                    outgoing.write(body.subarray(sent, ++sent));
+                }, dripMs);
+                outgoing.once('close', () => clearInterval(timer));
+            });
         });
         upstream.on('error', () => outgoing.destroy());
         incoming.pipe(upstream);
