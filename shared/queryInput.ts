@@ -1,4 +1,5 @@
 import { HttpRequest } from '@azure/functions';
+import { z } from 'zod';
 import { isAcceptableApprovalId } from './approvalId';
 import { normalizeEmail } from './email';
 import { badRequest } from './errors';
@@ -21,6 +22,18 @@ function optionalEmail(request: HttpRequest, name: string): string | undefined {
     return email;
 }
 
+const tablePageToken = z.object({ nextPartitionKey: z.string().min(1), nextRowKey: z.string().optional() });
+
+/** Azure Tables continuation tokens are base64 JSON naming the next keys; anything else would fail deep in the SDK. */
+function isTablePageToken(token: string): boolean {
+    if (token.length > 2048 || !/^[A-Za-z0-9+/=_-]+$/.test(token)) return false;
+    try {
+        return tablePageToken.safeParse(JSON.parse(Buffer.from(token, 'base64').toString('utf8'))).success;
+    } catch {
+        return false;
+    }
+}
+
 export function parsePendingQuery(request: HttpRequest): { approverEmail: string; limit: number; offset: number } {
     const approverEmail = optionalEmail(request, 'approverEmail');
     if (!approverEmail) throw badRequest('missing_email', 'approverEmail is required.');
@@ -31,6 +44,6 @@ export function parseAuditQuery(request: HttpRequest): { approvalId?: string; ap
     const approvalId = request.query.get('approvalId') ?? undefined;
     if (approvalId !== undefined && !isAcceptableApprovalId(approvalId)) throw badRequest('invalid_query', 'approvalId is not an approval id.');
     const pageToken = request.query.get('pageToken') ?? undefined;
-    if (pageToken !== undefined && pageToken.length > 2048) throw badRequest('invalid_query', 'pageToken is too long.');
+    if (pageToken !== undefined && !isTablePageToken(pageToken)) throw badRequest('invalid_query', 'pageToken is not one this app gave out; start again without it.');
     return { approvalId, approverEmail: optionalEmail(request, 'approverEmail'), limit: whole(request, 'limit', 50, 1, 1000), pageToken };
 }

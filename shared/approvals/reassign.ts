@@ -26,6 +26,13 @@ export async function reassign(deps: ActionDependencies, request: ReassignReques
         throw error;
     });
     if (target.id === person.id) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
+    // Handing the approval to the person it is for, or to the one who asked, would route around the self-approval rule.
+    if (!deps.allowSelfApproval && target.id === approval.requestee?.id) {
+        throw badRequest('invalid_reassign_target', `${target.name} is the person this access is for, so they cannot approve it.`);
+    }
+    if (!deps.allowSelfApproval && target.id === approval.requester?.id) {
+        throw badRequest('invalid_reassign_target', `${target.name} asked for this access, so they cannot approve it.`);
+    }
 
     const claimed = await claim(deps, record);
     try {

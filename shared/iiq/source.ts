@@ -1,7 +1,9 @@
 import { mapLimited } from '../concurrency';
 import { IiqConfig } from '../config';
+import { normalizeEmail } from '../email';
 import { conflict, forbidden, upstream } from '../errors';
 import { Logger } from '../log';
+import { offsetPages } from '../paging';
 import { Approval, ApprovalPage, ApprovalSource, Decision, Person, Reference } from '../model';
 import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
 import { PluginClient, describeFailure } from './pluginClient';
@@ -37,18 +39,21 @@ export class IiqSource implements ApprovalSource {
         return this.config.idPattern.test(id);
     }
 
-    async *listPending(since?: number): AsyncIterable<ApprovalPage> {
+    listPending(since?: number): AsyncIterable<ApprovalPage> {
         const approvals = equals('type', 'Approval');
         const filter = since === undefined ? approvals : all(approvals, any(atOrAfter('created', since), atOrAfter('modified', since)));
-        const limit = this.config.pageSize;
-        for (let page = 0, offset = 0; page < MAX_PAGES; page++, offset += limit) {
-            const xml = await this.client.listObjects('WorkItem', { filter, orderby: 'created,id', offset, limit });
-            const { workItems, unreadable } = parseWorkItemList(xml);
+        const paging = {
+            pageSize: this.config.pageSize,
+            maxPages: MAX_PAGES,
+            onSmallerPages: (limit: number, offset: number) => this.log.warn('iiq.list.smaller_pages', { offset, limit }),
+            onTooManyPages: () => this.log.error('iiq.list.too_many_pages', { pages: MAX_PAGES, pageSize: this.config.pageSize }),
+        };
+        return offsetPages(paging, async (offset, limit) => {
+            const { workItems, unreadable } = parseWorkItemList(await this.client.listObjects('WorkItem', { filter, orderby: 'created,id', offset, limit }));
             for (const id of unreadable) this.log.warn('iiq.workitem.unreadable', { workItemId: id });
-            yield { approvals: workItems.filter(isOpenApproval).map((item) => item.approval), skipped: unreadable.length };
-            if (workItems.length + unreadable.length < limit) return;
-        }
-        this.log.error('iiq.list.too_many_pages', { pages: MAX_PAGES, pageSize: limit });
+            const page = { approvals: workItems.filter(isOpenApproval).map((item) => item.approval), skipped: unreadable.length };
+            return { page, last: workItems.length + unreadable.length < limit };
+        });
     }
 
     async confirmPending(ids: string[]): Promise<Approval[]> {
@@ -90,7 +95,7 @@ export class IiqSource implements ApprovalSource {
 
     async findPersonByEmail(email: string): Promise<Person> {
         const rows = await this.client.queryIdentities(equalsIgnoreCase('email', email));
-        const matches = rows.filter((row) => row.email?.toLowerCase() === email.toLowerCase());
+        const matches = rows.filter((row) => normalizeEmail(row.email ?? '') === email);
         if (matches.length === 0) throw forbidden('unknown_approver', `No IdentityIQ identity has the email ${email}.`);
         if (matches.length > 1) {
             throw forbidden('ambiguous_approver', `More than one IdentityIQ identity has the email ${email}; ask an IdentityIQ administrator to make it unique.`);
@@ -135,7 +140,8 @@ export class IiqSource implements ApprovalSource {
         for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) {
             const batch = identityIds.slice(start, start + IDS_PER_LOOKUP);
             for (const row of await this.client.queryIdentities(isIn('id', batch))) {
-                if (batch.includes(row.id) && row.email) emails.set(row.id, row.email.trim().toLowerCase());
+                const email = normalizeEmail(row.email ?? '');
+                if (batch.includes(row.id) && email) emails.set(row.id, email);
             }
         }
         return emails;

@@ -1,7 +1,9 @@
 import { IscConfig } from '../config';
+import { normalizeEmail } from '../email';
 import { badRequest, conflict, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
 import { Logger } from '../log';
+import { offsetPages } from '../paging';
 import { Approval, ApprovalPage, ApprovalSource, Approver, Decision, Person, Reference } from '../model';
 import { fromIscApproval } from './approvalJson';
 import { describeIscFailure, IscClient } from './client';
@@ -32,9 +34,15 @@ export class IscSource implements ApprovalSource {
         return this.config.idPattern.test(id);
     }
 
-    async *listPending(): AsyncIterable<ApprovalPage> {
-        for (let page = 0, offset = 0; page < MAX_PAGES; page++, offset += PAGE_SIZE) {
-            const { items, total } = await this.client.listPending(offset, PAGE_SIZE);
+    listPending(): AsyncIterable<ApprovalPage> {
+        const paging = {
+            pageSize: PAGE_SIZE,
+            maxPages: MAX_PAGES,
+            onSmallerPages: (limit: number, offset: number) => this.log.warn('isc.list.smaller_pages', { offset, limit }),
+            onTooManyPages: () => this.log.error('isc.list.too_many_pages', { pages: MAX_PAGES }),
+        };
+        return offsetPages(paging, async (offset, limit) => {
+            const { items, total } = await this.client.listPending(offset, limit);
             const approvals: Approval[] = [];
             let skipped = 0;
             for (const item of items) {
@@ -45,10 +53,8 @@ export class IscSource implements ApprovalSource {
                     this.log.warn('isc.approval.unreadable', { offset });
                 }
             }
-            yield { approvals, skipped };
-            if (items.length < PAGE_SIZE || (total !== undefined && offset + items.length >= total)) return;
-        }
-        this.log.error('isc.list.too_many_pages', { pages: MAX_PAGES });
+            return { page: { approvals, skipped }, last: items.length < limit || (total !== undefined && offset + items.length >= total) };
+        });
     }
 
     async confirmPending(ids: string[]): Promise<Approval[]> {
@@ -76,8 +82,8 @@ export class IscSource implements ApprovalSource {
         return new Map(
             approvals.map((approval) => {
                 const emails = approval.approvers.flatMap(people).flatMap((person) => {
-                    const email = person.email ?? looked.get(person.id);
-                    return email ? [email.trim().toLowerCase()] : [];
+                    const email = normalizeEmail(person.email ?? looked.get(person.id) ?? '');
+                    return email ? [email] : [];
                 });
                 return [approval.id, [...new Set(emails)]];
             }),
@@ -86,7 +92,7 @@ export class IscSource implements ApprovalSource {
 
     async findPersonByEmail(email: string): Promise<Person> {
         const rows = await this.client.findIdentities(`email eq ${quoteFilterValue(email)}`);
-        const matches = rows.filter((row) => row.emailAddress?.toLowerCase() === email.toLowerCase());
+        const matches = rows.filter((row) => normalizeEmail(row.emailAddress ?? '') === email);
         if (matches.length === 0) throw forbidden('unknown_approver', `No Identity Security Cloud identity has the email ${email}.`);
         if (matches.length > 1) {
             throw forbidden('ambiguous_approver', `More than one Identity Security Cloud identity has the email ${email}; ask an ISC administrator to make it unique.`);
@@ -104,7 +110,7 @@ export class IscSource implements ApprovalSource {
     }
 
     async emailOf(person: Reference): Promise<string | undefined> {
-        return person.email ?? (await this.emailsOf([person.id])).get(person.id);
+        return normalizeEmail(person.email ?? (await this.emailsOf([person.id])).get(person.id) ?? '');
     }
 
     async comment(approval: Approval, person: Person, text: string): Promise<void> {

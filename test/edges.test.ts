@@ -1,0 +1,88 @@
+import { FunctionHost, startFunctionHost } from './support/functionHost';
+import { Harness, startHarness } from './support/harness';
+
+describe('edges of the input and output', () => {
+    let h: Harness;
+    let fn: FunctionHost | undefined;
+    afterEach(async () => {
+        await fn?.stop();
+        fn = undefined;
+        await h.stop();
+    });
+
+    describe('reassigning around the self-approval rule', () => {
+        const startIsc = async (settings: Record<string, string> = {}) => {
+            h = await startHarness({ simulator: { sources: ['isc'] }, settings });
+            fn = await startFunctionHost(h.settings);
+            await fn.pollNow();
+        };
+        const reassign = (to: string) =>
+            fn!.post(`/api/approvals/${h.iscSample.approvals.roleRequest.id}/reassign`, { approverEmail: 'jamie.rivera@example.com', reassignToEmail: to });
+
+        it('refuses to reassign to the person the access is for, and nothing reaches ISC', async () => {
+            await startIsc();
+            const answer = await reassign('amy.cox@example.com');
+            expect(answer).toEqual({ status: 400, body: { error: { code: 'invalid_reassign_target', message: expect.stringContaining('Amy Cox') } } });
+            expect(h.simulator.isc.actions).toEqual([]);
+        });
+
+        it('refuses to reassign to the person who asked for the access', async () => {
+            await startIsc();
+            const answer = await reassign('allen.burton@example.com');
+            expect(answer.status).toBe(400);
+            expect(answer.body.error.code).toBe('invalid_reassign_target');
+            expect(h.simulator.isc.actions).toEqual([]);
+        });
+
+        it('allows both when ALLOW_SELF_APPROVAL=true', async () => {
+            await startIsc({ ALLOW_SELF_APPROVAL: 'true' });
+            expect((await reassign('amy.cox@example.com')).status).toBe(200);
+        });
+    });
+
+    it('never notifies an address made by lower-casing a source email that is not plain ASCII', async () => {
+        h = await startHarness();
+        h.simulator.addIdentity({ name: 'Kate.Bell', email: 'kate.bell@example.com' });
+        const lookalike = h.simulator.addIdentity({ name: 'Not.Kate', email: '\u212Aate.bell@example.com' });
+        const item = h.simulator.addWorkItem({ ownerId: lookalike.id });
+        await h.app.poll();
+        expect(h.simulator.messagesFor(item.id).flatMap((m) => m.recipients)).not.toContain('kate.bell@example.com');
+    });
+
+    it('does not take the look-alike identity for the person with the plain address', async () => {
+        h = await startHarness();
+        fn = await startFunctionHost(h.settings);
+        const kate = h.simulator.addIdentity({ name: 'Kate.Bell', email: 'kate.bell@example.com' });
+        h.simulator.addIdentity({ name: 'Not.Kate', email: '\u212Aate.bell@example.com' });
+        const item = h.simulator.addWorkItem({ ownerId: kate.id });
+        await fn.pollNow();
+        const answer = await fn.post(`/api/approvals/${item.id}/approve`, { approverEmail: 'kate.bell@example.com' });
+        expect(answer.status).toBe(200);
+        expect(h.simulator.decisions[0].approverId).toBe(kate.id);
+    });
+
+    it('answers 400 to an audit pageToken this app never gave out', async () => {
+        h = await startHarness({ settings: { MASTER_KEY: 'master-key' } });
+        fn = await startFunctionHost(h.settings);
+        for (const token of ['not-a-token', 'eyJub3QiOiJqc29uIn0', '%%%']) {
+            const answer = await fn.get(`/api/audit?pageToken=${encodeURIComponent(token)}`, { 'x-functions-key': 'master-key' });
+            expect(answer).toEqual({ status: 400, body: { error: { code: 'invalid_query', message: expect.any(String) } } });
+        }
+    });
+
+    it('lists with smaller pages when a page is larger than MAX_RESPONSE_BYTES', async () => {
+        h = await startHarness({ settings: { IIQ_PAGE_SIZE: '40', MAX_RESPONSE_BYTES: '16384' } });
+        for (let i = 0; i < 40; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.carol.id, description: `Approval ${i} `.padEnd(400, '.') });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(false);
+        expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id)).size).toBe(43);
+    });
+
+    it('lists ISC with smaller pages when a page is larger than MAX_RESPONSE_BYTES', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { MAX_RESPONSE_BYTES: '65536' } });
+        for (let i = 0; i < 100; i++) h.simulator.isc.addApproval({ description: `Approval ${i} `.padEnd(600, '.'), assignedTo: [{ kind: 'identity', id: h.iscSample.people.carol.id }] });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(false);
+        expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id)).size).toBe(103);
+    });
+});
