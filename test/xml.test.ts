@@ -76,8 +76,17 @@ describe('polling through hostile or broken IdentityIQ answers', () => {
         expect(h.simulator.messages).toHaveLength(3);
     });
 
-    it('refuses a response over MAX_RESPONSE_BYTES without reading it all, and the next poll works', async () => {
+    it('refuses a response over MAX_RESPONSE_BYTES without reading it all, and asks again for a smaller page', async () => {
         h = await startHarness({ settings: { MAX_RESPONSE_BYTES: '100000' } });
+        h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: `<List>${'<!-- padding -->'.repeat(20_000)}</List>` });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(false);
+        expect(h.simulator.requests.filter((r) => r.route === 'iiq.list').map((r) => r.url.searchParams.get('limit'))).toEqual(['250', '125']);
+        expect(h.simulator.messages).toHaveLength(3);
+    });
+
+    it('fails the listing when even one-item pages are over MAX_RESPONSE_BYTES, and the next poll works', async () => {
+        h = await startHarness({ settings: { MAX_RESPONSE_BYTES: '100000', IIQ_PAGE_SIZE: '1' } });
         h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: `<List>${'<!-- padding -->'.repeat(20_000)}</List>` });
         const [report] = await h.app.poll();
         expect(report.listingFailed).toBe(true);
