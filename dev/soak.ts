@@ -4,14 +4,19 @@ import { join } from 'node:path';
 import { freePort, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
+import { ApprovalStore, openTable } from '../shared/store/approvalStore';
 import { SimIdentity, Simulator } from './simulator/simulator';
 
 /**
  * `npm run soak`: bounded, seeded fault soak. Approvals arrive over a number of polls while the simulator
  * fails 10% of calls on every route with 5xx and 2% with 429 + Retry-After, tokens expire every 30 s and
  * Azurite restarts once mid-run; approvers click approve/reject, some twice, some as the wrong person.
+ * Mixed in: a workgroup of 1,300 members, approvals completed inside IdentityIQ while a sweep pages (the
+ * list shifts under it), read answers that trickle in one byte at a time, a spell of "unknown event"
+ * refusals from Moveworks, and a work item whose id is not a valid table key.
  * At the end it checks every approval was notified exactly once per recipient, every accepted decision
- * reached IdentityIQ exactly once, no refused one did, and nothing went unhandled. Exits 1 on a violation.
+ * reached IdentityIQ exactly once, no refused one did, every approval still pending in IdentityIQ is still
+ * open in the table, and nothing went unhandled. Exits 1 on a violation.
  */
 
 interface Options {
@@ -76,11 +81,31 @@ async function main(): Promise<void> {
         return group;
     });
     const owners: SimIdentity[] = [...people.slice(9, 20), ...groups];
+    const everyone = simulator.addIdentity({ name: 'Everyone in Finance', workgroup: true });
+    const bigGroup = Array.from({ length: 1300 }, (_, i) =>
+        simulator.addIdentity({ name: `Member.${i}`, email: `firstname.lastname-${i}@corporate-division.example.com`, memberOf: [everyone.id] }),
+    );
     const approversOf = (ownerId: string) => {
+        if (ownerId === everyone.id) return bigGroup;
         const members = people.filter((person) => person.memberOf?.includes(ownerId));
         return members.length > 0 ? members : people.filter((person) => person.id === ownerId);
     };
     const ownerOf = new Map<string, string>();
+    const clicks: Click[] = [];
+    const clicked = new Set<string>();
+    // Not a valid table key: the poll sets it aside and the rest flows.
+    simulator.workItems.set('bad#id', { id: 'bad#id', name: '9999999999', type: 'Approval', created: simulator.iiqNow(), ownerId: people[9].id, items: [], comments: [] });
+    // Completed inside IdentityIQ while a poll pages: the items after it shift onto earlier pages.
+    const completedInside = new Set<string>();
+    simulator.beforeListPage = (offset) => {
+        if (offset === 0 || random() < 0.5) return;
+        const notifiedIds = new Set(simulator.messages.map((message) => String(message.slots.approval_id)));
+        const candidates = [...ownerOf.keys()].filter((id) => simulator.workItems.has(id) && notifiedIds.has(id) && !clicked.has(id));
+        if (candidates.length === 0) return;
+        const id = pick(candidates);
+        completedInside.add(id);
+        simulator.complete(id);
+    };
 
     Object.assign(process.env, {
         ...simulator.settings(),
@@ -88,8 +113,11 @@ async function main(): Promise<void> {
         STATE_TABLE_NAME: `soak${options.seed}`,
         MOVEWORKS_MAX_PER_MINUTE: '100000',
         MOVEWORKS_CONCURRENCY: '16',
-        HTTP_TIMEOUT_MS: '5000',
+        HTTP_TIMEOUT_MS: '2000',
         POLL_BUDGET_SECONDS: '30',
+        IIQ_PAGE_SIZE: '10',
+        // Every poll is a full sweep, so shifting pages meet the closing of unseen rows on every poll.
+        FULL_SWEEP_MINUTES: '0',
         FUNCTION_KEY: '',
     });
     const functions = join(root, 'dist', 'functions');
@@ -100,8 +128,6 @@ async function main(): Promise<void> {
         log: (line) => appLog.push(line),
     });
     const url = await host.start();
-    const clicks: Click[] = [];
-    const clicked = new Set<string>();
 
     const click = async (approvalId: string, email: string, decision: 'approve' | 'reject', valid: boolean) => {
         for (let attempt = 0; ; attempt++) {
@@ -128,7 +154,7 @@ async function main(): Promise<void> {
     const perPoll = Math.ceil(options.approvals / options.polls);
     for (let round = 0; round < options.polls; round++) {
         for (let i = 0; i < perPoll && ownerOf.size < options.approvals; i++) {
-            const owner = pick(owners);
+            const owner = i === 0 && round % Math.max(1, Math.floor(options.polls / 2)) === 0 ? everyone : pick(owners);
             const item = simulator.addWorkItem({ ownerId: owner.id, requesterId: people[23].id, targetId: people[22].id });
             ownerOf.set(item.id, owner.id);
         }
@@ -137,8 +163,16 @@ async function main(): Promise<void> {
             azurite = await startAzurite({ port, location });
             say(`[soak] Azurite restarted before poll ${round + 1}`);
         }
+        // Reads that trickle in (only a total deadline ends them) and, once, an event Moveworks does not know.
+        simulator.failNext('iiq.get', { dripMs: 40 });
+        simulator.failNext('iiq.identities', { dripMs: 40 });
+        if (round % 4 === 1) simulator.failNext('iiq.list', { dripMs: 40 });
+        if (round === 2) {
+            const unknownEvent = { status: 404, contentType: 'application/json', body: '{"error":{"code":"INVALID_EVENT_ID","message":"Event not found"}}' };
+            simulator.failNext('moveworks.send', unknownEvent, unknownEvent, unknownEvent);
+        }
         await poll();
-        const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => !clicked.has(id));
+        const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => !clicked.has(id) && !completedInside.has(id));
         const batch = notified.filter(() => random() < 0.7);
         await Promise.all(
             batch.map(async (approvalId) => {
@@ -160,6 +194,7 @@ async function main(): Promise<void> {
 
     // Faults stop; the app must now deliver everything it still owes.
     simulator.randomFaultsEnabled = false;
+    simulator.beforeListPage = undefined;
     for (let extra = 0; extra < 5; extra++) await poll();
 
     const violations: string[] = [];
@@ -184,6 +219,13 @@ async function main(): Promise<void> {
     for (const entry of clicks.filter((c) => !c.valid && c.status !== 403 && c.status !== 409)) violations.push(`wrong-person click on ${entry.approvalId} answered ${entry.status}`);
     const errors = clicks.filter((c) => c.status >= 500 && c.status !== 502 && c.status !== 503);
     for (const entry of errors) violations.push(`click on ${entry.approvalId} answered ${entry.status} ${entry.code}`);
+    const store = new ApprovalStore(openTable({ connectionString: azurite.connectionString, tableName: `soak${options.seed}` }, `soak${options.seed}`, 5_000));
+    for (const [approvalId] of ownerOf) {
+        if (!simulator.workItems.has(approvalId)) continue;
+        const record = await store.get('iiq', approvalId);
+        if (record?.status !== 'open') violations.push(`approval ${approvalId}: pending in IdentityIQ, but ${record?.status ?? 'missing'} in the table`);
+    }
+    if (simulator.messagesFor('bad#id').length > 0) violations.push('the work item whose id is not a table key was notified');
     const unhandledLogs = appLog.filter((line) => line.includes('"http.unhandled"')).length;
     if (unhandled + unhandledLogs > 0) violations.push(`${unhandled} unhandled errors, ${unhandledLogs} unhandled request failures`);
 
@@ -204,6 +246,7 @@ async function main(): Promise<void> {
         clicksRefused: clicks.filter((c) => c.status === 403).length,
         clicksTooLate: clicks.filter((c) => c.status === 409).length,
         clicksGaveUp: clicks.filter((c) => c.status === 502 || c.status === 503).length,
+        completedInsideWhilePaging: completedInside.size,
         rateLimited429: simulator.rateLimited.length,
         violations: violations.length,
     };

@@ -97,7 +97,7 @@ export const settingsSchema = z.object({
         .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits, starting with a letter)')
         .default('approvals'),
     POLL_SCHEDULE: ncrontab,
-    FULL_SWEEP_MINUTES: integer(15, 1, 1440),
+    FULL_SWEEP_MINUTES: integer(15, 0, 1440),
     WATERMARK_OVERLAP_SECONDS: integer(300, 0, 86_400),
     POLL_BUDGET_SECONDS: integer(50, 5, 600),
     HTTP_TIMEOUT_MS: integer(15_000, 100, 120_000),
