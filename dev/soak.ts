@@ -47,6 +47,8 @@ function seeded(seed: number): () => number {
 }
 
 const root = join(__dirname, '..', '..');
+/** Small pages, so a poll pages often and an item completed on page 1 shifts the ones after it. */
+const PAGE_SIZE = 20;
 
 interface Click {
     approvalId: string;
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
     // Completed inside IdentityIQ while a poll pages: the items after it shift onto earlier pages.
     const completedInside = new Set<string>();
     simulator.beforeListPage = (offset) => {
-        if (offset === 0 || random() < 0.5) return;
+        if (offset !== PAGE_SIZE || random() < 0.5) return;
         const notifiedIds = new Set(simulator.messages.map((message) => String(message.slots.approval_id)));
         const candidates = [...ownerOf.keys()].filter((id) => simulator.workItems.has(id) && notifiedIds.has(id) && !clicked.has(id));
         if (candidates.length === 0) return;
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
         MOVEWORKS_CONCURRENCY: '16',
         HTTP_TIMEOUT_MS: '2000',
         POLL_BUDGET_SECONDS: '30',
-        IIQ_PAGE_SIZE: '10',
+        IIQ_PAGE_SIZE: String(PAGE_SIZE),
         // Every poll is a full sweep, so shifting pages meet the closing of unseen rows on every poll.
         FULL_SWEEP_MINUTES: '0',
         FUNCTION_KEY: '',

@@ -36,4 +36,18 @@ describe('sending while a poll still lists', () => {
             await h.stop();
         }
     });
+
+    it('sends the rest of the poll when one message meets a single 503, and the next poll sends that one', async () => {
+        const h = await startHarness({ settings: { MOVEWORKS_CONCURRENCY: '1' } });
+        try {
+            h.simulator.failNext('moveworks.send', { status: 503 });
+            const [first] = await h.app.poll();
+            expect(first).toMatchObject({ messagesSent: 2, owedForNextPoll: 1 });
+            await h.app.poll();
+            expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id)).size).toBe(3);
+            expect(h.simulator.messages).toHaveLength(3);
+        } finally {
+            await h.stop();
+        }
+    });
 });

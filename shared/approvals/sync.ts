@@ -52,6 +52,7 @@ export interface SyncReport {
 }
 
 const TABLE_CONCURRENCY = 16;
+const UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE = 3;
 
 export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     const now = deps.now ?? Date.now;
@@ -307,6 +308,7 @@ class Sender {
     private readonly sending: Promise<void>[] = [];
     private readonly untouched: ApprovalRecord[] = [];
     private putOff = false;
+    private unavailableInARow = 0;
 
     constructor(
         private readonly deps: SyncDependencies,
@@ -354,16 +356,22 @@ class Sender {
         }
         const outcome = await sendOne(this.deps, record, this.deadline, this.now, this.pollId);
         if (outcome.kind === 'owed') {
-            this.putOff = true;
             this.report.owedForNextPoll++;
-        } else if (outcome.kind === 'sent' && outcome.recipients > 0) {
+            // A rate limit, a spent budget or a refused request would put off every other send too; one
+            // unavailable answer may be a blip (a write is not retried after it), several in a row an outage.
+            if (!outcome.transient || ++this.unavailableInARow >= UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE) this.putOff = true;
+            return;
+        }
+        this.unavailableInARow = 0;
+        if (outcome.kind === 'sent' && outcome.recipients > 0) {
             this.report.messagesSent++;
             this.report.recipientsNotified += outcome.recipients;
         }
     }
 }
 
-type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed' } | { kind: 'held-elsewhere' };
+/** `transient`: Moveworks was unavailable for this message, which does not mean it is for the next one. */
+type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed'; transient: boolean } | { kind: 'held-elsewhere' };
 
 /** Sends what one row is owed, under a lease so that a concurrent poll does not send it too. */
 async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number, pollId: string): Promise<SendResult> {
@@ -376,7 +384,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     const recipients = pendingRecipients(record);
     const sent: string[] = [];
     const refused: string[] = [];
-    let owed = false;
+    let owed: { transient: boolean } | undefined;
     const batches: { message: string; emails: string[] }[] = [];
     for (const [message, emails] of [
         [record.message, recipients.filter((email) => !reminders.has(email))],
@@ -397,10 +405,10 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
             refused.push(...batch);
             log.error('sync.message_refused', { source: source.name, approvalId: record.id, recipients: batch.length, reason: outcome.reason });
         } else if (outcome.kind === 'failed') {
-            owed = true;
+            owed = { transient: false };
             log.error('sync.message_failed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         } else {
-            owed = true;
+            owed = { transient: outcome.cause === 'unavailable' };
             log.warn('sync.message_owed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         }
     }
@@ -424,5 +432,5 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         };
     });
     if (!saved) log.error('sync.notification_not_recorded', { source: source.name, approvalId: initial.id, recipients: sent.length });
-    return owed ? { kind: 'owed' } : { kind: 'sent', recipients: sent.length };
+    return owed ? { kind: 'owed', ...owed } : { kind: 'sent', recipients: sent.length };
 }

@@ -13,7 +13,7 @@ const moveworksErrorBody = z.object({ error: z.object({ code: z.string().optiona
 export type SendOutcome =
     | { kind: 'sent' }
     /** Not sent now (rate limit, outage, deadline); the caller keeps it for the next poll. */
-    | { kind: 'later'; reason: string }
+    | { kind: 'later'; reason: string; cause: 'rate-limit' | 'unavailable' }
     /** Moveworks refused the recipients: at least one of them is unknown to it or not allowed. */
     | { kind: 'refused'; reason: string }
     /** Moveworks refused the whole request (event id, API key, payload): nobody is to blame, it stays owed. */
@@ -43,7 +43,7 @@ export class EventsClient {
     async send(message: string, recipients: string[], approvalId: string, deadline: number): Promise<SendOutcome> {
         const body = JSON.stringify({ message, recipients, context: { slots: { approval_id: approvalId } } });
         for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            if (!(await this.pacer.acquire(deadline))) return { kind: 'later', reason: 'poll time budget spent waiting for the Moveworks rate limit' };
+            if (!(await this.pacer.acquire(deadline))) return { kind: 'later', cause: 'rate-limit', reason: 'poll time budget spent waiting for the Moveworks rate limit' };
             const answer = await this.http
                 .send({
                     system: 'Moveworks',
@@ -61,10 +61,10 @@ export class EventsClient {
                 this.log.warn('moveworks.rate_limited', { approvalId, pauseMs, attempt });
                 continue;
             }
-            if (answer.status === 0 || answer.status >= 500) return { kind: 'later', reason: `Moveworks unavailable (${answer.status || 'no response'})` };
+            if (answer.status === 0 || answer.status >= 500) return { kind: 'later', cause: 'unavailable', reason: `Moveworks unavailable (${answer.status || 'no response'})` };
             return toRefusal(answer.status, moveworksError(answer.body));
         }
-        return { kind: 'later', reason: 'Moveworks kept answering 429' };
+        return { kind: 'later', cause: 'rate-limit', reason: 'Moveworks kept answering 429' };
     }
 }
 
