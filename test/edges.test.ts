@@ -1,3 +1,4 @@
+import { freePort } from '../dev/azurite';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
@@ -59,6 +60,20 @@ describe('edges of the input and output', () => {
         const answer = await fn.post(`/api/approvals/${item.id}/approve`, { approverEmail: 'kate.bell@example.com' });
         expect(answer.status).toBe(200);
         expect(h.simulator.decisions[0].approverId).toBe(kate.id);
+    });
+
+    it('tells a caller IdentityIQ could not be reached without naming its host, address or port', async () => {
+        h = await startHarness();
+        fn = await startFunctionHost(h.settings);
+        await fn.pollNow();
+        const { port } = new URL(h.simulator.baseUrl);
+        await fn.stop();
+        const closedPort = String((await freePort()));
+        fn = await startFunctionHost({ ...h.settings, IIQ_BASE_URL: `http://127.0.0.1:${closedPort}`, HTTP_MAX_RETRIES: '0' });
+        const answer = await fn.post(`/api/approvals/${h.sample.workItems.roleRequest.id}/approve`, { approverEmail: 'jamie.rivera@example.com' });
+        expect(answer.status).toBe(502);
+        expect(answer.body.error.message).toContain('IdentityIQ could not be reached');
+        for (const leak of ['127.0.0.1', closedPort, port, 'localhost']) expect(answer.body.error.message).not.toContain(leak);
     });
 
     it('answers 400 to an audit pageToken this app never gave out', async () => {
