@@ -74,4 +74,18 @@ describe('when Moveworks refuses a message', () => {
         await fn.pollNow();
         expect(h.simulator.messagesFor(entitlementRequest.id).filter((m) => m.recipients.includes('dan.new@example.com'))).toHaveLength(1);
     });
+
+    it('keeps sending the other approvals when Moveworks refuses one message as invalid, and keeps that one owed', async () => {
+        h = await startHarness({ simulator: { moveworksPerMinute: 100_000 }, settings: { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '1' } });
+        const poisoned = h.sample.workItems.roleRequest.id;
+        for (let i = 0; i < 20; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.carol.id });
+        h.simulator.refuseMessage = (approvalId) => (approvalId === poisoned ? { code: 'BAD_REQUEST', message: 'Invalid markup in message' } : undefined);
+        const [report] = await h.app.poll();
+        expect(report).toMatchObject({ messagesSent: 22, owedForNextPoll: 1 });
+        expect((await h.app.store.get('iiq', poisoned))!.refused).toEqual([]);
+        expect(h.log.entries.find((entry) => entry.event === 'sync.message_failed')).toMatchObject({ approvalId: poisoned, level: 'error' });
+        h.simulator.refuseMessage = undefined;
+        await h.app.poll();
+        expect(h.simulator.messagesFor(poisoned)).toHaveLength(1);
+    });
 });

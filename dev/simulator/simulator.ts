@@ -454,6 +454,9 @@ export class Simulator {
         return known[property];
     }
 
+    /** Lets a spec have Moveworks refuse one approval's messages as invalid (400 with this error). */
+    refuseMessage?: (approvalId: string) => { code: string; message: string } | undefined;
+
     /** Called before each work item list page is answered, with its offset: lets a spec change the list between pages. */
     beforeListPage?: (offset: number) => void;
 
@@ -527,6 +530,8 @@ export class Simulator {
         if (input.message.length < 1 || input.message.length > 20_000 || input.recipients.length < 1 || input.recipients.length > 500) {
             return json({ error: { code: 'INVALID_VALUE_SIZE_TOO_LONG', message: 'Value size out of range' } }, 400);
         }
+        const refusal = this.refuseMessage?.(String(input.context?.slots?.approval_id ?? ''));
+        if (refusal) return json({ error: refusal }, 400);
         const known = this.options.knownRecipients;
         if (known && (input.recipients as string[]).some((email) => !known.includes(email))) {
             return json({ error: { code: 'BAD_REQUEST', message: 'One or more recipients could not be found' } }, 400);

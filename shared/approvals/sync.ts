@@ -357,9 +357,11 @@ class Sender {
         const outcome = await sendOne(this.deps, record, this.deadline, this.now, this.pollId);
         if (outcome.kind === 'owed') {
             this.report.owedForNextPoll++;
-            // A rate limit, a spent budget or a refused request would put off every other send too; one
-            // unavailable answer may be a blip (a write is not retried after it), several in a row an outage.
-            if (!outcome.transient || ++this.unavailableInARow >= UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE) this.putOff = true;
+            // A rate limit, a spent budget, a bad key or event would put off every other send too; one
+            // unavailable answer may be a blip (a write is not retried after it), several in a row an
+            // outage; a message refused for itself says nothing about the others.
+            if (outcome.affects === 'every-message') this.putOff = true;
+            if (outcome.affects === 'maybe-every-message' && ++this.unavailableInARow >= UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE) this.putOff = true;
             return;
         }
         this.unavailableInARow = 0;
@@ -370,8 +372,9 @@ class Sender {
     }
 }
 
-/** `transient`: Moveworks was unavailable for this message, which does not mean it is for the next one. */
-type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed'; transient: boolean } | { kind: 'held-elsewhere' };
+/** What an owed message says of the others: they would be put off too, maybe (Moveworks unavailable), or not. */
+type OwedScope = 'every-message' | 'maybe-every-message' | 'this-message';
+type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed'; affects: OwedScope } | { kind: 'held-elsewhere' };
 
 /** Sends what one row is owed, under a lease so that a concurrent poll does not send it too. */
 async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number, pollId: string): Promise<SendResult> {
@@ -384,7 +387,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     const recipients = pendingRecipients(record);
     const sent: string[] = [];
     const refused: string[] = [];
-    let owed: { transient: boolean } | undefined;
+    let owed: { affects: OwedScope } | undefined;
     const batches: { message: string; emails: string[] }[] = [];
     for (const [message, emails] of [
         [record.message, recipients.filter((email) => !reminders.has(email))],
@@ -405,10 +408,10 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
             refused.push(...batch);
             log.error('sync.message_refused', { source: source.name, approvalId: record.id, recipients: batch.length, reason: outcome.reason });
         } else if (outcome.kind === 'failed') {
-            owed = { transient: false };
+            owed = { affects: outcome.scope };
             log.error('sync.message_failed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         } else {
-            owed = { transient: outcome.cause === 'unavailable' };
+            owed = { affects: outcome.cause === 'unavailable' ? 'maybe-every-message' : 'every-message' };
             log.warn('sync.message_owed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         }
     }

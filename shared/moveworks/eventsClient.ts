@@ -16,8 +16,11 @@ export type SendOutcome =
     | { kind: 'later'; reason: string; cause: 'rate-limit' | 'unavailable' }
     /** Moveworks refused the recipients: at least one of them is unknown to it or not allowed. */
     | { kind: 'refused'; reason: string }
-    /** Moveworks refused the whole request (event id, API key, payload): nobody is to blame, it stays owed. */
-    | { kind: 'failed'; reason: string };
+    /**
+     * Moveworks refused the whole request: nobody in it is to blame, so it stays owed. `every-message` when
+     * every request would fail the same way (API key, event id), `this-message` when only this one would.
+     */
+    | { kind: 'failed'; reason: string; scope: 'every-message' | 'this-message' };
 
 /**
  * Moveworks documents no error code for an unknown recipient (the simulator answers "One or more recipients
@@ -70,12 +73,14 @@ export class EventsClient {
 
 function toRefusal(status: number, error: { code: string; message: string }): SendOutcome {
     const said = `${status} ${error.code}`;
-    if (status === 401 || status === 403) return { kind: 'failed', reason: `Moveworks refused the API key (${said}): check MOVEWORKS_API_KEY and MOVEWORKS_BASE_URL` };
+    if (status === 401 || status === 403) {
+        return { kind: 'failed', scope: 'every-message', reason: `Moveworks refused the API key (${said}): check MOVEWORKS_API_KEY and MOVEWORKS_BASE_URL` };
+    }
     if (/EVENT/i.test(error.code) || status === 404) {
-        return { kind: 'failed', reason: `Moveworks does not know the event (${said}): check MOVEWORKS_EVENT_ID and that the event is published` };
+        return { kind: 'failed', scope: 'every-message', reason: `Moveworks does not know the event (${said}): check MOVEWORKS_EVENT_ID and that the event is published` };
     }
     if (ABOUT_RECIPIENTS.test(`${error.code} ${error.message}`)) return { kind: 'refused', reason: `Moveworks refused the recipients (${said}: ${error.message})` };
-    return { kind: 'failed', reason: `Moveworks refused the request (${said}: ${error.message})` };
+    return { kind: 'failed', scope: 'this-message', reason: `Moveworks refused the message (${said}: ${error.message})` };
 }
 
 function moveworksError(body: string): { code: string; message: string } {
