@@ -81,6 +81,17 @@ describe('approving and rejecting from chat', () => {
         expect(answer.body.error.code).toBe('self_approval');
     });
 
+    it('refuses to let someone decide a request they made themselves', async () => {
+        await start();
+        const { bob, amy } = h.sample.people;
+        const theirs = h.simulator.addWorkItem({ ownerId: bob.id, requesterId: bob.id, targetId: amy.id });
+        await fn.pollNow();
+        const answer = await approve(theirs.id, { approverEmail: 'bob.smith@example.com' });
+        expect(answer.status).toBe(403);
+        expect(answer.body.error.code).toBe('self_approval');
+        expect(h.simulator.calls['iiq.put']).toBe(0);
+    });
+
     it('answers 404 for an approval this app never notified', async () => {
         await start();
         const unknown = h.simulator.addWorkItem({ ownerId: h.sample.people.jamie.id });

@@ -35,6 +35,19 @@ describe('edges of the input and output', () => {
             expect(h.simulator.isc.actions).toEqual([]);
         });
 
+        it('refuses a reassign by the person the access is for, even when they are in an approver group', async () => {
+            h = await startHarness({ simulator: { sources: ['isc'] } });
+            fn = await startFunctionHost(h.settings);
+            const { amy, allen, dana } = h.iscSample.people;
+            const group = h.simulator.isc.addGroup('Reviewers with Amy', [amy.id, dana.id]);
+            const own = h.simulator.isc.addApproval({ requesterId: allen.id, requesteeId: amy.id, assignedTo: [{ kind: 'group', id: group.id }] });
+            await fn.pollNow();
+            const answer = await fn.post(`/api/approvals/${own.id}/reassign`, { approverEmail: 'amy.cox@example.com', reassignToEmail: 'carol.jones@example.com' });
+            expect(answer.status).toBe(403);
+            expect(answer.body.error.code).toBe('self_approval');
+            expect(h.simulator.isc.actions).toEqual([]);
+        });
+
         it('allows both when ALLOW_SELF_APPROVAL=true', async () => {
             await startIsc({ ALLOW_SELF_APPROVAL: 'true' });
             expect((await reassign('amy.cox@example.com')).status).toBe(200);

@@ -77,4 +77,48 @@ describe('Identity Security Cloud approvals with serial steps', () => {
         expect(answer.body.error.code).toBe('not_approver');
         expect(h.simulator.isc.actions).toEqual([]);
     });
+
+    it('moves on to the next step even when a poll updates the row while the first step is being decided', async () => {
+        await start();
+        const serial = twoSteps();
+        await fn.pollNow();
+        // The live read before the approve answers; the re-read after it is slow and then fails.
+        h.simulator.failNext('isc.get', {}, { delayMs: 1500, status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+        const clicking = approve(serial.id, 'jamie.rivera@example.com');
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await h.app.poll();
+        expect((await clicking).status).toBe(200);
+        await fn.pollNow();
+        expect(await h.app.store.get('isc', serial.id)).toMatchObject({ status: 'open' });
+        expect(h.simulator.messagesFor(serial.id).map((m) => m.recipients)).toEqual([['jamie.rivera@example.com'], ['dana.lee@example.com']]);
+        expect((await approve(serial.id, 'dana.lee@example.com')).status).toBe(200);
+    });
+
+    it('records an approval ISC took as decided even when the re-read after it is slow', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { HTTP_TIMEOUT_MS: '1000' } });
+        fn = await startFunctionHost(h.settings);
+        await fn.pollNow();
+        const { roleRequest } = h.iscSample.approvals;
+        h.simulator.failNext('isc.get', {}, ...Array.from({ length: 4 }, () => ({ delayMs: 5000 })));
+        const answer = await approve(roleRequest.id, 'jamie.rivera@example.com');
+        expect(answer.status).toBe(200);
+        expect(h.simulator.isc.approvals.get(roleRequest.id)!.status).toBe('APPROVED');
+        expect(await h.app.store.get('isc', roleRequest.id)).toMatchObject({ status: 'decided', decidedBy: 'jamie.rivera@example.com' });
+    });
+
+    it('notifies an approver of the next step who was already notified for an earlier one', async () => {
+        await start();
+        const { jamie, allen, amy } = h.iscSample.people;
+        const serial = h.simulator.isc.addApproval({
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'identity', id: jamie.id }],
+            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
+        });
+        await fn.pollNow();
+        await approve(serial.id, 'jamie.rivera@example.com');
+        await fn.pollNow();
+        const recipients = h.simulator.messagesFor(serial.id).map((m) => [...m.recipients].sort());
+        expect(recipients).toEqual([['jamie.rivera@example.com'], ['carol.jones@example.com', 'jamie.rivera@example.com']]);
+    });
 });

@@ -96,6 +96,7 @@ export async function authorize(
     deps: ActionDependencies,
     found: { source: ApprovalSource; record: ApprovalRecord },
     approverEmail: string,
+    /** `deciding`: the action decides, or chooses who decides (approve, reject, reassign). */
     options: { deciding: boolean },
 ): Promise<Authorized> {
     const now = deps.now ?? Date.now;
@@ -122,8 +123,12 @@ export async function authorize(
         }
         throw forbidden('not_approver', 'You are not an approver of this request.');
     }
+    // Reassigning chooses who decides, so it is held to the self-approval rule as deciding is.
     if (options.deciding && !deps.allowSelfApproval && approval.requestee?.id === person.id) {
-        throw forbidden('self_approval', 'You cannot decide a request for your own access.');
+        throw forbidden('self_approval', 'You cannot decide or reassign a request for your own access.');
+    }
+    if (options.deciding && !deps.allowSelfApproval && approval.requester?.id === person.id) {
+        throw forbidden('self_approval', 'You cannot decide or reassign a request you made yourself.');
     }
     return { source, record, person, approval };
 }

@@ -1,7 +1,9 @@
 import { ActionResult } from '../contract';
 import { AppError } from '../errors';
+import { withDeadline } from '../http';
 import { errorMessage } from '../log';
-import { Approval, ApprovalSource, approverKey, Decision } from '../model';
+import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '../model';
+import { ApprovalRecord } from '../store/approvalStore';
 import { movesOnSentence, outcomeSentence } from '../moveworks/message';
 import { reopened } from './records';
 import { ActionDependencies, authorize, Authorized, claim, findNotified, release, viaSource, withinClaim } from './authorize';
@@ -19,54 +21,63 @@ export interface DecisionRequest {
     comment?: string;
 }
 
-
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
-    const { source, record, person, approval } = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
-    const claimed = await claim(deps, record);
-    return withinClaim(deps, () => decideClaimed(deps, request, { source, record: claimed, person, approval }));
-}
-
-async function decideClaimed(deps: ActionDependencies, request: DecisionRequest, { source, record, person, approval }: Authorized): Promise<ActionResult> {
-    const now = deps.now ?? Date.now;
+    const authorized = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
+    const { source, person, approval } = authorized;
+    const record = await claim(deps, authorized.record);
     try {
-        await viaSource(deps.log, record.id, () => source.decide(approval, person, request.decision, request.comment));
+        await withinClaim(deps, () => viaSource(deps.log, record.id, () => source.decide(approval, person, request.decision, request.comment)));
     } catch (error) {
         await release(deps, record, error);
         deps.log.warn('decide.failed', { approvalId: record.id, decision: request.decision, code: error instanceof AppError ? error.code : 'unknown' });
         throw error;
     }
+    // The source has the decision: what follows only records it, so none of it may turn the answer into a failure.
+    return recordDecision(deps, request, { ...authorized, record });
+}
 
+async function recordDecision(deps: ActionDependencies, request: DecisionRequest, { source, record, person, approval }: Authorized): Promise<ActionResult> {
+    const now = deps.now ?? Date.now;
     const status = request.decision === 'approve' ? 'approved' : 'rejected';
+    const answer = (message: string): ActionResult => ({ status, approvalId: record.id, source: source.name, message });
     const next = request.decision === 'approve' && source.stepsAfterDecision ? await nextStep(deps, source, approval) : undefined;
     if (next) {
-        // The decision is made: a failed look-up leaves the recipients empty, and the next poll fills them in.
-        const recipients = await source.recipientsFor([next]).then(
+        // A failed look-up leaves the recipients empty, and the next poll fills them in.
+        const recipients = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.recipientsFor([next])).then(
             (byId) => byId.get(next.id) ?? [],
             (error: unknown) => {
                 deps.log.warn('decide.next_step_lookup_failed', { approvalId: record.id, error: errorMessage(error) });
                 return [];
             },
         );
-        const saved = await deps.store.modify(record, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
-        if (!saved) deps.log.error('decide.next_step_not_recorded', { approvalId: record.id });
+        await saveDecision(deps, record, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
         deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next) });
-        return { status, approvalId: record.id, source: source.name, message: movesOnSentence(approval, next) };
+        return answer(movesOnSentence(approval, approverNames(next)));
     }
 
-    const decidedAt = now();
-    const saved = await deps.store.modify(record, (latest) => ({
-        ...latest,
-        status: 'decided',
-        decision: request.decision,
-        decidedBy: request.approverEmail,
-        decidedAt,
-        decidingSince: undefined,
-        updatedAt: decidedAt,
-    }));
-    if (!saved) deps.log.error('decide.not_recorded', { approvalId: record.id, decision: request.decision });
+    let movedOnTo: string | undefined;
+    await saveDecision(deps, record, (latest) => {
+        movedOnTo = undefined;
+        if (source.stepsAfterDecision && latest.approverKey !== record.approverKey) {
+            // A poll saw the next step's approvers (and notified them) while this decision was made.
+            movedOnTo = latest.approverNames;
+            return { ...latest, status: 'open', decidingSince: undefined, updatedAt: now() };
+        }
+        return { ...latest, status: 'decided', decision: request.decision, decidedBy: request.approverEmail, decidedAt: now(), decidingSince: undefined, updatedAt: now() };
+    });
     deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id });
+    if (movedOnTo !== undefined) return answer(movesOnSentence(approval, movedOnTo));
     await deps.announce?.(source, approval, request.decision, person, request.comment);
-    return { status, approvalId: record.id, source: source.name, message: outcomeSentence(approval, request.decision) };
+    return answer(outcomeSentence(approval, request.decision));
+}
+
+/** Writes the decision to the row; a table failure is logged, never answered: the source already decided. */
+async function saveDecision(deps: ActionDependencies, record: ApprovalRecord, change: (latest: ApprovalRecord) => ApprovalRecord): Promise<void> {
+    const saved = await deps.store.modify(record, change).catch((error: unknown) => {
+        deps.log.error('decide.not_recorded', { approvalId: record.id, error: errorMessage(error) });
+        return null;
+    });
+    if (saved === undefined) deps.log.error('decide.not_recorded', { approvalId: record.id, error: 'the row kept changing' });
 }
 
 /**
@@ -75,7 +86,7 @@ async function decideClaimed(deps: ActionDependencies, request: DecisionRequest,
  * the next poll, which reopens a decided row the source still lists for other approvers.
  */
 async function nextStep(deps: ActionDependencies, source: ApprovalSource, decided: Approval): Promise<Approval | undefined> {
-    const live = await source.getApproval(decided.id).catch((error: unknown) => {
+    const live = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.getApproval(decided.id)).catch((error: unknown) => {
         deps.log.warn('decide.reread_failed', { approvalId: decided.id, error: errorMessage(error) });
         return undefined;
     });

@@ -18,7 +18,7 @@ export async function reassign(deps: ActionDependencies, request: ReassignReques
     const found = await findNotified(deps, request.approvalId);
     const handOver = found.source.reassign?.bind(found.source);
     if (!handOver) throw notSupported(found.source, 'reassign (forward) an approval');
-    const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: false });
+    const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: true });
     const target = await viaSource(deps.log, record.id, () => source.findPersonByEmail(request.reassignToEmail)).catch((error: unknown) => {
         if (error instanceof AppError && error.status === 403) {
             throw badRequest('invalid_reassign_target', `${request.reassignToEmail} must match exactly one identity: ${error.message}`);

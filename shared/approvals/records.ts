@@ -60,6 +60,7 @@ export function withCurrentApprovers(record: ApprovalRecord, approval: Approval,
 export function reopened(record: ApprovalRecord, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
     return {
         ...withCurrentApprovers(record, approval, recipients, at, options),
+        ...(options.nextStep ? { stepSince: at } : {}),
         status: 'open',
         decision: undefined,
         decidedBy: undefined,

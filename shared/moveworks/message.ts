@@ -117,9 +117,9 @@ export function outcomeSentence(approval: Approval, decision: 'approve' | 'rejec
     return `${done} ${request}; ${approvalReference(approval)} is complete.`;
 }
 
-/** The answer to an approver whose decision handed the approval to the next step. */
-export function movesOnSentence(approval: Approval, next: Approval): string {
-    return `Approved ${describeRequest(approval)}; it now moves on to ${approverNames(next)} for the next step.`;
+/** The answer to an approver whose decision handed the approval to the next step's approvers. */
+export function movesOnSentence(approval: Approval, nextApproverNames: string): string {
+    return `Approved ${describeRequest(approval)}; it now moves on to ${nextApproverNames} for the next step.`;
 }
 
 export function toReminderMessage(message: string): string {

@@ -36,8 +36,10 @@ export interface ApprovalRecord {
     recipients: string[];
     /** Everyone notified so far, under any approvers. */
     notified: NotifiedRecipient[];
-    /** Recipients Moveworks refused; not retried. */
+    /** Recipients Moveworks refused as unknown; sent to again only after POST /api/refused/retry. */
     refused: string[];
+    /** When the current serial step began (local clock): who was notified for an earlier step is owed one again. */
+    stepSince?: number;
     /** "Amy Cox's request for IT Database Manager", for lists and answers. */
     summary: string;
     /** When the source expires the approval, if it says (source clock). */
@@ -71,7 +73,8 @@ export interface SyncCursor {
 
 /** Recipients still owed a notification for the current approvers. */
 export function pendingRecipients(record: ApprovalRecord): string[] {
-    const done = new Set([...record.notified.map((entry) => entry.email), ...record.refused]);
+    const thisStep = record.notified.filter((entry) => record.stepSince === undefined || entry.at >= record.stepSince);
+    const done = new Set([...thisStep.map((entry) => entry.email), ...record.refused]);
     return [...new Set([...record.recipients.filter((email) => !done.has(email)), ...record.reminderOwed])];
 }
 
@@ -156,6 +159,7 @@ function toEntity(record: ApprovalRecord): Entity {
         decidedBy: record.decidedBy,
         decidedAt: record.decidedAt === undefined ? undefined : { value: String(record.decidedAt), type: 'Int64' },
         decidingSince: record.decidingSince === undefined ? undefined : { value: String(record.decidingSince), type: 'Int64' },
+        stepSince: record.stepSince === undefined ? undefined : { value: String(record.stepSince), type: 'Int64' },
         closedReason: record.closedReason,
         createdAt: { value: String(record.createdAt), type: 'Int64' },
         updatedAt: { value: String(record.updatedAt), type: 'Int64' },
@@ -189,6 +193,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         decidedBy: asString(entity.decidedBy),
         decidedAt: asNumber(entity.decidedAt),
         decidingSince: asNumber(entity.decidingSince),
+        stepSince: asNumber(entity.stepSince),
         closedReason: asString(entity.closedReason),
         createdAt: Number(entity.createdAt),
         updatedAt: Number(entity.updatedAt),
