@@ -6,13 +6,18 @@ export interface OffsetPaging {
     maxPages: number;
     /** A page was over MAX_RESPONSE_BYTES: the same offset is asked again with `limit` items. */
     onSmallerPages(limit: number, offset: number): void;
+    /** The item at `offset` is over MAX_RESPONSE_BYTES on its own: it is set aside and paging goes on. */
+    onItemTooLarge(offset: number): void;
     onTooManyPages(): void;
 }
 
+const tooLarge = (error: unknown) => error instanceof UpstreamError && error.tooLarge === true;
+
 /**
  * Offset paging as both sources do it: page after page until one says it is the last. A page larger than
- * MAX_RESPONSE_BYTES is asked for again at half the size (and the rest at that size), so a few long items
- * cannot fail every poll.
+ * MAX_RESPONSE_BYTES is asked for again at half the size, and the size doubles back after each page that
+ * fits, so a few long items neither fail every poll nor leave the rest of the list paged small. An item
+ * too large even alone is set aside.
  */
 export async function* offsetPages<Page>(paging: OffsetPaging, fetch: (offset: number, limit: number) => Promise<{ page: Page; last: boolean }>): AsyncIterable<Page> {
     let limit = paging.pageSize;
@@ -21,14 +26,20 @@ export async function* offsetPages<Page>(paging: OffsetPaging, fetch: (offset: n
         try {
             result = await fetch(offset, limit);
         } catch (error) {
-            if (!(error instanceof UpstreamError && error.tooLarge) || limit === 1) throw error;
-            limit = Math.ceil(limit / 2);
-            paging.onSmallerPages(limit, offset);
+            if (!tooLarge(error)) throw error;
+            if (limit === 1) {
+                paging.onItemTooLarge(offset);
+                offset += 1;
+            } else {
+                limit = Math.ceil(limit / 2);
+                paging.onSmallerPages(limit, offset);
+            }
             continue;
         }
         yield result.page;
         if (result.last) return;
         offset += limit;
+        limit = Math.min(paging.pageSize, limit * 2);
     }
     paging.onTooManyPages();
 }

@@ -106,6 +106,26 @@ describe('edges of the input and output', () => {
         expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id)).size).toBe(43);
     });
 
+    it('goes back to full pages after the large items, instead of paging small to the end', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { MAX_RESPONSE_BYTES: '100000' } });
+        const carol = h.iscSample.people.carol;
+        for (let i = 0; i < 2; i++) h.simulator.isc.addApproval({ description: 'x'.repeat(60_000), assignedTo: [{ kind: 'identity', id: carol.id }] });
+        for (let i = 0; i < 600; i++) h.simulator.isc.addApproval({ assignedTo: [{ kind: 'identity', id: carol.id }] });
+        const [report] = await h.newApp({ MOVEWORKS_MAX_PER_MINUTE: '100000' }).poll();
+        expect(report.listed).toBe(605);
+        expect(h.simulator.calls['isc.list']).toBeLessThan(25);
+    });
+
+    it('sets aside one approval too large to read even alone, and lists the rest', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { MAX_RESPONSE_BYTES: '20000' } });
+        const huge = h.simulator.isc.addApproval({ description: 'x'.repeat(30_000), assignedTo: [{ kind: 'identity', id: h.iscSample.people.carol.id }] });
+        const [report] = await h.app.poll();
+        expect(report.listingFailed).toBe(false);
+        expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id))).toEqual(new Set(Object.values(h.iscSample.approvals).map((a) => a.id)));
+        expect(h.log.entries.some((entry) => entry.event === 'isc.list.item_too_large')).toBe(true);
+        expect(h.simulator.messagesFor(huge.id)).toEqual([]);
+    });
+
     it('lists ISC with smaller pages when a page is larger than MAX_RESPONSE_BYTES', async () => {
         h = await startHarness({ simulator: { sources: ['isc'] }, settings: { MAX_RESPONSE_BYTES: '65536' } });
         for (let i = 0; i < 100; i++) h.simulator.isc.addApproval({ description: `Approval ${i} `.padEnd(600, '.'), assignedTo: [{ kind: 'identity', id: h.iscSample.people.carol.id }] });

@@ -85,11 +85,13 @@ describe('polling through hostile or broken IdentityIQ answers', () => {
         expect(h.simulator.messages).toHaveLength(3);
     });
 
-    it('fails the listing when even one-item pages are over MAX_RESPONSE_BYTES, and the next poll works', async () => {
+    it('sets aside an item over MAX_RESPONSE_BYTES even alone, lists the rest, and the next poll finds it again', async () => {
         h = await startHarness({ settings: { MAX_RESPONSE_BYTES: '100000', IIQ_PAGE_SIZE: '1' } });
         h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: `<List>${'<!-- padding -->'.repeat(20_000)}</List>` });
         const [report] = await h.app.poll();
-        expect(report.listingFailed).toBe(true);
+        expect(report.listingFailed).toBe(false);
+        expect(h.log.entries.filter((entry) => entry.event === 'iiq.list.item_too_large')).toEqual([expect.objectContaining({ offset: 0 })]);
+        expect(h.simulator.messages).toHaveLength(2);
         await h.app.poll();
         expect(h.simulator.messages).toHaveLength(3);
     });

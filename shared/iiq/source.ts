@@ -46,6 +46,7 @@ export class IiqSource implements ApprovalSource {
             pageSize: this.config.pageSize,
             maxPages: MAX_PAGES,
             onSmallerPages: (limit: number, offset: number) => this.log.warn('iiq.list.smaller_pages', { offset, limit }),
+            onItemTooLarge: (offset: number) => this.log.error('iiq.list.item_too_large', { offset }),
             onTooManyPages: () => this.log.error('iiq.list.too_many_pages', { pages: MAX_PAGES, pageSize: this.config.pageSize }),
         };
         return offsetPages(paging, async (offset, limit) => {

@@ -39,6 +39,7 @@ export class IscSource implements ApprovalSource {
             pageSize: PAGE_SIZE,
             maxPages: MAX_PAGES,
             onSmallerPages: (limit: number, offset: number) => this.log.warn('isc.list.smaller_pages', { offset, limit }),
+            onItemTooLarge: (offset: number) => this.log.error('isc.list.item_too_large', { offset }),
             onTooManyPages: () => this.log.error('isc.list.too_many_pages', { pages: MAX_PAGES }),
         };
         return offsetPages(paging, async (offset, limit) => {
