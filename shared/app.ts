@@ -84,6 +84,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         allowSelfApproval: config.decisions.allowSelfApproval,
         // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
         writeBudgetMs: 2 * config.http.timeoutMs,
+        // The person and approval look-ups, then the write.
+        actionBudgetMs: 4 * config.http.timeoutMs,
         announce: config.decisions.notifyRequester ? announce : undefined,
     };
     let polling: Promise<SyncReport[]> | undefined;

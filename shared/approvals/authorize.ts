@@ -18,6 +18,8 @@ export interface ActionDependencies {
     allowSelfApproval: boolean;
     /** The longest a claimed row's source calls may take (see withinClaim). */
     writeBudgetMs: number;
+    /** The longest the checks, the claim and the write of one action may take together (see withinAction). */
+    actionBudgetMs: number;
     now?: () => number;
     /** Tells the requester the outcome (NOTIFY_REQUESTER); failures are logged, never the caller's problem. */
     announce?: (source: ApprovalSource, approval: Approval, decision: 'approve' | 'reject', decidedBy: Person, comment?: string) => Promise<void>;
@@ -63,6 +65,11 @@ const inProgress = (deps: ActionDependencies, record: ApprovalRecord, now: numbe
  */
 export function withinClaim<T>(deps: ActionDependencies, write: () => Promise<T>): Promise<T> {
     return withDeadline(Date.now() + deps.writeBudgetMs, write);
+}
+
+/** Bounds an action's checks and write, so a caller gets an answer in time even when every call is slow. */
+export function withinAction<T>(deps: ActionDependencies, task: () => Promise<T>): Promise<T> {
+    return withDeadline(Date.now() + deps.actionBudgetMs, task);
 }
 
 const busy = () => conflict('decision_in_progress', 'Another action on this approval is being recorded right now.');

@@ -1,4 +1,4 @@
-import { ActionDependencies, authorize, findNotified, notSupported, viaSource } from './authorize';
+import { ActionDependencies, authorize, findNotified, notSupported, viaSource, withinAction } from './authorize';
 import { ActionResult } from '../contract';
 
 /** Adds a comment to a pending approval as one of its approvers, without deciding it. */
@@ -9,12 +9,16 @@ export interface CommentRequest {
     comment: string;
 }
 
-export async function comment(deps: ActionDependencies, request: CommentRequest): Promise<ActionResult> {
+export function comment(deps: ActionDependencies, request: CommentRequest): Promise<ActionResult> {
+    return withinAction(deps, () => addComment(deps, request));
+}
+
+async function addComment(deps: ActionDependencies, request: CommentRequest): Promise<ActionResult> {
     const found = await findNotified(deps, request.approvalId);
-    const addComment = found.source.comment?.bind(found.source);
-    if (!addComment) throw notSupported(found.source, 'add a comment without deciding');
+    const write = found.source.comment?.bind(found.source);
+    if (!write) throw notSupported(found.source, 'add a comment without deciding');
     const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: false });
-    await viaSource(deps.log, record.id, () => addComment(approval, person, request.comment));
+    await viaSource(deps.log, record.id, () => write(approval, person, request.comment));
     deps.log.info('comment.done', { source: source.name, approvalId: record.id, approverId: person.id });
     return { status: 'commented', approvalId: record.id, source: source.name, message: 'Your comment was added to the request.' };
 }

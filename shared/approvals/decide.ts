@@ -6,7 +6,7 @@ import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '
 import { ApprovalRecord } from '../store/approvalStore';
 import { movesOnSentence, outcomeSentence } from '../moveworks/message';
 import { reopened } from './records';
-import { ActionDependencies, authorize, Authorized, claim, findNotified, release, viaSource, withinClaim } from './authorize';
+import { ActionDependencies, authorize, Authorized, claim, findNotified, release, viaSource, withinAction, withinClaim } from './authorize';
 
 /**
  * Approve or reject on behalf of a person: check them against the live approval, claim the row so only
@@ -22,9 +22,11 @@ export interface DecisionRequest {
 }
 
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
-    const authorized = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
+    const { authorized, record } = await withinAction(deps, async () => {
+        const checked = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
+        return { authorized: checked, record: await claim(deps, checked.record) };
+    });
     const { source, person, approval } = authorized;
-    const record = await claim(deps, authorized.record);
     try {
         await withinClaim(deps, () => viaSource(deps.log, record.id, () => source.decide(approval, person, request.decision, request.comment)));
     } catch (error) {

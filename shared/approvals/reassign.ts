@@ -1,5 +1,5 @@
 import { AppError, badRequest } from '../errors';
-import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource, withinClaim } from './authorize';
+import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource, withinAction, withinClaim } from './authorize';
 import { ActionResult } from '../contract';
 
 /**
@@ -15,6 +15,20 @@ export interface ReassignRequest {
 }
 
 export async function reassign(deps: ActionDependencies, request: ReassignRequest): Promise<ActionResult> {
+    const { source, record, person, target, handOver, approval } = await withinAction(deps, () => checkReassign(deps, request));
+    const claimed = await claim(deps, record);
+    try {
+        await withinClaim(deps, () => viaSource(deps.log, record.id, () => handOver(approval, person, target, request.comment)));
+    } catch (error) {
+        await release(deps, claimed, error);
+        throw error;
+    }
+    await release(deps, claimed);
+    deps.log.info('reassign.done', { source: source.name, approvalId: record.id, approverId: person.id, targetId: target.id });
+    return { status: 'reassigned', approvalId: record.id, source: source.name, message: `The request now waits for ${target.name}.` };
+}
+
+async function checkReassign(deps: ActionDependencies, request: ReassignRequest) {
     const found = await findNotified(deps, request.approvalId);
     const handOver = found.source.reassign?.bind(found.source);
     if (!handOver) throw notSupported(found.source, 'reassign (forward) an approval');
@@ -33,15 +47,5 @@ export async function reassign(deps: ActionDependencies, request: ReassignReques
     if (!deps.allowSelfApproval && target.id === approval.requester?.id) {
         throw badRequest('invalid_reassign_target', `${target.name} asked for this access, so they cannot approve it.`);
     }
-
-    const claimed = await claim(deps, record);
-    try {
-        await withinClaim(deps, () => viaSource(deps.log, record.id, () => handOver(approval, person, target, request.comment)));
-    } catch (error) {
-        await release(deps, claimed, error);
-        throw error;
-    }
-    await release(deps, claimed);
-    deps.log.info('reassign.done', { source: source.name, approvalId: record.id, approverId: person.id, targetId: target.id });
-    return { status: 'reassigned', approvalId: record.id, source: source.name, message: `The request now waits for ${target.name}.` };
+    return { source, record, person, target, handOver, approval };
 }

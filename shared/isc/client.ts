@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IscConfig } from '../config';
 import { UpstreamError } from '../errors';
-import { HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../http';
+import { currentDeadline, HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../http';
 import { quoteFilterValue } from '../filterValue';
 import { Pacer } from '../pacer';
 import { requestToken, TokenCache, TokenGrant } from '../tokens';
@@ -13,7 +13,7 @@ import { requestToken, TokenCache, TokenGrant } from '../tokens';
  */
 
 const SYSTEM = 'Identity Security Cloud';
-/** How long a call may wait for a slot under the rate limit before it gives up. */
+/** How long a call may wait for a slot under the rate limit before it gives up (less within a use case's deadline). */
 const MAX_PACING_WAIT_MS = 30_000;
 
 const errorResponse = z
@@ -113,7 +113,9 @@ export class IscClient {
     private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent'): Promise<HttpAnswer> {
         const url = withQuery(`${this.apiRoot}${path}`, query);
         const send = async (token: string) => {
-            if (!(await this.pacer.acquire(this.now() + MAX_PACING_WAIT_MS))) {
+            const ambient = currentDeadline();
+            const waitMs = Math.min(MAX_PACING_WAIT_MS, ambient === undefined ? Infinity : ambient - Date.now());
+            if (!(await this.pacer.acquire(this.now() + waitMs))) {
                 throw new UpstreamError(SYSTEM, 'Identity Security Cloud is rate limiting the app; try again shortly', 429);
             }
             const answer = await this.http.send({
