@@ -38,6 +38,28 @@ describe('full sweeps over a list that shifts while it is paged', () => {
         expect(answer.status).toBe(200);
     });
 
+    it('confirms unseen IdentityIQ approvals one by one when the plugin refuses an id filter on work items', async () => {
+        h = await startHarness({ settings: { IIQ_PAGE_SIZE: '2' } });
+        fn = await startFunctionHost(h.settings);
+        const clock = manualClock();
+        const app = h.newApp({}, clock.now);
+        await app.poll();
+        const [first, , third] = [...h.simulator.workItems.values()].filter((item) => item.type === 'Approval').sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+        h.simulator.workItemIdFilter = false;
+        clock.advance(16 * MINUTE);
+        h.simulator.beforeListPage = (offset) => {
+            if (offset === 2) h.simulator.complete(first.id);
+        };
+        await app.poll();
+        expect(await h.app.store.get('iiq', third.id)).toMatchObject({ status: 'open' });
+        h.simulator.beforeListPage = undefined;
+        clock.advance(16 * MINUTE);
+        await app.poll();
+        expect(await h.app.store.get('iiq', first.id)).toMatchObject({ status: 'closed' });
+        expect(await h.app.store.get('iiq', third.id)).toMatchObject({ status: 'open' });
+        expect(h.log.entries.some((entry) => entry.event === 'iiq.confirm.filter_refused')).toBe(true);
+    });
+
     it('keeps an ISC approval open that a shifted page hid from the sweep, and closes the completed one', async () => {
         h = await startHarness({ simulator: { sources: ['isc'], moveworksPerMinute: 100_000 }, settings: { MOVEWORKS_MAX_PER_MINUTE: '100000' } });
         fn = await startFunctionHost(h.settings);

@@ -460,8 +460,14 @@ export class Simulator {
     /** Called before each work item list page is answered, with its offset: lets a spec change the list between pages. */
     beforeListPage?: (offset: number) => void;
 
+    /** Set false to answer work item filters on `id` as a plugin that cannot resolve them would (500). */
+    workItemIdFilter = true;
+
     private listWorkItems(url: URL): Answer {
         this.beforeListPage?.(this.integerParameter(url, 'offset') ?? 0);
+        if (!this.workItemIdFilter && url.searchParams.getAll('filter').some((filter) => /\bid\.in\(/.test(filter))) {
+            throw new HttpStatusError(500, 'could not resolve property id of class sailpoint.object.WorkItem');
+        }
         const items = this.select([...this.workItems.values()], url, (item, property) => this.workItemProperty(item, property));
         const body = items.map((item) => this.workItemXml(item)).join('\n');
         return xml(`<!DOCTYPE List PUBLIC "sailpoint.dtd" "sailpoint.dtd">\n<List>\n${body}\n</List>`);

@@ -1,7 +1,7 @@
 import { mapLimited } from '../concurrency';
 import { IiqConfig } from '../config';
 import { normalizeEmail } from '../email';
-import { conflict, forbidden, upstream } from '../errors';
+import { conflict, forbidden, upstream, UpstreamError } from '../errors';
 import { Logger } from '../log';
 import { offsetPages } from '../paging';
 import { Approval, ApprovalPage, ApprovalSource, Decision, Person, Reference } from '../model';
@@ -61,10 +61,26 @@ export class IiqSource implements ApprovalSource {
         const pending: Approval[] = [];
         for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
             const batch = ids.slice(start, start + IDS_PER_LOOKUP);
-            const xml = await this.client.listObjects('WorkItem', { filter: all(equals('type', 'Approval'), isIn('id', batch)), limit: batch.length });
-            pending.push(...parseWorkItemList(xml).workItems.filter(isOpenApproval).map((item) => item.approval).filter((approval) => batch.includes(approval.id)));
+            pending.push(...(await this.pendingAmong(batch)));
         }
         return pending;
+    }
+
+    /**
+     * One `id.in({...})` list request for a batch. That the plugin resolves `id` on work items is not
+     * verified: if it refuses the filter, each work item is read on its own instead.
+     */
+    private async pendingAmong(batch: string[]): Promise<Approval[]> {
+        let xml: string;
+        try {
+            xml = await this.client.listObjects('WorkItem', { filter: all(equals('type', 'Approval'), isIn('id', batch)), limit: batch.length });
+        } catch (error) {
+            if (!(error instanceof UpstreamError) || (error.status !== 400 && error.status !== 500)) throw error;
+            this.log.warn('iiq.confirm.filter_refused', { status: error.status, ids: batch.length });
+            const live = await mapLimited(batch, LOOKUP_CONCURRENCY, (id) => this.getApproval(id));
+            return live.filter((approval): approval is Approval => approval !== undefined && !approval.completedState);
+        }
+        return parseWorkItemList(xml).workItems.filter(isOpenApproval).map((item) => item.approval).filter((approval) => batch.includes(approval.id));
     }
 
     async getApproval(id: string): Promise<Approval | undefined> {
