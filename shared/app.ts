@@ -1,4 +1,4 @@
-import { ActionDependencies } from './approvals/authorize';
+import { ActionDependencies, claimTtlMs } from './approvals/authorize';
 import { comment, CommentRequest } from './approvals/comment';
 import { decide, DecisionRequest } from './approvals/decide';
 import { reassign, ReassignRequest } from './approvals/reassign';
@@ -76,14 +76,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             log.warn('announce.failed', { approvalId: approval.id, error: errorMessage(error) });
         }
     };
+    // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
+    const writeBudgetMs = 2 * config.http.timeoutMs;
     const actions: ActionDependencies = {
         sources,
         store,
         log,
         now,
         allowSelfApproval: config.decisions.allowSelfApproval,
-        // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
-        writeBudgetMs: 2 * config.http.timeoutMs,
+        writeBudgetMs,
         // The person and approval look-ups, then the write.
         actionBudgetMs: 4 * config.http.timeoutMs,
         announce: config.decisions.notifyRequester ? announce : undefined,
@@ -156,7 +157,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
                 const reports: SyncReport[] = [];
                 for (const source of sources) {
                     // One source failing (its table rows, its API) must not stop the other's poll.
-                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max } }).catch(
+                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) } }).catch(
                         (error: unknown) => {
                             log.error('sync.failed', { source: source.name, error: errorMessage(error) });
                             return undefined;

@@ -65,6 +65,8 @@ export interface Approval {
     comments: ApprovalComment[];
     /** Present once the source considers the approval complete. */
     completedState?: string;
+    /** Which serial step the approval is at, where the source says (ISC `serialStep`). */
+    step?: number;
 }
 
 export type Decision = 'approve' | 'reject';
@@ -88,10 +90,11 @@ export interface ApprovalSource {
     /** True when an approval may stay pending for further approvers after a decision (ISC serial steps). */
     readonly stepsAfterDecision: boolean;
     /**
-     * Of these ids, the approvals the source still has pending, read live in batches: a sweep asks before it
-     * closes a row it did not see, since a list that shifts while it is paged can hide an item.
+     * Of these ids, the approvals the source still has pending, read live in batches, and the ids it could
+     * not tell (too large to read): a sweep asks before it closes a row it did not see, since a list that
+     * shifts while it is paged can hide an item.
      */
-    confirmPending(ids: string[]): Promise<Approval[]>;
+    confirmPending(ids: string[]): Promise<{ pending: Approval[]; undetermined: string[] }>;
     /** For each approval id, the emails to notify: each approver's, or every member's of a group approver. */
     recipientsFor(approvals: Approval[]): Promise<Map<string, string[]>>;
     /** The one person with this email; throws PersonNotFound or PersonAmbiguous. */

@@ -43,3 +43,24 @@ export async function* offsetPages<Page>(paging: OffsetPaging, fetch: (offset: n
     }
     paging.onTooManyPages();
 }
+
+/**
+ * Reads ids in batches of `batchSize`. A batch whose answer is over MAX_RESPONSE_BYTES is split in halves;
+ * an id too large to read even alone is answered as undetermined, so the caller neither closes nor reads it.
+ */
+export async function readInBatches<T>(ids: string[], batchSize: number, read: (batch: string[]) => Promise<T[]>): Promise<{ found: T[]; undetermined: string[] }> {
+    const result = { found: [] as T[], undetermined: [] as string[] };
+    const batches: string[][] = [];
+    for (let start = 0; start < ids.length; start += batchSize) batches.push(ids.slice(start, start + batchSize));
+    while (batches.length > 0) {
+        const batch = batches.shift()!;
+        try {
+            result.found.push(...(await read(batch)));
+        } catch (error) {
+            if (!tooLarge(error)) throw error;
+            if (batch.length === 1) result.undetermined.push(batch[0]);
+            else batches.unshift(batch.slice(0, Math.ceil(batch.length / 2)), batch.slice(Math.ceil(batch.length / 2)));
+        }
+    }
+    return result;
+}

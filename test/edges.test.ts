@@ -126,6 +126,17 @@ describe('edges of the input and output', () => {
         expect(h.simulator.messagesFor(huge.id)).toEqual([]);
     });
 
+    it('still closes completed approvals when one pending approval is too large to read', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { MAX_RESPONSE_BYTES: '20000' } });
+        await h.app.poll();
+        const { roleRequest, carolsRequest } = h.iscSample.approvals;
+        h.simulator.isc.approvals.get(carolsRequest.id)!.description = 'x'.repeat(30_000);
+        h.simulator.isc.complete(roleRequest.id);
+        await h.app.poll();
+        expect(await h.app.store.get('isc', roleRequest.id)).toMatchObject({ status: 'closed' });
+        expect(await h.app.store.get('isc', carolsRequest.id)).toMatchObject({ status: 'open' });
+    });
+
     it('lists ISC with smaller pages when a page is larger than MAX_RESPONSE_BYTES', async () => {
         h = await startHarness({ simulator: { sources: ['isc'] }, settings: { MAX_RESPONSE_BYTES: '65536' } });
         for (let i = 0; i < 100; i++) h.simulator.isc.addApproval({ description: `Approval ${i} `.padEnd(600, '.'), assignedTo: [{ kind: 'identity', id: h.iscSample.people.carol.id }] });

@@ -117,8 +117,59 @@ describe('Identity Security Cloud approvals with serial steps', () => {
         });
         await fn.pollNow();
         await approve(serial.id, 'jamie.rivera@example.com');
-        await fn.pollNow();
+        for (let poll = 0; poll < 3; poll++) await fn.pollNow();
         const recipients = h.simulator.messagesFor(serial.id).map((m) => [...m.recipients].sort());
         expect(recipients).toEqual([['jamie.rivera@example.com'], ['carol.jones@example.com', 'jamie.rivera@example.com']]);
+    });
+
+    it('notifies the next step once, with its own heading, when a poll runs while the first step is decided', async () => {
+        await start();
+        const { jamie, allen, amy } = h.iscSample.people;
+        const serial = h.simulator.isc.addApproval({
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'identity', id: jamie.id }],
+            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
+        });
+        await fn.pollNow();
+        h.simulator.failNext('isc.get', {}, { delayMs: 1500 });
+        const clicking = approve(serial.id, 'jamie.rivera@example.com');
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await h.app.poll();
+        expect((await clicking).body.message).toContain('moves on');
+        for (let poll = 0; poll < 3; poll++) await fn.pollNow();
+        const messages = h.simulator.messagesFor(serial.id);
+        expect(messages.map((m) => [...m.recipients].sort())).toEqual([['jamie.rivera@example.com'], ['carol.jones@example.com', 'jamie.rivera@example.com']]);
+        expect(messages[1].message).toContain('your step');
+    });
+
+    it('moves on when the next step has the same approvers as the one just approved', async () => {
+        await start();
+        const { allen, amy } = h.iscSample.people;
+        const reviewers = { kind: 'group' as const, id: h.iscSample.reviewers.id };
+        const serial = h.simulator.isc.addApproval({ requesterId: allen.id, requesteeId: amy.id, assignedTo: [reviewers], laterSteps: [[reviewers]] });
+        await fn.pollNow();
+        const first = await approve(serial.id, 'carol.jones@example.com');
+        expect(first.body.message).toContain('moves on');
+        await fn.pollNow();
+        expect(h.simulator.messagesFor(serial.id)).toHaveLength(2);
+        expect((await approve(serial.id, 'jamie.rivera@example.com')).status).toBe(200);
+        expect(h.simulator.isc.approvals.get(serial.id)!.status).toBe('APPROVED');
+    });
+
+    it('records a reject as rejected, and tells the requester, even when a poll sees new approvers meanwhile', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { NOTIFY_REQUESTER: 'true' } });
+        fn = await startFunctionHost(h.settings);
+        const { roleRequest } = h.iscSample.approvals;
+        await fn.pollNow();
+        h.simulator.isc.reassignTo(roleRequest.id, [{ kind: 'group', id: h.iscSample.reviewers.id }]);
+        h.simulator.failNext('isc.reject', { delayMs: 1500 });
+        const clicking = fn.post(`/api/approvals/${roleRequest.id}/reject`, { approverEmail: 'jamie.rivera@example.com', comment: 'No' });
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await h.app.poll();
+        const answer = await clicking;
+        expect(answer.body).toMatchObject({ status: 'rejected', message: expect.stringContaining('Rejected') });
+        expect(await h.app.store.get('isc', roleRequest.id)).toMatchObject({ status: 'decided', decision: 'reject' });
+        expect(h.simulator.messages.some((m) => m.recipients.includes('allen.burton@example.com'))).toBe(true);
     });
 });

@@ -56,8 +56,11 @@ function alreadyHandled(record: ApprovalRecord, liveState?: string): AppError {
     );
 }
 
+/** How long a claim holds, given the write budget it guards. */
+export const claimTtlMs = (writeBudgetMs: number) => writeBudgetMs + CLAIM_MARGIN_MS;
+
 const inProgress = (deps: ActionDependencies, record: ApprovalRecord, now: number) =>
-    record.status === 'deciding' && now - (record.decidingSince ?? 0) < deps.writeBudgetMs + CLAIM_MARGIN_MS;
+    record.status === 'deciding' && now - (record.decidingSince ?? 0) < claimTtlMs(deps.writeBudgetMs);
 
 /**
  * Runs a claimed row's source calls within the write budget, every retry and token refresh included, so

@@ -57,18 +57,16 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
         return answer(movesOnSentence(approval, approverNames(next)));
     }
 
-    let movedOnTo: string | undefined;
-    await saveDecision(deps, record, (latest) => {
-        movedOnTo = undefined;
-        if (source.stepsAfterDecision && latest.approverKey !== record.approverKey) {
-            // A poll saw the next step's approvers (and notified them) while this decision was made.
-            movedOnTo = latest.approverNames;
-            return { ...latest, status: 'open', decidingSince: undefined, updatedAt: now() };
-        }
-        return { ...latest, status: 'decided', decision: request.decision, decidedBy: request.approverEmail, decidedAt: now(), decidingSince: undefined, updatedAt: now() };
-    });
+    await saveDecision(deps, record, (latest) => ({
+        ...latest,
+        status: 'decided',
+        decision: request.decision,
+        decidedBy: request.approverEmail,
+        decidedAt: now(),
+        decidingSince: undefined,
+        updatedAt: now(),
+    }));
     deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id });
-    if (movedOnTo !== undefined) return answer(movesOnSentence(approval, movedOnTo));
     await deps.announce?.(source, approval, request.decision, person, request.comment);
     return answer(outcomeSentence(approval, request.decision));
 }
@@ -84,14 +82,16 @@ async function saveDecision(deps: ActionDependencies, record: ApprovalRecord, ch
 
 /**
  * A serial approval keeps its id and stays pending while it moves to the next step's approvers. Read it
- * again after the decision: still pending for other approvers means it moves on. A failed read is left to
- * the next poll, which reopens a decided row the source still lists for other approvers.
+ * again after the approve: still pending for other approvers, or for the same ones at a later step, means
+ * it moves on. A failed read is left to the next poll, which reopens a decided row the source still lists
+ * for other approvers.
  */
 async function nextStep(deps: ActionDependencies, source: ApprovalSource, decided: Approval): Promise<Approval | undefined> {
     const live = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.getApproval(decided.id)).catch((error: unknown) => {
         deps.log.warn('decide.reread_failed', { approvalId: decided.id, error: errorMessage(error) });
         return undefined;
     });
-    if (!live || live.completedState || live.approvers.length === 0 || approverKey(live) === approverKey(decided)) return undefined;
-    return live;
+    if (!live || live.completedState || live.approvers.length === 0) return undefined;
+    const laterStep = live.step !== undefined && decided.step !== undefined && live.step > decided.step;
+    return approverKey(live) !== approverKey(decided) || laterStep ? live : undefined;
 }

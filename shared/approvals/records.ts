@@ -27,6 +27,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
         dueAt: approval.dueAt,
         remindersSent: 0,
         reminderOwed: [],
+        step: 0,
         // The poll that records it sends it next, without another write to take the lease.
         sendLeaseUntil: at + SEND_LEASE_MS,
         leaseHolder: pollId,
@@ -60,7 +61,7 @@ export function withCurrentApprovers(record: ApprovalRecord, approval: Approval,
 export function reopened(record: ApprovalRecord, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
     return {
         ...withCurrentApprovers(record, approval, recipients, at, options),
-        ...(options.nextStep ? { stepSince: at } : {}),
+        ...(options.nextStep ? { step: record.step + 1 } : {}),
         status: 'open',
         decision: undefined,
         decidedBy: undefined,

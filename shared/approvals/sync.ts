@@ -5,7 +5,7 @@ import { isAcceptableApprovalId } from '../approvalId';
 import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toReminderMessage } from '../moveworks/message';
-import { ApprovalRecord, ApprovalStore, isRowRefused, pendingRecipients } from '../store/approvalStore';
+import { ApprovalRecord, ApprovalStore, isRowRefused, notifiedThisStep, pendingRecipients } from '../store/approvalStore';
 import { reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
@@ -24,6 +24,8 @@ export interface SyncSettings {
     overlapSeconds: number;
     budgetSeconds: number;
     concurrency: number;
+    /** How long an action's claim on a row holds (see authorize.ts). */
+    claimTtlMs: number;
 }
 
 export interface SyncDependencies {
@@ -150,11 +152,14 @@ async function recordChanges(
     sender: Sender,
 ): Promise<void> {
     const { store, source, log } = deps;
+    // A row claimed by an action in progress is left to it: the action records what the source did, and a
+    // poll that moved its approvers meanwhile could have the decision recorded against the wrong step.
+    const claimedNow = (record: ApprovalRecord) => record.status === 'deciding' && now() - (record.decidingSince ?? 0) < deps.settings.claimTtlMs;
     const changes = approvals
         .map((approval) => ({ approval, record: known.get(approval.id) }))
         .filter(({ record, approval }) =>
             record === undefined ||
-            ((record.status === 'open' || record.status === 'deciding') && (record.approverKey !== approverKey(approval) || record.recipients.length === 0)),
+            ((record.status === 'open' || (record.status === 'deciding' && !claimedNow(record))) && (record.approverKey !== approverKey(approval) || record.recipients.length === 0)),
         );
     if (changes.length === 0) return;
     const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
@@ -229,7 +234,10 @@ async function closeConfirmedGone(
     if (unseen.length === 0) return;
     let stillPending: Approval[];
     try {
-        stillPending = usableApprovals(deps, await deps.source.confirmPending(unseen.map((record) => record.id)), report);
+        const confirmed = await deps.source.confirmPending(unseen.map((record) => record.id));
+        stillPending = usableApprovals(deps, confirmed.pending, report);
+        // Too large to read even alone: the source could not say it is gone, so the row stays open.
+        for (const id of confirmed.undetermined) seen.add(id);
     } catch (error) {
         deps.log.warn('sync.confirm_failed', { source: deps.source.name, unseen: unseen.length, error: errorMessage(error) });
         return;
@@ -264,7 +272,7 @@ async function queueReminders(
     const due = [...known.values()].filter((record) => {
         if (record.status !== 'open' || record.remindersSent >= remindMax || pendingRecipients(record).length > 0) return false;
         if (!deps.source.incremental && !seen.has(record.id)) return false;
-        const last = Math.max(0, ...record.notified.filter((entry) => entry.approverKey === record.approverKey).map((entry) => entry.at));
+        const last = Math.max(0, ...notifiedThisStep(record).filter((entry) => entry.approverKey === record.approverKey).map((entry) => entry.at));
         if (last === 0) return false;
         const halfwayToDue = record.dueAt !== undefined && record.dueAt > last ? last + (record.dueAt - last) / 2 : Infinity;
         return now() >= Math.min(last + after, halfwayToDue) && (record.dueAt === undefined || now() < record.dueAt);
@@ -418,14 +426,14 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     const at = now();
     const sentOrRefused = new Set([...sent, ...refused]);
     const saved = await store.modify(record, (latest) => {
-        const alreadyNotified = new Set(latest.notified.map((entry) => entry.email));
+        const alreadyNotified = new Set(notifiedThisStep(latest).map((entry) => entry.email));
         return {
             ...latest,
             notified: [
                 ...latest.notified,
                 ...sent
                     .filter((email) => reminders.has(email) || !alreadyNotified.has(email))
-                    .map((email) => ({ email, approverKey: latest.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}) })),
+                    .map((email) => ({ email, approverKey: latest.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}), ...(latest.step ? { step: latest.step } : {}) })),
             ],
             reminderOwed: latest.reminderOwed.filter((email) => !sentOrRefused.has(email)),
             refused: [...new Set([...latest.refused, ...refused])],

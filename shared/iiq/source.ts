@@ -3,7 +3,7 @@ import { IiqConfig } from '../config';
 import { normalizeEmail } from '../email';
 import { conflict, forbidden, upstream, UpstreamError } from '../errors';
 import { Logger } from '../log';
-import { offsetPages } from '../paging';
+import { offsetPages, readInBatches } from '../paging';
 import { Approval, ApprovalPage, ApprovalSource, Decision, Person, Reference } from '../model';
 import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
 import { PluginClient, describeFailure } from './pluginClient';
@@ -57,13 +57,9 @@ export class IiqSource implements ApprovalSource {
         });
     }
 
-    async confirmPending(ids: string[]): Promise<Approval[]> {
-        const pending: Approval[] = [];
-        for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
-            const batch = ids.slice(start, start + IDS_PER_LOOKUP);
-            pending.push(...(await this.pendingAmong(batch)));
-        }
-        return pending;
+    async confirmPending(ids: string[]): Promise<{ pending: Approval[]; undetermined: string[] }> {
+        const { found, undetermined } = await readInBatches(ids, IDS_PER_LOOKUP, (batch) => this.pendingAmong(batch));
+        return { pending: found, undetermined };
     }
 
     /**

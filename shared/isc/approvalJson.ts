@@ -30,6 +30,7 @@ const approvalJson = z
         requestee: identity.nullish(),
         assignedTo: z.array(identity).nullish(),
         comments: z.array(z.object({ author: identity.nullish(), comment: text, createdDate: text }).passthrough()).nullish(),
+        serialStep: z.union([z.number(), z.string()]).nullish(),
         requestedTarget: z.array(z.object({ id: text, name: text, targetType: text, requestType: text }).passthrough()).nullish(),
         approvedBy: z.array(z.unknown()).nullish(),
         rejectedBy: z.array(z.unknown()).nullish(),
@@ -99,5 +100,6 @@ export function fromIscApproval(json: unknown): Approval | undefined {
             present(comment.comment) ? [{ author: present(comment.author?.name), text: comment.comment as string, date: instant(comment.createdDate) }] : [],
         ),
         completedState,
+        step: Number.isInteger(Number(approval.serialStep ?? undefined)) ? Number(approval.serialStep) : undefined,
     };
 }

@@ -3,7 +3,7 @@ import { normalizeEmail } from '../email';
 import { badRequest, conflict, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
 import { Logger } from '../log';
-import { offsetPages } from '../paging';
+import { offsetPages, readInBatches } from '../paging';
 import { Approval, ApprovalPage, ApprovalSource, Approver, Decision, Person, Reference } from '../model';
 import { fromIscApproval } from './approvalJson';
 import { describeIscFailure, IscClient } from './client';
@@ -58,14 +58,12 @@ export class IscSource implements ApprovalSource {
         });
     }
 
-    async confirmPending(ids: string[]): Promise<Approval[]> {
-        const pending: Approval[] = [];
-        for (let start = 0; start < ids.length; start += IDS_PER_LOOKUP) {
-            const batch = ids.slice(start, start + IDS_PER_LOOKUP);
+    async confirmPending(ids: string[]): Promise<{ pending: Approval[]; undetermined: string[] }> {
+        const { found, undetermined } = await readInBatches(ids, IDS_PER_LOOKUP, async (batch) => {
             const { items } = await this.client.listPending(0, batch.length, batch);
-            pending.push(...items.flatMap((item) => fromIscApproval(item) ?? []).filter((approval) => !approval.completedState && batch.includes(approval.id)));
-        }
-        return pending;
+            return items.flatMap((item) => fromIscApproval(item) ?? []).filter((approval) => !approval.completedState && batch.includes(approval.id));
+        });
+        return { pending: found, undetermined };
     }
 
     async getApproval(id: string): Promise<Approval | undefined> {

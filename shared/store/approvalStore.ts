@@ -19,6 +19,8 @@ export interface NotifiedRecipient {
     approverKey: string;
     at: number;
     reminder?: boolean;
+    /** The serial step it was sent for (see ApprovalRecord.step); absent means 0. */
+    step?: number;
 }
 
 export interface ApprovalRecord {
@@ -38,8 +40,8 @@ export interface ApprovalRecord {
     notified: NotifiedRecipient[];
     /** Recipients Moveworks refused as unknown; sent to again only after POST /api/refused/retry. */
     refused: string[];
-    /** When the current serial step began (local clock): who was notified for an earlier step is owed one again. */
-    stepSince?: number;
+    /** The serial step the row's approvers belong to (0 first); who was notified for an earlier step is owed a message again. */
+    step: number;
     /** "Amy Cox's request for IT Database Manager", for lists and answers. */
     summary: string;
     /** When the source expires the approval, if it says (source clock). */
@@ -71,10 +73,14 @@ export interface SyncCursor {
     etag?: string;
 }
 
+/** Notifications sent for the row's current serial step (under any approvers of it: a reassignment is the same step). */
+export function notifiedThisStep(record: ApprovalRecord): NotifiedRecipient[] {
+    return record.notified.filter((entry) => (entry.step ?? 0) === record.step);
+}
+
 /** Recipients still owed a notification for the current approvers. */
 export function pendingRecipients(record: ApprovalRecord): string[] {
-    const thisStep = record.notified.filter((entry) => record.stepSince === undefined || entry.at >= record.stepSince);
-    const done = new Set([...thisStep.map((entry) => entry.email), ...record.refused]);
+    const done = new Set([...notifiedThisStep(record).map((entry) => entry.email), ...record.refused]);
     return [...new Set([...record.recipients.filter((email) => !done.has(email)), ...record.reminderOwed])];
 }
 
@@ -115,14 +121,14 @@ const asBytes = (value: unknown) => (typeof value === 'string' ? Buffer.from(val
  * Notified entries are stored grouped by send (one approver key and time, many emails), so a group's
  * thousand members do not each repeat the approver key. Rows written before this keep one object per email.
  */
-type NotifiedGroup = { k: string; at: number; r?: true; e: string[] };
+type NotifiedGroup = { k: string; at: number; r?: true; s?: number; e: string[] };
 
 function toNotifiedGroups(notified: NotifiedRecipient[]): NotifiedGroup[] {
     const groups = new Map<string, NotifiedGroup>();
     for (const entry of notified) {
-        const key = JSON.stringify([entry.approverKey, entry.at, entry.reminder === true]);
+        const key = JSON.stringify([entry.approverKey, entry.at, entry.reminder === true, entry.step ?? 0]);
         let group = groups.get(key);
-        if (!group) groups.set(key, (group = { k: entry.approverKey, at: entry.at, ...(entry.reminder ? { r: true as const } : {}), e: [] }));
+        if (!group) groups.set(key, (group = { k: entry.approverKey, at: entry.at, ...(entry.reminder ? { r: true as const } : {}), ...(entry.step ? { s: entry.step } : {}), e: [] }));
         group.e.push(entry.email);
     }
     return [...groups.values()];
@@ -132,7 +138,7 @@ function fromNotifiedGroups(stored: unknown[]): NotifiedRecipient[] {
     return stored.flatMap((item) => {
         if ('email' in (item as object)) return [item as NotifiedRecipient];
         const group = item as NotifiedGroup;
-        return group.e.map((email) => ({ email, approverKey: group.k, at: group.at, ...(group.r ? { reminder: true } : {}) }));
+        return group.e.map((email) => ({ email, approverKey: group.k, at: group.at, ...(group.r ? { reminder: true } : {}), ...(group.s ? { step: group.s } : {}) }));
     });
 }
 
@@ -159,7 +165,7 @@ function toEntity(record: ApprovalRecord): Entity {
         decidedBy: record.decidedBy,
         decidedAt: record.decidedAt === undefined ? undefined : { value: String(record.decidedAt), type: 'Int64' },
         decidingSince: record.decidingSince === undefined ? undefined : { value: String(record.decidingSince), type: 'Int64' },
-        stepSince: record.stepSince === undefined ? undefined : { value: String(record.stepSince), type: 'Int64' },
+        step: record.step,
         closedReason: record.closedReason,
         createdAt: { value: String(record.createdAt), type: 'Int64' },
         updatedAt: { value: String(record.updatedAt), type: 'Int64' },
@@ -193,7 +199,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         decidedBy: asString(entity.decidedBy),
         decidedAt: asNumber(entity.decidedAt),
         decidingSince: asNumber(entity.decidingSince),
-        stepSince: asNumber(entity.stepSince),
+        step: Number(entity.step ?? 0),
         closedReason: asString(entity.closedReason),
         createdAt: Number(entity.createdAt),
         updatedAt: Number(entity.updatedAt),
