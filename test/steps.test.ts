@@ -1,5 +1,7 @@
 import { FunctionHost, startFunctionHost } from './support/functionHost';
-import { Harness, startHarness } from './support/harness';
+import { Harness, manualClock, startHarness } from './support/harness';
+
+const HOUR = 3_600_000;
 
 describe('Identity Security Cloud approvals with serial steps', () => {
     let h: Harness;
@@ -171,5 +173,73 @@ describe('Identity Security Cloud approvals with serial steps', () => {
         expect(answer.body).toMatchObject({ status: 'rejected', message: expect.stringContaining('Rejected') });
         expect(await h.app.store.get('isc', roleRequest.id)).toMatchObject({ status: 'decided', decision: 'reject' });
         expect(h.simulator.messages.some((m) => m.recipients.includes('allen.burton@example.com'))).toBe(true);
+    });
+
+    const reviewersTwice = () => {
+        const { allen, amy } = h.iscSample.people;
+        const reviewers = { kind: 'group' as const, id: h.iscSample.reviewers.id };
+        return h.simulator.isc.addApproval({ requesterId: allen.id, requesteeId: amy.id, assignedTo: [reviewers], laterSteps: [[reviewers]] });
+    };
+
+    it('moves on after a lost re-read even when the next step has the same approvers', async () => {
+        await start();
+        const serial = reviewersTwice();
+        await fn.pollNow();
+        h.simulator.failNext('isc.get', {}, ...Array.from({ length: 4 }, () => ({ status: 500 })));
+        expect((await approve(serial.id, 'carol.jones@example.com')).status).toBe(200);
+        await fn.pollNow();
+        expect(await h.app.store.get('isc', serial.id)).toMatchObject({ status: 'open', step: 1 });
+        expect(h.simulator.messagesFor(serial.id)).toHaveLength(2);
+        expect((await approve(serial.id, 'jamie.rivera@example.com')).status).toBe(200);
+    });
+
+    it('notifies every approver of a step approved inside ISC, with the next-step heading', async () => {
+        await start();
+        const { jamie, allen, amy } = h.iscSample.people;
+        const serial = h.simulator.isc.addApproval({
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'identity', id: jamie.id }],
+            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
+        });
+        await fn.pollNow();
+        h.simulator.isc.approveStep(serial.id);
+        await fn.pollNow();
+        await fn.pollNow();
+        const messages = h.simulator.messagesFor(serial.id);
+        expect(messages.map((m) => [...m.recipients].sort())).toEqual([['jamie.rivera@example.com'], ['carol.jones@example.com', 'jamie.rivera@example.com']]);
+        expect(messages[1].message).toContain('your step');
+    });
+
+    it('counts a message for the step it was sent for when the step moves on while it is being sent', async () => {
+        await start();
+        await fn.pollNow();
+        const serial = reviewersTwice();
+        h.simulator.failNext('moveworks.send', { delayMs: 2500 });
+        const polling = h.app.poll();
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect((await approve(serial.id, 'carol.jones@example.com')).body.message).toContain('moves on');
+        await polling;
+        for (let poll = 0; poll < 2; poll++) await fn.pollNow();
+        const messages = h.simulator.messagesFor(serial.id);
+        expect(messages).toHaveLength(2);
+        expect(messages[1].message).toContain('your step');
+    });
+
+    it('reminds the next step again when its approvers are the same as the last one', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { REMIND_MAX: '1', REMIND_AFTER_HOURS: '24' } });
+        fn = await startFunctionHost(h.settings);
+        const clock = manualClock();
+        const app = h.newApp({}, clock.now);
+        const serial = reviewersTwice();
+        await app.poll();
+        clock.advance(25 * HOUR);
+        await app.poll();
+        expect((await app.decide({ approvalId: serial.id, decision: 'approve', approverEmail: 'carol.jones@example.com' })).message).toContain('moves on');
+        await app.poll();
+        clock.advance(25 * HOUR);
+        await app.poll();
+        const headings = h.simulator.messagesFor(serial.id).map((m) => (m.message.includes('Reminder') ? 'reminder' : m.message.includes('your step') ? 'step' : 'new'));
+        expect(headings).toEqual(['new', 'reminder', 'step', 'reminder']);
     });
 });

@@ -144,6 +144,16 @@ export class IscTenant {
         approval.completedDate = approval.modifiedDate = Date.now();
     }
 
+    /** Approves the current step inside ISC (not through the app): the next step takes over, or it completes. */
+    approveStep(approvalId: string): void {
+        const approval = this.approvals.get(approvalId)!;
+        const nextStep = approval.laterSteps?.shift();
+        if (!nextStep) return this.complete(approvalId);
+        approval.earlierSteps = [...(approval.earlierSteps ?? []), approval.assignedTo];
+        approval.assignedTo = nextStep;
+        approval.modifiedDate = Date.now();
+    }
+
     /** Reassigns inside ISC (not through the app). */
     reassignTo(approvalId: string, assignees: IscAssignee[]): void {
         const approval = this.approvals.get(approvalId)!;

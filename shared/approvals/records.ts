@@ -28,6 +28,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
         remindersSent: 0,
         reminderOwed: [],
         step: 0,
+        sourceStep: approval.step,
         // The poll that records it sends it next, without another write to take the lease.
         sendLeaseUntil: at + SEND_LEASE_MS,
         leaseHolder: pollId,
@@ -48,8 +49,9 @@ export function withCurrentApprovers(record: ApprovalRecord, approval: Approval,
         recipients,
         summary: describeRequest(approval),
         dueAt: approval.dueAt,
-        // New approvers start a new step: reminders count again from their notification.
-        ...(newApprovers ? { remindersSent: 0, reminderOwed: [] } : {}),
+        sourceStep: approval.step,
+        // New approvers, or a new step, start over: reminders count again from their notification.
+        ...(newApprovers || options.nextStep ? { remindersSent: 0, reminderOwed: [] } : {}),
         updatedAt: at,
     };
 }
@@ -71,8 +73,13 @@ export function reopened(record: ApprovalRecord, approval: Approval, recipients:
     };
 }
 
+/** Whether the source lists the approval at a later serial step than the row's, when both say which. */
+export function isLaterStep(record: ApprovalRecord, approval: Approval): boolean {
+    return approval.step !== undefined && record.sourceStep !== undefined && approval.step > record.sourceStep;
+}
+
 /** Whether a finished row should open again, given the approval the source lists as pending. */
 export function shouldReopen(record: ApprovalRecord, approval: Approval): boolean {
     if (record.status === 'closed') return true;
-    return record.status === 'decided' && record.approverKey !== approverKey(approval);
+    return record.status === 'decided' && (record.approverKey !== approverKey(approval) || isLaterStep(record, approval));
 }

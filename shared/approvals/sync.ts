@@ -6,7 +6,7 @@ import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toReminderMessage } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore, isRowRefused, notifiedThisStep, pendingRecipients } from '../store/approvalStore';
-import { reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
+import { isLaterStep, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
  * One poll of one source: list what is pending (changed since the watermark, or everything on a full
@@ -159,7 +159,8 @@ async function recordChanges(
         .map((approval) => ({ approval, record: known.get(approval.id) }))
         .filter(({ record, approval }) =>
             record === undefined ||
-            ((record.status === 'open' || (record.status === 'deciding' && !claimedNow(record))) && (record.approverKey !== approverKey(approval) || record.recipients.length === 0)),
+            ((record.status === 'open' || (record.status === 'deciding' && !claimedNow(record))) &&
+                (record.approverKey !== approverKey(approval) || record.recipients.length === 0 || isLaterStep(record, approval))),
         );
     if (changes.length === 0) return;
     const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
@@ -176,10 +177,15 @@ async function recordChanges(
             return;
         }
         await perRow(deps, approval.id, async () => {
-            const updated = await store.update(withCurrentApprovers(record, approval, recipientsOf(approval), at));
+            // A step approved inside the source: the next step's approvers are all owed a message.
+            const nextStep = isLaterStep(record, approval);
+            const updated = await store.update(
+                nextStep ? reopened(record, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(record, approval, recipientsOf(approval), at),
+            );
             if (!updated) return;
             sender.enqueue(updated);
-            if (record.approverKey === approverKey(approval)) return;
+            if (nextStep) log.info('sync.next_step', { source: source.name, approvalId: approval.id, step: approval.step });
+            if (nextStep || record.approverKey === approverKey(approval)) return;
             report.reassigned++;
             log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
         });
@@ -209,7 +215,8 @@ async function reopenIfPending(
 ): Promise<void> {
     const record = await deps.store.get(deps.source.name, approval.id);
     if (!record || !shouldReopen(record, approval)) return;
-    const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep: record.status === 'decided' }));
+    const nextStep = record.status === 'decided' || isLaterStep(record, approval);
+    const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep }));
     if (!saved) return;
     report.reopened++;
     deps.log.info('sync.reopened', { source: deps.source.name, approvalId: approval.id, was: record.status, approvers: approverKey(approval) });
@@ -426,14 +433,15 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     const at = now();
     const sentOrRefused = new Set([...sent, ...refused]);
     const saved = await store.modify(record, (latest) => {
-        const alreadyNotified = new Set(notifiedThisStep(latest).map((entry) => entry.email));
+        // Recorded for the step and approvers the message was written for, even if the row moved on meanwhile.
+        const alreadyNotified = new Set(latest.notified.filter((entry) => (entry.step ?? 0) === record.step).map((entry) => entry.email));
         return {
             ...latest,
             notified: [
                 ...latest.notified,
                 ...sent
                     .filter((email) => reminders.has(email) || !alreadyNotified.has(email))
-                    .map((email) => ({ email, approverKey: latest.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}), ...(latest.step ? { step: latest.step } : {}) })),
+                    .map((email) => ({ email, approverKey: record.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}), ...(record.step ? { step: record.step } : {}) })),
             ],
             reminderOwed: latest.reminderOwed.filter((email) => !sentOrRefused.has(email)),
             refused: [...new Set([...latest.refused, ...refused])],

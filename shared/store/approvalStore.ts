@@ -42,6 +42,8 @@ export interface ApprovalRecord {
     refused: string[];
     /** The serial step the row's approvers belong to (0 first); who was notified for an earlier step is owed a message again. */
     step: number;
+    /** The source's own step number for it (ISC `serialStep`), when it says: a higher one listed is the next step. */
+    sourceStep?: number;
     /** "Amy Cox's request for IT Database Manager", for lists and answers. */
     summary: string;
     /** When the source expires the approval, if it says (source clock). */
@@ -166,6 +168,7 @@ function toEntity(record: ApprovalRecord): Entity {
         decidedAt: record.decidedAt === undefined ? undefined : { value: String(record.decidedAt), type: 'Int64' },
         decidingSince: record.decidingSince === undefined ? undefined : { value: String(record.decidingSince), type: 'Int64' },
         step: record.step,
+        sourceStep: record.sourceStep,
         closedReason: record.closedReason,
         createdAt: { value: String(record.createdAt), type: 'Int64' },
         updatedAt: { value: String(record.updatedAt), type: 'Int64' },
@@ -200,6 +203,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         decidedAt: asNumber(entity.decidedAt),
         decidingSince: asNumber(entity.decidingSince),
         step: Number(entity.step ?? 0),
+        sourceStep: asNumber(entity.sourceStep),
         closedReason: asString(entity.closedReason),
         createdAt: Number(entity.createdAt),
         updatedAt: Number(entity.updatedAt),
