@@ -24,6 +24,16 @@ describe('Identity Security Cloud approvals with serial steps', () => {
             laterSteps: [[{ kind: 'identity', id: dana.id }]],
         });
     };
+    /** Step 1 Jamie, step 2 the Security Reviewers group (Jamie and Carol): Jamie is in both. */
+    const jamieThenReviewers = () => {
+        const { jamie, allen, amy } = h.iscSample.people;
+        return h.simulator.isc.addApproval({
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'identity', id: jamie.id }],
+            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
+        });
+    };
     const approve = (id: string, email: string) => fn.post(`/api/approvals/${id}/approve`, { approverEmail: email });
 
     it('tells the first approver the request moves on to the next step, not that it is complete', async () => {
@@ -110,13 +120,7 @@ describe('Identity Security Cloud approvals with serial steps', () => {
 
     it('notifies an approver of the next step who was already notified for an earlier one', async () => {
         await start();
-        const { jamie, allen, amy } = h.iscSample.people;
-        const serial = h.simulator.isc.addApproval({
-            requesterId: allen.id,
-            requesteeId: amy.id,
-            assignedTo: [{ kind: 'identity', id: jamie.id }],
-            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
-        });
+        const serial = jamieThenReviewers();
         await fn.pollNow();
         await approve(serial.id, 'jamie.rivera@example.com');
         for (let poll = 0; poll < 3; poll++) await fn.pollNow();
@@ -126,13 +130,7 @@ describe('Identity Security Cloud approvals with serial steps', () => {
 
     it('notifies the next step once, with its own heading, when a poll runs while the first step is decided', async () => {
         await start();
-        const { jamie, allen, amy } = h.iscSample.people;
-        const serial = h.simulator.isc.addApproval({
-            requesterId: allen.id,
-            requesteeId: amy.id,
-            assignedTo: [{ kind: 'identity', id: jamie.id }],
-            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
-        });
+        const serial = jamieThenReviewers();
         await fn.pollNow();
         h.simulator.failNext('isc.get', {}, { delayMs: 1500 });
         const clicking = approve(serial.id, 'jamie.rivera@example.com');
@@ -195,13 +193,7 @@ describe('Identity Security Cloud approvals with serial steps', () => {
 
     it('notifies every approver of a step approved inside ISC, with the next-step heading', async () => {
         await start();
-        const { jamie, allen, amy } = h.iscSample.people;
-        const serial = h.simulator.isc.addApproval({
-            requesterId: allen.id,
-            requesteeId: amy.id,
-            assignedTo: [{ kind: 'identity', id: jamie.id }],
-            laterSteps: [[{ kind: 'group', id: h.iscSample.reviewers.id }]],
-        });
+        const serial = jamieThenReviewers();
         await fn.pollNow();
         h.simulator.isc.approveStep(serial.id);
         await fn.pollNow();
