@@ -124,10 +124,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         },
         async retryRefused({ approvalId, email }) {
             const result = { approvals: 0, recipients: 0 };
+            const again = (refused: string[]) => refused.filter((refusedEmail) => email === undefined || refusedEmail === email);
             for (const source of sources) {
                 for await (const record of store.listOpen(source.name)) {
                     if (approvalId !== undefined && record.id !== approvalId) continue;
-                    const again = (refused: string[]) => refused.filter((refusedEmail) => email === undefined || refusedEmail === email);
                     if (again(record.refused).length === 0) continue;
                     let cleared = 0;
                     const saved = await store.modify(record, (latest) => {

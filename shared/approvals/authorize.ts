@@ -4,6 +4,7 @@ import { errorMessage, Logger } from '../log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
 import { formatInstant } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
+import { isClaimInProgress } from './records';
 
 /**
  * What every action on an approval checks first, against live state: the app notified it, it is still
@@ -59,8 +60,7 @@ function alreadyHandled(record: ApprovalRecord, liveState?: string): AppError {
 /** How long a claim holds, given the write budget it guards. */
 export const claimTtlMs = (writeBudgetMs: number) => writeBudgetMs + CLAIM_MARGIN_MS;
 
-const inProgress = (deps: ActionDependencies, record: ApprovalRecord, now: number) =>
-    record.status === 'deciding' && now - (record.decidingSince ?? 0) < claimTtlMs(deps.writeBudgetMs);
+const inProgress = (deps: ActionDependencies, record: ApprovalRecord, now: number) => isClaimInProgress(record, now, claimTtlMs(deps.writeBudgetMs));
 
 /**
  * Runs a claimed row's source calls within the write budget, every retry and token refresh included, so

@@ -5,7 +5,7 @@ import { errorMessage } from '../log';
 import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '../model';
 import { ApprovalRecord } from '../store/approvalStore';
 import { movesOnSentence, outcomeSentence } from '../moveworks/message';
-import { reopened } from './records';
+import { isLaterStep, reopened } from './records';
 import { ActionDependencies, authorize, Authorized, claim, findNotified, release, viaSource, withinAction, withinClaim } from './authorize';
 
 /**
@@ -92,6 +92,5 @@ async function nextStep(deps: ActionDependencies, source: ApprovalSource, decide
         return undefined;
     });
     if (!live || live.completedState || live.approvers.length === 0) return undefined;
-    const laterStep = live.step !== undefined && decided.step !== undefined && live.step > decided.step;
-    return approverKey(live) !== approverKey(decided) || laterStep ? live : undefined;
+    return approverKey(live) !== approverKey(decided) || isLaterStep(decided.step, live) ? live : undefined;
 }

@@ -73,13 +73,18 @@ export function reopened(record: ApprovalRecord, approval: Approval, recipients:
     };
 }
 
-/** Whether the source lists the approval at a later serial step than the row's, when both say which. */
-export function isLaterStep(record: ApprovalRecord, approval: Approval): boolean {
-    return approval.step !== undefined && record.sourceStep !== undefined && approval.step > record.sourceStep;
+/** Whether the source has the approval at a later serial step than `step`, when both are known. */
+export function isLaterStep(step: number | undefined, approval: Approval): boolean {
+    return approval.step !== undefined && step !== undefined && approval.step > step;
+}
+
+/** Whether an action holds the row's claim right now; an older claim belongs to a caller that died. */
+export function isClaimInProgress(record: ApprovalRecord, now: number, claimTtlMs: number): boolean {
+    return record.status === 'deciding' && now - (record.decidingSince ?? 0) < claimTtlMs;
 }
 
 /** Whether a finished row should open again, given the approval the source lists as pending. */
 export function shouldReopen(record: ApprovalRecord, approval: Approval): boolean {
     if (record.status === 'closed') return true;
-    return record.status === 'decided' && (record.approverKey !== approverKey(approval) || isLaterStep(record, approval));
+    return record.status === 'decided' && (record.approverKey !== approverKey(approval) || isLaterStep(record.sourceStep, approval));
 }

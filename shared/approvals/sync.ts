@@ -5,8 +5,8 @@ import { isAcceptableApprovalId } from '../approvalId';
 import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toReminderMessage } from '../moveworks/message';
-import { ApprovalRecord, ApprovalStore, isRowRefused, notifiedThisStep, pendingRecipients } from '../store/approvalStore';
-import { isLaterStep, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
+import { ApprovalRecord, ApprovalStore, isRowRefused, notifiedInStep, pendingRecipients } from '../store/approvalStore';
+import { isClaimInProgress, isLaterStep, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
  * One poll of one source: list what is pending (changed since the watermark, or everything on a full
@@ -154,13 +154,12 @@ async function recordChanges(
     const { store, source, log } = deps;
     // A row claimed by an action in progress is left to it: the action records what the source did, and a
     // poll that moved its approvers meanwhile could have the decision recorded against the wrong step.
-    const claimedNow = (record: ApprovalRecord) => record.status === 'deciding' && now() - (record.decidingSince ?? 0) < deps.settings.claimTtlMs;
     const changes = approvals
         .map((approval) => ({ approval, record: known.get(approval.id) }))
         .filter(({ record, approval }) =>
             record === undefined ||
-            ((record.status === 'open' || (record.status === 'deciding' && !claimedNow(record))) &&
-                (record.approverKey !== approverKey(approval) || record.recipients.length === 0 || isLaterStep(record, approval))),
+            ((record.status === 'open' || (record.status === 'deciding' && !isClaimInProgress(record, now(), deps.settings.claimTtlMs))) &&
+                (record.approverKey !== approverKey(approval) || record.recipients.length === 0 || isLaterStep(record.sourceStep, approval))),
         );
     if (changes.length === 0) return;
     const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
@@ -178,7 +177,7 @@ async function recordChanges(
         }
         await perRow(deps, approval.id, async () => {
             // A step approved inside the source: the next step's approvers are all owed a message.
-            const nextStep = isLaterStep(record, approval);
+            const nextStep = isLaterStep(record.sourceStep, approval);
             const updated = await store.update(
                 nextStep ? reopened(record, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(record, approval, recipientsOf(approval), at),
             );
@@ -215,7 +214,7 @@ async function reopenIfPending(
 ): Promise<void> {
     const record = await deps.store.get(deps.source.name, approval.id);
     if (!record || !shouldReopen(record, approval)) return;
-    const nextStep = record.status === 'decided' || isLaterStep(record, approval);
+    const nextStep = record.status === 'decided' || isLaterStep(record.sourceStep, approval);
     const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep }));
     if (!saved) return;
     report.reopened++;
@@ -279,7 +278,7 @@ async function queueReminders(
     const due = [...known.values()].filter((record) => {
         if (record.status !== 'open' || record.remindersSent >= remindMax || pendingRecipients(record).length > 0) return false;
         if (!deps.source.incremental && !seen.has(record.id)) return false;
-        const last = Math.max(0, ...notifiedThisStep(record).filter((entry) => entry.approverKey === record.approverKey).map((entry) => entry.at));
+        const last = Math.max(0, ...notifiedInStep(record.notified, record.step).filter((entry) => entry.approverKey === record.approverKey).map((entry) => entry.at));
         if (last === 0) return false;
         const halfwayToDue = record.dueAt !== undefined && record.dueAt > last ? last + (record.dueAt - last) / 2 : Infinity;
         return now() >= Math.min(last + after, halfwayToDue) && (record.dueAt === undefined || now() < record.dueAt);
@@ -416,7 +415,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
         if (outcome.kind === 'sent') sent.push(...batch);
         else if (outcome.kind === 'refused' && batch.length > 1) {
             // Moveworks refuses a whole request when one recipient is unknown to it: find who by halves, so
-            // one unknown member of a group of 500 costs about 18 requests rather than 500.
+            // one unknown member of a group of 500 costs 19 requests (one, then two per halving) rather than 500.
             const half = Math.ceil(batch.length / 2);
             batches.unshift({ message, emails: batch.slice(0, half) }, { message, emails: batch.slice(half) });
         } else if (outcome.kind === 'refused') {
@@ -434,7 +433,7 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     const sentOrRefused = new Set([...sent, ...refused]);
     const saved = await store.modify(record, (latest) => {
         // Recorded for the step and approvers the message was written for, even if the row moved on meanwhile.
-        const alreadyNotified = new Set(latest.notified.filter((entry) => (entry.step ?? 0) === record.step).map((entry) => entry.email));
+        const alreadyNotified = new Set(notifiedInStep(latest.notified, record.step).map((entry) => entry.email));
         return {
             ...latest,
             notified: [

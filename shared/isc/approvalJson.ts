@@ -44,6 +44,9 @@ const instant = (value: string | null | undefined) => {
     return Number.isNaN(parsed) ? undefined : parsed;
 };
 
+/** ISC's int64 fields, sent as numbers or as text. */
+const wholeNumber = (value: number | string | null | undefined) => (value === null || value === undefined || value === '' || !Number.isInteger(Number(value)) ? undefined : Number(value));
+
 const present = (value: string | null | undefined) => (value === null || value === undefined || value.trim() === '' ? undefined : value);
 
 /** The English value of a localized text, or the first one there is. */
@@ -100,6 +103,6 @@ export function fromIscApproval(json: unknown): Approval | undefined {
             present(comment.comment) ? [{ author: present(comment.author?.name), text: comment.comment as string, date: instant(comment.createdDate) }] : [],
         ),
         completedState,
-        step: Number.isInteger(Number(approval.serialStep ?? undefined)) ? Number(approval.serialStep) : undefined,
+        step: wholeNumber(approval.serialStep),
     };
 }

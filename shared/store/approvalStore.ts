@@ -75,14 +75,14 @@ export interface SyncCursor {
     etag?: string;
 }
 
-/** Notifications sent for the row's current serial step (under any approvers of it: a reassignment is the same step). */
-export function notifiedThisStep(record: ApprovalRecord): NotifiedRecipient[] {
-    return record.notified.filter((entry) => (entry.step ?? 0) === record.step);
+/** Notifications sent for one serial step (under any approvers of it: a reassignment is the same step). */
+export function notifiedInStep(notified: NotifiedRecipient[], step: number): NotifiedRecipient[] {
+    return notified.filter((entry) => (entry.step ?? 0) === step);
 }
 
 /** Recipients still owed a notification for the current approvers. */
 export function pendingRecipients(record: ApprovalRecord): string[] {
-    const done = new Set([...notifiedThisStep(record).map((entry) => entry.email), ...record.refused]);
+    const done = new Set([...notifiedInStep(record.notified, record.step).map((entry) => entry.email), ...record.refused]);
     return [...new Set([...record.recipients.filter((email) => !done.has(email)), ...record.reminderOwed])];
 }
 
