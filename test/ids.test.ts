@@ -29,4 +29,11 @@ describe('approval ids that cannot be table keys', () => {
         await h.app.poll();
         expect(h.simulator.messagesFor(later.id)).toHaveLength(1);
     });
+
+    it('closes nothing when a wrong ISC_ID_PATTERN makes every listed id look unusable', async () => {
+        h = await startHarness({ simulator: { sources: ['isc'] } });
+        await h.app.poll();
+        await h.newApp({ ISC_ID_PATTERN: '^[0-9]{4}$' }).poll();
+        for (const { id } of Object.values(h.iscSample.approvals)) expect(await h.app.store.get('isc', id)).toMatchObject({ status: 'open' });
+    });
 });

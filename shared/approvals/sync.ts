@@ -99,10 +99,9 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
             report.listed += page.approvals.length;
             report.skipped += page.skipped;
             const fresh = usableApprovals(deps, page.approvals, report).filter((approval) => !seen.has(approval.id));
-            for (const approval of fresh) {
-                seen.add(approval.id);
-                watermark = Math.max(watermark ?? 0, approval.changedAt);
-            }
+            // Listed as pending, usable or not: a row whose id a changed setting now refuses is not vanished.
+            for (const approval of page.approvals) seen.add(approval.id);
+            for (const approval of fresh) watermark = Math.max(watermark ?? 0, approval.changedAt);
             await recordChanges(deps, fresh, known, report, now, pollId, sender);
         }
     } catch (error) {
@@ -241,14 +240,14 @@ async function closeConfirmedGone(
     let stillPending: Approval[];
     try {
         const confirmed = await deps.source.confirmPending(unseen.map((record) => record.id));
+        // Still pending (whatever a setting now says of its id), or too large to read even alone: the
+        // source did not say it is gone, so the row stays open.
+        for (const id of [...confirmed.pending.map((approval) => approval.id), ...confirmed.undetermined]) seen.add(id);
         stillPending = usableApprovals(deps, confirmed.pending, report);
-        // Too large to read even alone: the source could not say it is gone, so the row stays open.
-        for (const id of confirmed.undetermined) seen.add(id);
     } catch (error) {
         deps.log.warn('sync.confirm_failed', { source: deps.source.name, unseen: unseen.length, error: errorMessage(error) });
         return;
     }
-    for (const approval of stillPending) seen.add(approval.id);
     if (stillPending.length > 0) deps.log.info('sync.unseen_still_pending', { source: deps.source.name, count: stillPending.length });
     await recordChanges(deps, stillPending, known, report, now, pollId, sender);
     const gone = unseen.filter((record) => !seen.has(record.id));
