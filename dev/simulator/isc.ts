@@ -1,12 +1,14 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 
 /**
  * The Identity Security Cloud part of the simulator: OAuth client credentials, v2025 generic approvals
  * (list with filters/limit/offset/count and include-* flags, get, approve 200, reject 204, comments 200,
  * reassign 204), serial steps (an approve hands the approval to the next step, which keeps it PENDING),
- * identities by email or id, ErrorResponseDto bodies, and 100 requests per 10 s per client answered with
- * 429 and Retry-After.
+ * access-request approvals (pending list with owner-id/filters/sorters/paging, approve, reject and forward
+ * answering 202, a generic mirror that follows them), identities by email or id, ErrorResponseDto bodies,
+ * and 100 requests per 10 s per client answered with 429 and Retry-After. Every answered exchange is kept
+ * in `exchanges` so a spec can check it against SailPoint's published schemas.
  */
 
 export interface IscIdentity {
@@ -43,6 +45,48 @@ export interface IscApproval {
     status: 'PENDING' | 'APPROVED' | 'REJECTED';
     completedDate?: number;
     requestedTarget: { id: string; name: string; targetType: string; requestType: string }[];
+    /** What the approval is about elsewhere in ISC, e.g. the access request a mirrored approval stands for. */
+    referenceData?: { id: string; type: string; name?: string }[];
+}
+
+export type IscAccessType = 'ROLE' | 'ENTITLEMENT' | 'ACCESS_PROFILE';
+
+/** An access-request approval as the v3-style `/access-request-approvals` API serves it (dates in epoch ms). */
+export interface IscAccessRequestApproval {
+    /** 32 lowercase hex characters, as ISC's own ids. */
+    id: string;
+    accessRequestId: string;
+    name: string;
+    requestType: 'GRANT_ACCESS' | 'REVOKE_ACCESS' | 'MODIFY_ACCESS';
+    /** An identity in `IscTenant.identities`. */
+    ownerId: string;
+    requesterId?: string;
+    requestedForId?: string;
+    requestedObject: { id: string; name: string; description?: string; type: IscAccessType };
+    requesterComment?: string;
+    previousReviewersComments: { authorId?: string; comment: string; created: number }[];
+    forwardHistory: {
+        oldApproverName: string;
+        newApproverName: string;
+        forwarderName?: string;
+        comment?: string;
+        modified: number;
+        reassignmentType: 'MANUAL_REASSIGNMENT' | 'AUTOMATIC_REASSIGNMENT' | 'AUTO_ESCALATION' | 'SELF_REVIEW_DELEGATION';
+    }[];
+    commentRequiredWhenRejected: boolean;
+    actionInProcess?: 'APPROVED' | 'REJECTED' | 'FORWARDED';
+    startDate?: number;
+    removeDate?: number;
+    privilegeLevel?: string;
+    /**
+     * Separation-of-duties conflicts found by the request's SoD check. Absent: no check ran (the tenant has
+     * no SoD policy), so `sodViolationContext` is null; empty: the check ran and found none.
+     */
+    sodConflicts?: { policyName: string; left: { name: string; type: IscAccessType }[]; right: { name: string; type: IscAccessType }[] }[];
+    created: number;
+    modified: number;
+    requestCreated: number;
+    state: 'PENDING' | 'APPROVED' | 'REJECTED';
 }
 
 export interface IscAction {
@@ -52,7 +96,38 @@ export interface IscAction {
     at: number;
 }
 
-export type IscRoute = 'isc.token' | 'isc.list' | 'isc.get' | 'isc.approve' | 'isc.reject' | 'isc.comments' | 'isc.reassign' | 'isc.identities';
+export interface IscAccessRequestAction {
+    approvalId: string;
+    action: 'approve' | 'reject' | 'forward';
+    body: Record<string, unknown>;
+    at: number;
+}
+
+export type IscRoute =
+    | 'isc.token'
+    | 'isc.list'
+    | 'isc.get'
+    | 'isc.approve'
+    | 'isc.reject'
+    | 'isc.comments'
+    | 'isc.reassign'
+    | 'isc.identities'
+    | 'isc.accessRequests.pending'
+    | 'isc.accessRequests.approve'
+    | 'isc.accessRequests.reject'
+    | 'isc.accessRequests.forward';
+
+/** One request the tenant answered and its answer, as sent over the wire. */
+export interface IscExchange {
+    route: IscRoute;
+    method: string;
+    /** Without the query. */
+    path: string;
+    query: Record<string, string>;
+    requestBody: string;
+    status: number;
+    responseBody: string;
+}
 
 export interface IscAnswer {
     status: number;
@@ -64,17 +139,49 @@ export interface IscAnswer {
 
 const json = (value: unknown, status = 200, headers?: Record<string, string>): IscAnswer => ({ status, contentType: 'application/json', body: JSON.stringify(value), headers });
 const noContent = (): IscAnswer => ({ status: 204, contentType: 'application/json', body: '' });
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+const newHexId = () => randomBytes(16).toString('hex');
+
+/** The same 32 hex characters for the same parts: ids for what the tenant names but does not store (SoD policies, their access). */
+const derivedHexId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+const asUuid = (hex: string) => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+
+/** A collection parameter such as `limit`: `fallback` when absent, undefined when not a whole number. */
+const wholeNumber = (value: string | null, fallback: number) => (value === null ? fallback : /^\d+$/.test(value) ? Number(value) : undefined);
+
+/** A JSON object body; an empty body is an empty object; anything else is undefined. */
+function jsonObject(body: string): Record<string, unknown> | undefined {
+    if (body.trim() === '') return {};
+    try {
+        const value: unknown = JSON.parse(body);
+        return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+const ACCESS_REQUEST_FILTER_FIELDS: Record<string, (approval: IscAccessRequestApproval) => string | undefined> = {
+    id: (approval) => approval.id,
+    accessRequestId: (approval) => approval.accessRequestId,
+    'requestedFor.id': (approval) => approval.requestedForId,
+};
+const ACCESS_REQUEST_SORT_FIELDS: Record<string, (approval: IscAccessRequestApproval) => number> = {
+    created: (approval) => approval.created,
+    modified: (approval) => approval.modified,
+};
+/** The forwarder ISC names when the app forwards through the API: the identity behind the API client. */
+const API_CLIENT_NAME = 'Moveworks service identity';
 
 export function errorResponse(status: number, text: string): IscAnswer {
     const detailCode = { 400: '400.1 Bad Request Content', 403: '403 Forbidden', 404: '404 Not found', 500: '500.0 Internal Fault' }[status] ?? String(status);
     return json({ detailCode, trackingId: randomBytes(16).toString('hex'), messages: [{ locale: 'en-US', localeOrigin: 'DEFAULT', text }], causes: [] }, status);
 }
 
-/** `a eq "x"` and `a in ("x","y")`, joined by `and`: enough of ISC's filter grammar for what the app sends. */
+/** `a eq "x"` and `a in ("x","y")`, joined by `and`, on plain or dotted fields (`requestedFor.id`): enough of ISC's filter grammar for what the app sends. */
 export function parseIscFilter(filter: string): { field: string; values: string[] }[] | undefined {
     const clauses: { field: string; values: string[] }[] = [];
     const quoted = '"((?:[^"\\\\]|\\\\.)*)"';
-    const clause = new RegExp(`^\\s*([A-Za-z]+)\\s+(?:eq\\s+${quoted}|in\\s+\\(((?:\\s*${quoted}\\s*,?)+)\\))\\s*(?:and\\b|$)`);
+    const clause = new RegExp(`^\\s*([A-Za-z]+(?:\\.[A-Za-z]+)*)\\s+(?:eq\\s+${quoted}|in\\s+\\(((?:\\s*${quoted}\\s*,?)+)\\))\\s*(?:and\\b|$)`);
     const unescape = (value: string) => value.replace(/\\(.)/g, '$1');
     let rest = filter;
     while (rest.trim() !== '') {
@@ -92,12 +199,20 @@ export class IscTenant {
     readonly groups = new Map<string, IscGroup>();
     readonly approvals = new Map<string, IscApproval>();
     readonly actions: IscAction[] = [];
+    readonly accessRequests = new Map<string, IscAccessRequestApproval>();
+    readonly accessRequestActions: IscAccessRequestAction[] = [];
+    /** Every exchange the tenant answered (injected faults are not), in order; a spec may `clearExchanges()` or splice it. */
+    readonly exchanges: IscExchange[] = [];
+    /** Whether the API client's identity has the ORG_ADMIN user level, which listing the whole org's access-request approvals needs. */
+    orgAdmin = true;
     apiVersion = 'v2025';
     tokenLifetimeSeconds = 750;
     maxPer10Seconds = 100;
     readonly rateLimited: number[] = [];
     private readonly tokens = new Map<string, { clientId: string; expiresAt: number }>();
     private readonly starts = new Map<string, number[]>();
+    /** Access-request approval id -> the id of the generic approval that mirrors it. */
+    private readonly genericMirrors = new Map<string, string>();
     /** Called before each list page is answered, with its offset: lets a spec change the list between pages. */
     beforeListPage?: (offset: number) => void;
 
@@ -161,6 +276,79 @@ export class IscTenant {
         approval.modifiedDate = Date.now();
     }
 
+    addAccessRequest(
+        approval: Partial<IscAccessRequestApproval> & Pick<IscAccessRequestApproval, 'ownerId' | 'requestedObject'>,
+    ): IscAccessRequestApproval {
+        const now = Date.now();
+        const stored: IscAccessRequestApproval = {
+            id: newHexId(),
+            accessRequestId: newHexId(),
+            name: approval.requestedObject.name,
+            requestType: 'GRANT_ACCESS',
+            previousReviewersComments: [],
+            forwardHistory: [],
+            commentRequiredWhenRejected: false,
+            created: now,
+            modified: now,
+            requestCreated: approval.created ?? now,
+            state: 'PENDING',
+            ...approval,
+        };
+        this.accessRequests.set(stored.id, stored);
+        return stored;
+    }
+
+    /** Decides an access-request approval inside ISC (not through the app): it leaves the pending list, and its mirror completes. */
+    completeAccessRequest(approvalId: string, state: 'APPROVED' | 'REJECTED' = 'APPROVED'): void {
+        const approval = this.accessRequests.get(approvalId);
+        if (!approval) return;
+        approval.state = state;
+        approval.modified = Date.now();
+        this.completeMirror(approval);
+    }
+
+    /** Forwards inside ISC (not through the app), as the owner does from their queue. */
+    forwardAccessRequestTo(approvalId: string, newOwnerId: string): void {
+        const approval = this.accessRequests.get(approvalId)!;
+        this.forward(approval, newOwnerId, this.identities.get(approval.ownerId)?.name);
+    }
+
+    /** Marks a decision as in flight inside ISC (or clears it): approve, reject and forward then answer 400. */
+    setActionInProcess(approvalId: string, action: IscAccessRequestApproval['actionInProcess']): void {
+        this.accessRequests.get(approvalId)!.actionInProcess = action;
+    }
+
+    /**
+     * Adds the generic approval that mirrors an access-request approval, as tenants do since 2026: same
+     * name, people and target, `referenceData` naming the access request, and the same outcome once decided.
+     */
+    mirrorAsGeneric(accessRequestApprovalId: string): IscApproval {
+        const request = this.accessRequests.get(accessRequestApprovalId)!;
+        const requester = request.requesterId ? this.identities.get(request.requesterId) : undefined;
+        const mirror = this.addApproval({
+            name: request.name,
+            description: request.requestedObject.description,
+            type: 'ACCESS_REQUEST_APPROVAL',
+            requesterId: request.requesterId,
+            requesteeId: request.requestedForId,
+            assignedTo: [{ kind: 'identity', id: request.ownerId }],
+            createdDate: request.created,
+            modifiedDate: request.modified,
+            comments: request.requesterComment
+                ? [{ authorName: requester?.name ?? 'Requester', comment: request.requesterComment, createdDate: request.requestCreated }]
+                : [],
+            requestedTarget: [{ id: request.requestedObject.id, name: request.requestedObject.name, targetType: request.requestedObject.type, requestType: request.requestType }],
+            referenceData: [{ id: request.accessRequestId, type: 'AccessRequestId', name: request.name }],
+        });
+        this.genericMirrors.set(request.id, mirror.id);
+        if (request.state !== 'PENDING') this.completeMirror(request);
+        return mirror;
+    }
+
+    clearExchanges(): void {
+        this.exchanges.length = 0;
+    }
+
     expireTokens(): void {
         this.tokens.clear();
     }
@@ -173,11 +361,28 @@ export class IscTenant {
         if (method === 'GET' && rest === '/generic-approvals') return 'isc.list';
         if (method === 'GET' && rest === '/identities') return 'isc.identities';
         if (method === 'GET' && /^\/generic-approvals\/[^/]+$/.test(rest)) return 'isc.get';
+        if (method === 'GET' && rest === '/access-request-approvals/pending') return 'isc.accessRequests.pending';
+        const decision = /^\/access-request-approvals\/[^/]+\/(approve|reject|forward)$/.exec(rest)?.[1];
+        if (decision && method === 'POST') return `isc.accessRequests.${decision}` as IscRoute;
         const action = /^\/generic-approvals\/[^/]+\/(approve|reject|comments|reassign)$/.exec(rest)?.[1];
         return action && method === 'POST' ? (`isc.${action}` as IscRoute) : undefined;
     }
 
     handle(route: IscRoute, request: IncomingMessage, url: URL, body: string): IscAnswer {
+        const answer = this.answer(route, request, url, body);
+        this.exchanges.push({
+            route,
+            method: request.method ?? 'GET',
+            path: url.pathname,
+            query: Object.fromEntries(url.searchParams),
+            requestBody: body,
+            status: answer.status,
+            responseBody: answer.body,
+        });
+        return answer;
+    }
+
+    private answer(route: IscRoute, request: IncomingMessage, url: URL, body: string): IscAnswer {
         if (route === 'isc.token') return this.issueToken(body);
         const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
         const session = token ? this.tokens.get(token) : undefined;
@@ -194,6 +399,12 @@ export class IscTenant {
                 const approval = this.approvals.get(id);
                 return approval ? json(this.toJson(approval, true, true)) : errorResponse(404, `Approval ${id} not found`);
             }
+            case 'isc.accessRequests.pending':
+                return this.listPendingAccessRequests(url);
+            case 'isc.accessRequests.approve':
+            case 'isc.accessRequests.reject':
+            case 'isc.accessRequests.forward':
+                return this.decideAccessRequest(route, id, body);
             default:
                 return this.act(route, id, body);
         }
@@ -287,6 +498,160 @@ export class IscTenant {
         return action === 'reject' || action === 'reassign' ? noContent() : json(this.toJson(approval, true, true));
     }
 
+    private listPendingAccessRequests(url: URL): IscAnswer {
+        const query = url.searchParams;
+        // The API client's identity owns no approval here, so `me` matches nothing and any other id is someone else's.
+        const ownerId = query.get('owner-id');
+        if (!this.orgAdmin && ownerId === null) {
+            return errorResponse(403, 'The caller needs the ORG_ADMIN user level to list the pending approvals of the whole org; without it, pass owner-id=me.');
+        }
+        if (!this.orgAdmin && ownerId !== 'me') return errorResponse(403, 'The caller needs the ORG_ADMIN user level to list the pending approvals of another identity.');
+        const limit = wholeNumber(query.get('limit'), 250);
+        const offset = wholeNumber(query.get('offset'), 0);
+        if (limit === undefined || limit > 250) return errorResponse(400, 'limit must be between 0 and 250');
+        if (offset === undefined) return errorResponse(400, 'offset must be 0 or more');
+        const filters = query.get('filters');
+        const clauses = filters === null ? [] : parseIscFilter(filters);
+        if (!clauses || clauses.some((clause) => !Object.hasOwn(ACCESS_REQUEST_FILTER_FIELDS, clause.field))) return errorResponse(400, `Unsupported filter: ${filters}`);
+        const sorters = query.get('sorters');
+        const sortKeys = (sorters === null ? [] : sorters.split(',')).map((key) => ({ field: key.trim().replace(/^-/, ''), descending: key.trim().startsWith('-') }));
+        if (sortKeys.some((key) => !Object.hasOwn(ACCESS_REQUEST_SORT_FIELDS, key.field))) return errorResponse(400, `Unsupported sorter: ${sorters}`);
+        this.beforeListPage?.(offset);
+        const rows = [...this.accessRequests.values()]
+            .filter((approval) => approval.state === 'PENDING' && (ownerId === null || approval.ownerId === ownerId))
+            .filter((approval) =>
+                clauses.every((clause) => clause.values.some((value) => value.toLowerCase() === ACCESS_REQUEST_FILTER_FIELDS[clause.field](approval)?.toLowerCase())),
+            )
+            .sort((a, b) => {
+                for (const key of sortKeys) {
+                    const difference = ACCESS_REQUEST_SORT_FIELDS[key.field](a) - ACCESS_REQUEST_SORT_FIELDS[key.field](b);
+                    if (difference !== 0) return key.descending ? -difference : difference;
+                }
+                return 0;
+            });
+        const headers = query.get('count') === 'true' ? { 'X-Total-Count': String(rows.length) } : undefined;
+        return json(rows.slice(offset, offset + limit).map((approval) => this.pendingApprovalJson(approval)), 200, headers);
+    }
+
+    private decideAccessRequest(route: IscRoute, id: string, body: string): IscAnswer {
+        const action = route.slice('isc.accessRequests.'.length) as IscAccessRequestAction['action'];
+        const input = jsonObject(body);
+        if (!input) return errorResponse(400, 'The request body could not be read');
+        const { comment, newOwnerId } = input;
+        if (comment !== undefined && comment !== null && typeof comment !== 'string') return errorResponse(400, 'comment must be a string');
+        if (action === 'reject' && (typeof comment !== 'string' || comment.trim() === '')) return errorResponse(400, 'comment is required to reject an approval');
+        if (action === 'forward') {
+            const fits = (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= 255;
+            if (!fits(newOwnerId) || !fits(comment)) return errorResponse(400, 'newOwnerId and comment are required, each 1 to 255 characters');
+            if (!this.identities.has(newOwnerId as string)) return errorResponse(400, `newOwnerId ${String(newOwnerId)} is not an identity`);
+        }
+        const approval = this.accessRequests.get(id);
+        // ISC answers 404 for an approval that is no longer pending, as for one that never existed.
+        if (!approval || approval.state !== 'PENDING') return errorResponse(404, `Approval ${id} not found`);
+        if (approval.actionInProcess) return errorResponse(400, `An action is already in process for approval ${id} (${approval.actionInProcess})`);
+        this.accessRequestActions.push({ approvalId: id, action, body: input, at: Date.now() });
+        if (action === 'forward') this.forward(approval, newOwnerId as string, API_CLIENT_NAME, comment as string);
+        else this.completeAccessRequest(id, action === 'approve' ? 'APPROVED' : 'REJECTED');
+        return json({}, 202);
+    }
+
+    private forward(approval: IscAccessRequestApproval, newOwnerId: string, forwarderName: string | undefined, comment?: string): void {
+        const now = Date.now();
+        approval.forwardHistory.push({
+            oldApproverName: this.identities.get(approval.ownerId)?.name ?? approval.ownerId,
+            newApproverName: this.identities.get(newOwnerId)?.name ?? newOwnerId,
+            forwarderName,
+            comment,
+            modified: now,
+            reassignmentType: 'MANUAL_REASSIGNMENT',
+        });
+        approval.ownerId = newOwnerId;
+        approval.modified = now;
+        const mirrorId = this.genericMirrors.get(approval.id);
+        if (mirrorId) this.reassignTo(mirrorId, [{ kind: 'identity', id: newOwnerId }]);
+    }
+
+    private completeMirror(approval: IscAccessRequestApproval): void {
+        const mirrorId = this.genericMirrors.get(approval.id);
+        if (mirrorId && approval.state !== 'PENDING' && this.approvals.get(mirrorId)?.status === 'PENDING') this.complete(mirrorId, approval.state);
+    }
+
+    /** `{type: IDENTITY, id, name}`, as PendingApproval names people. */
+    private identityReference(id: string | undefined) {
+        const identity = id ? this.identities.get(id) : undefined;
+        return identity ? { type: 'IDENTITY', id: identity.id, name: identity.name } : null;
+    }
+
+    private commentDto(comment: string, created: number, authorId: string | undefined) {
+        return { comment, created: iso(created), author: this.identityReference(authorId) };
+    }
+
+    /** `SodViolationContextCheckCompleted`: each conflict's policy and both sides' access; the access being requested is the one not already held. */
+    private sodViolationContext(approval: IscAccessRequestApproval) {
+        if (!approval.sodConflicts) return null;
+        const requested = approval.requestedObject;
+        const policy = (name: string) => ({ type: 'SOD_POLICY', id: asUuid(derivedHexId('SOD_POLICY', name)), name });
+        const criteria = (side: { name: string; type: IscAccessType }[]) => ({
+            criteriaList: side.map((access) => {
+                const isRequested = access.name === requested.name && access.type === requested.type;
+                return { existing: !isRequested, type: access.type, id: isRequested ? requested.id : derivedHexId(access.type, access.name), name: access.name };
+            }),
+        });
+        return {
+            state: 'SUCCESS',
+            uuid: asUuid(derivedHexId('SOD_CHECK', approval.id)),
+            violationCheckResult: {
+                message: null,
+                clientMetadata: null,
+                violationContexts: approval.sodConflicts.map((conflict) => ({
+                    policy: policy(conflict.policyName),
+                    conflictingAccessCriteria: { leftCriteria: criteria(conflict.left), rightCriteria: criteria(conflict.right) },
+                })),
+                violatedPolicies: [...new Set(approval.sodConflicts.map((conflict) => conflict.policyName))].map(policy),
+            },
+        };
+    }
+
+    /** The `PendingApproval` JSON of GET /access-request-approvals/pending, with null where the tenant has no value. */
+    private pendingApprovalJson(approval: IscAccessRequestApproval): Record<string, unknown> {
+        return {
+            id: approval.id,
+            accessRequestId: approval.accessRequestId,
+            name: approval.name,
+            created: iso(approval.created),
+            modified: iso(approval.modified),
+            requestCreated: iso(approval.requestCreated),
+            requestType: approval.requestType,
+            requester: this.identityReference(approval.requesterId),
+            requestedFor: this.identityReference(approval.requestedForId),
+            owner: this.identityReference(approval.ownerId),
+            requestedObject: { ...approval.requestedObject, description: approval.requestedObject.description ?? null },
+            requesterComment: approval.requesterComment === undefined ? null : this.commentDto(approval.requesterComment, approval.requestCreated, approval.requesterId),
+            previousReviewersComments: approval.previousReviewersComments.map((c) => this.commentDto(c.comment, c.created, c.authorId)),
+            forwardHistory: approval.forwardHistory.map((entry) => ({
+                oldApproverName: entry.oldApproverName,
+                newApproverName: entry.newApproverName,
+                comment: entry.comment ?? null,
+                modified: iso(entry.modified),
+                forwarderName: entry.forwarderName ?? null,
+                reassignmentType: entry.reassignmentType,
+            })),
+            commentRequiredWhenRejected: approval.commentRequiredWhenRejected,
+            actionInProcess: approval.actionInProcess ?? null,
+            removeDate: iso(approval.removeDate),
+            removeDateUpdateRequested: false,
+            currentRemoveDate: null,
+            startDate: iso(approval.startDate),
+            startUpdateRequested: false,
+            currentStartDate: null,
+            sodViolationContext: this.sodViolationContext(approval),
+            clientMetadata: null,
+            requestedAccounts: null,
+            privilegeLevel: approval.privilegeLevel ?? null,
+            maxPermittedAccessDuration: null,
+        };
+    }
+
     private person(id: string | undefined) {
         const identity = id ? this.identities.get(id) : undefined;
         return identity ? { identityID: identity.id, type: 'IDENTITY', name: identity.name, email: identity.email ?? null } : undefined;
@@ -309,7 +674,6 @@ export class IscTenant {
     }
 
     toJson(approval: IscApproval, withApprovers: boolean, withComments: boolean): Record<string, unknown> {
-        const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
         const assigned = approval.status === 'PENDING' ? approval.assignedTo.flatMap((assignee) => this.assignee(assignee) ?? []) : [];
         return {
             id: approval.id,
@@ -334,6 +698,7 @@ export class IscTenant {
                 ? { comments: approval.comments.map((c) => ({ author: { name: c.authorName, type: 'IDENTITY' }, comment: c.comment, createdDate: iso(c.createdDate) })) }
                 : {}),
             requestedTarget: approval.requestedTarget.map((target) => ({ ...target, reauthRequired: false })),
+            ...(approval.referenceData ? { referenceData: approval.referenceData } : {}),
             approvedBy: approval.status === 'APPROVED' ? [{ type: 'IDENTITY', name: 'Moveworks API client', decisionDate: iso(approval.completedDate) }] : [],
             rejectedBy: approval.status === 'REJECTED' ? [{ type: 'IDENTITY', name: 'Moveworks API client', decisionDate: iso(approval.completedDate) }] : [],
         };

@@ -101,3 +101,84 @@ export function seedIscSampleData(simulator: Simulator) {
     });
     return { people: { jamie, carol, allen, amy, dana }, reviewers, approvals: { roleRequest, groupRequest, carolsRequest } };
 }
+
+/**
+ * ISC access-request approvals for the demo, on the people of `seedIscSampleData`: one with a
+ * separation-of-duties conflict, one that needs a reason to reject (forwarded once, with a sunset and a
+ * privilege level), and one that is also mirrored as a generic approval.
+ */
+export function seedAccessRequestSampleData(simulator: Simulator, people: ReturnType<typeof seedIscSampleData>['people']) {
+    const isc = simulator.isc;
+    const { jamie, carol, allen, amy, dana } = people;
+    const hour = 3_600_000;
+    const now = Date.now();
+
+    const sodConflict = isc.addAccessRequest({
+        ownerId: jamie.id,
+        requesterId: amy.id,
+        requestedForId: amy.id,
+        requestedObject: {
+            id: '2c9180867d5a1c3e017d5b8f4a2e0c11',
+            name: 'SAP AP Invoice Approver',
+            description: 'Approve vendor invoices for payment in SAP S/4HANA',
+            type: 'ENTITLEMENT',
+        },
+        requesterComment: 'Covering invoice approvals while Dana is on leave in May.',
+        sodConflicts: [
+            {
+                policyName: 'Procure to Pay: maintain vendors vs. approve invoices',
+                left: [{ name: 'SAP Vendor Master Maintenance', type: 'ENTITLEMENT' }],
+                right: [{ name: 'SAP AP Invoice Approver', type: 'ENTITLEMENT' }],
+            },
+        ],
+        requestCreated: now - 3 * hour,
+        created: now - 3 * hour,
+        modified: now - 3 * hour,
+    });
+    const reasonRequired = isc.addAccessRequest({
+        ownerId: carol.id,
+        requesterId: dana.id,
+        requestedForId: dana.id,
+        requestedObject: {
+            id: '2c91808a7e1f2b3c017e20d4c5b60a77',
+            name: 'Billing DB Administrator',
+            description: 'Full administrative rights on the production billing database',
+            type: 'ROLE',
+        },
+        requesterComment: 'Joining the billing database on-call rota for the March release.',
+        previousReviewersComments: [{ authorId: allen.id, comment: 'Approved as her manager: on call for March only.', created: now - 2 * hour }],
+        forwardHistory: [
+            {
+                oldApproverName: jamie.name,
+                newApproverName: carol.name,
+                forwarderName: jamie.name,
+                comment: 'Carol owns the billing database platform.',
+                modified: now - hour,
+                reassignmentType: 'MANUAL_REASSIGNMENT',
+            },
+        ],
+        commentRequiredWhenRejected: true,
+        privilegeLevel: 'High',
+        removeDate: now + 30 * 24 * hour,
+        requestCreated: now - 5 * hour,
+        created: now - 2 * hour,
+        modified: now - hour,
+    });
+    const mirrored = isc.addAccessRequest({
+        ownerId: jamie.id,
+        requesterId: allen.id,
+        requestedForId: amy.id,
+        requestedObject: {
+            id: '2c91808b7f3a4c5d017f3b6e8d9c0e22',
+            name: 'Salesforce Sales Analytics',
+            description: 'Pipeline and forecast dashboards in Salesforce',
+            type: 'ACCESS_PROFILE',
+        },
+        requesterComment: 'Amy presents the pipeline at the quarterly business review.',
+        requestCreated: now - hour,
+        created: now - hour,
+        modified: now - hour,
+    });
+    const mirror = isc.mirrorAsGeneric(mirrored.id);
+    return { accessRequests: { sodConflict, reasonRequired, mirrored }, mirror };
+}

@@ -166,6 +166,10 @@ export class Simulator {
         'isc.comments': 0,
         'isc.reassign': 0,
         'isc.identities': 0,
+        'isc.accessRequests.pending': 0,
+        'isc.accessRequests.approve': 0,
+        'isc.accessRequests.reject': 0,
+        'isc.accessRequests.forward': 0,
     };
     readonly isc: IscTenant;
     readonly rateLimited: number[] = [];

@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+
+/**
+ * Checks one Identity Security Cloud exchange (a request and its answer, as sent over the wire) against
+ * SailPoint's published v2025 OpenAPI document in `test/contracts/`. Rules from the shared reference's
+ * README: a null property counts as an absent optional one; a wrong type, an unknown enum value or a
+ * missing required field is a problem.
+ */
+
+interface MediaTypes {
+    [contentType: string]: { schema?: unknown } | undefined;
+}
+
+interface ResponseObject {
+    $ref?: string;
+    content?: MediaTypes;
+}
+
+interface Operation {
+    requestBody?: { required?: boolean; content?: MediaTypes };
+    responses: Record<string, ResponseObject>;
+}
+
+interface OpenApiDocument {
+    paths: Record<string, Record<string, Operation>>;
+}
+
+const DOCUMENT_ID = 'isc-v2025-approvals.json';
+const JSON_CONTENT = 'application/json';
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+const document = JSON.parse(readFileSync(join(__dirname, '..', 'contracts', DOCUMENT_ID), 'utf8')) as OpenApiDocument;
+
+/**
+ * OpenAPI 3.0.3 gives `nullable` no effect unless a `type` sits beside it, but ajv refuses to compile such
+ * a schema (Identity's `lifecycleState` has one), so those are dropped from ajv's copy, not from the file.
+ */
+function withoutTypelessNullable(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(withoutTypelessNullable);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(
+        Object.entries(value)
+            .filter(([key, item]) => !(key === 'nullable' && typeof item === 'boolean' && !('type' in value)))
+            .map(([key, item]) => [key, withoutTypelessNullable(item)]),
+    );
+}
+
+/** Null-valued properties removed at every depth, so null stands for an absent optional field and nothing else. */
+function withoutNullProperties(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(withoutNullProperties);
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(
+        Object.entries(value)
+            .filter(([, item]) => item !== null)
+            .map(([key, item]) => [key, withoutNullProperties(item)]),
+    );
+}
+
+const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true, verbose: true });
+ajv.addSchema(withoutTypelessNullable(document) as object, DOCUMENT_ID);
+
+const pointerSegment = (segment: string) => encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'));
+const pointerTo = (...segments: string[]) => segments.map((segment) => `/${pointerSegment(segment)}`).join('');
+
+/** Validators compiled once per schema location, since specs check thousands of exchanges. */
+const validators = new Map<string, ValidateFunction>();
+function validatorAt(pointer: string): ValidateFunction {
+    let validate = validators.get(pointer);
+    if (!validate) {
+        validate = ajv.compile({ $ref: `${DOCUMENT_ID}#${pointer}` });
+        validators.set(pointer, validate);
+    }
+    return validate;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Every operation with a pattern for its path template; literal templates first, so `/pending` is not taken for `/{id}`. */
+const operations = Object.entries(document.paths)
+    .flatMap(([template, item]) =>
+        Object.keys(item)
+            .filter((method) => HTTP_METHODS.includes(method))
+            .map((method) => ({
+                method,
+                template,
+                operation: item[method],
+                parameters: (template.match(/\{[^/}]+\}/g) ?? []).length,
+                pattern: new RegExp(`^${template.split(/\{[^/}]+\}/).map(escapeRegExp).join('[^/]+')}$`),
+            })),
+    )
+    .sort((a, b) => a.parameters - b.parameters);
+
+type Located = (typeof operations)[number];
+
+function shown(value: unknown): string {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function describeErrors(where: string, errors: ErrorObject[] | null | undefined): string[] {
+    return (errors ?? []).map((error) => {
+        const got = error.keyword === 'enum' || error.keyword === 'type' ? ` (got ${shown(error.data)})` : '';
+        return `${where}: ${error.instancePath || '(root)'} ${error.message ?? error.keyword}${got}`;
+    });
+}
+
+function validateJson(where: string, pointer: string, body: string): string[] {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(body);
+    } catch {
+        return [`${where}: not JSON: ${shown(body)}`];
+    }
+    const validate = validatorAt(pointer);
+    return validate(withoutNullProperties(parsed)) ? [] : describeErrors(where, validate.errors);
+}
+
+/** `undefined` leaves the request unchecked; an empty body is one that was sent empty. */
+function requestProblems(located: Located, body: string | undefined): string[] {
+    if (body === undefined) return [];
+    const declared = located.operation.requestBody;
+    if (body.trim() === '') return declared?.required ? ['request: empty, where the spec requires a body'] : [];
+    if (!declared?.content?.[JSON_CONTENT]?.schema) return ['request: has a body, where the spec declares no JSON body'];
+    return validateJson('request body', pointerTo('paths', located.template, located.method, 'requestBody', 'content', JSON_CONTENT, 'schema'), body);
+}
+
+function responseProblems(located: Located, status: number, body: string): string[] {
+    const declared = located.operation.responses[String(status)];
+    if (!declared) return [`response: status ${status} is not declared (the spec declares ${Object.keys(located.operation.responses).join(', ')})`];
+    // A response is inline or a `$ref` such as `#/components/responses/400`, which is already a JSON pointer.
+    const [response, pointer] = declared.$ref
+        ? [resolveResponse(declared.$ref), declared.$ref.slice(1)]
+        : [declared, pointerTo('paths', located.template, located.method, 'responses', String(status))];
+    const where = `response ${status}`;
+    if (!response.content?.[JSON_CONTENT]?.schema) return body.trim() === '' ? [] : [`${where}: has a body, where the spec declares none`];
+    if (body.trim() === '') return [`${where}: empty, where the spec declares a JSON body`];
+    return validateJson(where, `${pointer}${pointerTo('content', JSON_CONTENT, 'schema')}`, body);
+}
+
+function resolveResponse(ref: string): ResponseObject {
+    const segments = ref.replace(/^#\//, '').split('/').map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+    return segments.reduce<unknown>((node, segment) => (node as Record<string, unknown>)[segment], document) as ResponseObject;
+}
+
+/**
+ * The ways one exchange departs from SailPoint's v2025 spec; empty when it conforms. `path` is without the
+ * query and starts with `/{apiVersion}`; the token route (`/oauth/token`) is not in the spec and is not
+ * checked. `requestBody` undefined leaves the request unchecked (as for a request built wrong on purpose).
+ * A path or method the spec does not have, or a status it does not declare, is a problem.
+ */
+export function checkIscExchange(
+    exchange: { method: string; path: string; status: number; requestBody?: string; responseBody: string },
+    apiVersion = 'v2025',
+): string[] {
+    if (exchange.path === '/oauth/token') return [];
+    const label = `${exchange.method.toUpperCase()} ${exchange.path}`;
+    const prefix = `/${apiVersion}`;
+    if (!exchange.path.startsWith(`${prefix}/`)) return [`${label}: not under ${prefix}, where the spec puts every path`];
+    const rest = exchange.path.slice(prefix.length);
+    const located = operations.find((candidate) => candidate.method === exchange.method.toLowerCase() && candidate.pattern.test(rest));
+    if (!located) return [`${label}: no such operation in SailPoint's ${apiVersion} spec`];
+    return [...requestProblems(located, exchange.requestBody), ...responseProblems(located, exchange.status, exchange.responseBody)].map(
+        (problem) => `${label} (${located.method.toUpperCase()} ${located.template}) ${problem}`,
+    );
+}
