@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_CLEANUP_SCHEDULE, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
+import { Config, ConfigError, DEFAULT_CLEANUP_SCHEDULE, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
 import { AZURITE_TABLE_PORT, canConnect, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
-import { seedIscSampleData, seedSampleData } from './simulator/sampleData';
+import { seedAccessRequestSampleData, seedIscSampleData, seedSampleData } from './simulator/sampleData';
 import { SentMessage, Simulator } from './simulator/simulator';
 
 /**
@@ -33,6 +33,15 @@ function plainText(message: SentMessage): string {
         .replace(/&amp;/g, '&');
 }
 
+/** "IdentityIQ; Identity Security Cloud v2025 (access-requests, generic)": what this run polls. */
+function describeSources(config: Config): string {
+    const sources = [
+        ...(config.iiq ? ['IdentityIQ'] : []),
+        ...(config.isc ? [`Identity Security Cloud ${config.isc.apiVersion} (kinds: ${config.isc.kinds.join(', ')})`] : []),
+    ];
+    return sources.join('; ');
+}
+
 function functionFiles(): string[] {
     const dir = join(root, 'dist', 'functions');
     return readdirSync(dir).filter((file) => file.endsWith('.js')).map((file) => join(dir, file));
@@ -51,7 +60,7 @@ async function main(): Promise<void> {
         });
         await simulator.start(Number(process.env.SIMULATOR_PORT ?? 0));
         seedSampleData(simulator);
-        seedIscSampleData(simulator);
+        seedAccessRequestSampleData(simulator, seedIscSampleData(simulator).people);
         Object.assign(process.env, simulator.settings());
         stops.push(() => simulator!.stop());
         console.log(`[demo] no source is configured (IIQ_BASE_URL, ISC_BASE_URL): using the bundled IdentityIQ + Identity Security Cloud + Moveworks simulator at ${simulator.baseUrl}`);
@@ -94,6 +103,7 @@ async function main(): Promise<void> {
     const url = await host.start();
     stops.unshift(() => host.stop());
     console.log(`[host] listening on ${url}: GET ${url}/api/health, POST ${url}/api/approvals/{approvalId}/approve|reject|comment|reassign`);
+    console.log(`[host] sources: ${describeSources(config)}`);
 
     let stopping = false;
     const shutdown = () => {

@@ -25,12 +25,15 @@ param iiqPageSize int = 250
 
 @description('Identity Security Cloud base URL, https://{tenant}.api.identitynow.com; empty turns the source off.')
 param iscBaseUrl string = ''
+@description('Client id of the personal access token of an ISC service identity with the ORG_ADMIN user level.')
 param iscClientId string = ''
 @secure()
 param iscClientSecret string = ''
 param iscApiVersion string = 'v2025'
 param iscIdPattern string = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'
 param iscMaxPer10Seconds int = 90
+@description('Which ISC approvals come into chat: access-requests, generic, or both (comma list).')
+param iscApprovalKinds string = 'access-requests,generic'
 
 param moveworksBaseUrl string = 'https://api.moveworks.ai'
 @description('Id of the published Moveworks Creator Studio event.')
@@ -154,6 +157,7 @@ module functionApp 'modules/functionApp.bicep' = {
       ISC_API_VERSION: iscApiVersion
       ISC_ID_PATTERN: iscIdPattern
       ISC_MAX_PER_10_SECONDS: string(iscMaxPer10Seconds)
+      ISC_APPROVAL_KINDS: iscApprovalKinds
       MOVEWORKS_BASE_URL: moveworksBaseUrl
       MOVEWORKS_EVENT_ID: moveworksEventId
       MOVEWORKS_API_KEY: secretReference.moveworks

@@ -176,7 +176,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         health() {
             return {
                 status: 'ok',
-                sources: { iiq: { configured: config.iiq !== undefined }, isc: { configured: config.isc !== undefined, apiVersion: config.isc?.apiVersion } },
+                sources: { iiq: { configured: config.iiq !== undefined }, isc: { configured: config.isc !== undefined, apiVersion: config.isc?.apiVersion, kinds: config.isc?.kinds } },
                 moveworks: { baseUrl: config.moveworks.baseUrl, maxPerMinute: config.moveworks.maxPerMinute },
             };
         },

@@ -57,6 +57,16 @@ const ncrontab = z
     .transform((value) => (value === undefined || value === '' ? DEFAULT_POLL_SCHEDULE : value))
     .refine((value) => value.split(/\s+/).length === 6, 'must have six NCRONTAB fields (seconds first), e.g. "0 */1 * * * *"');
 
+/** The kinds of ISC approval the app can bring into chat. */
+export const ISC_APPROVAL_KINDS = ['access-requests', 'generic'] as const;
+export type IscApprovalKind = (typeof ISC_APPROVAL_KINDS)[number];
+
+const iscKinds = setting<IscApprovalKind[]>([...ISC_APPROVAL_KINDS], `must be a comma list of ${ISC_APPROVAL_KINDS.join(', ')} (at least one)`, (text) => {
+    const named = text.split(',').map((kind) => kind.trim().toLowerCase()).filter((kind) => kind !== '');
+    if (named.length === 0 || named.some((kind) => !(ISC_APPROVAL_KINDS as readonly string[]).includes(kind))) return undefined;
+    return ISC_APPROVAL_KINDS.filter((kind) => named.includes(kind));
+});
+
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
 export const DEFAULT_CLEANUP_SCHEDULE = '0 30 3 * * *';
 
@@ -76,6 +86,7 @@ export const settingsSchema = z.object({
         .default('v2025'),
     ISC_ID_PATTERN: pattern('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'),
     ISC_MAX_PER_10_SECONDS: integer(90, 1, 10_000),
+    ISC_APPROVAL_KINDS: iscKinds,
     MOVEWORKS_BASE_URL: baseUrl.default('https://api.moveworks.ai'),
     MOVEWORKS_EVENT_ID: z
         .string({ error: 'is required: the id of the published Moveworks event' })
@@ -145,6 +156,8 @@ export interface IscConfig {
     apiVersion: string;
     idPattern: RegExp;
     maxPer10Seconds: number;
+    /** Which kinds the app lists and acts on, in a fixed order (access requests first). */
+    kinds: IscApprovalKind[];
 }
 
 export interface Config {
@@ -233,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                       apiVersion: s.ISC_API_VERSION,
                       idPattern: s.ISC_ID_PATTERN,
                       maxPer10Seconds: s.ISC_MAX_PER_10_SECONDS,
+                      kinds: s.ISC_APPROVAL_KINDS,
                   }
                 : undefined,
         moveworks: {

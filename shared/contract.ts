@@ -25,7 +25,12 @@ export const healthBody = z.object({
     status: z.literal('ok'),
     sources: z.object({
         iiq: z.object({ configured: z.boolean() }),
-        isc: z.object({ configured: z.boolean(), apiVersion: z.string().optional() }),
+        isc: z.object({
+            configured: z.boolean(),
+            apiVersion: z.string().optional(),
+            /** Which kinds of ISC approval are brought into chat (ISC_APPROVAL_KINDS). */
+            kinds: z.array(z.enum(['access-requests', 'generic'])).optional(),
+        }),
     }),
     moveworks: z.object({ baseUrl: z.string(), maxPerMinute: z.number() }),
 });

@@ -67,7 +67,26 @@ export interface Approval {
     completedState?: string;
     /** Which serial step the approval is at, where the source says (ISC `serialStep`). */
     step?: number;
+    /** The source's own kind of approval, where it has several (ISC: `access-request` or `generic`); absent means the source's first kind. */
+    kind?: string;
+    /** The access request the approval belongs to (ISC), which an approval mirroring it shares. */
+    requestId?: string;
+    /**
+     * A decision the source is already carrying out (ISC `actionInProcess`: APPROVED, REJECTED, FORWARDED):
+     * nobody is notified of it, and actions on it answer 409.
+     */
+    inFlight?: string;
+    /** The source refuses a rejection without a reason (ISC `commentRequiredWhenRejected`). */
+    reasonRequiredToReject?: boolean;
+    privilegeLevel?: string;
+    /** The latest hand-over inside the source (ISC `forwardHistory`). */
+    forwarded?: { from?: string; to?: string; by?: string; at?: number; comment?: string };
+    /** Separation-of-duties conflicts the request would create: the policy, and the conflicting access on each side. */
+    conflicts?: { policy: string; left: string[]; right: string[] }[];
 }
+
+/** What names one approval to its source: the id, and the kind when the source has several. */
+export type ApprovalRef = Pick<Approval, 'id' | 'kind'>;
 
 export type Decision = 'approve' | 'reject';
 
@@ -84,7 +103,7 @@ export interface ApprovalSource {
     /** Pending approvals changed at or after `since` (source clock), or all of them when `since` is absent. */
     listPending(since?: number): AsyncIterable<ApprovalPage>;
     /** The live approval, or undefined when the source no longer has it. */
-    getApproval(id: string): Promise<Approval | undefined>;
+    getApproval(ref: ApprovalRef): Promise<Approval | undefined>;
     /** True when `listPending(since)` returns only what changed; false when it always lists everything pending. */
     readonly incremental: boolean;
     /** True when an approval may stay pending for further approvers after a decision (ISC serial steps). */
@@ -94,7 +113,7 @@ export interface ApprovalSource {
      * not tell (too large to read): a sweep asks before it closes a row it did not see, since a list that
      * shifts while it is paged can hide an item.
      */
-    confirmPending(ids: string[]): Promise<{ pending: Approval[]; undetermined: string[] }>;
+    confirmPending(refs: ApprovalRef[]): Promise<{ pending: Approval[]; undetermined: string[] }>;
     /** For each approval id, the emails to notify: each approver's, or every member's of a group approver. */
     recipientsFor(approvals: Approval[]): Promise<Map<string, string[]>>;
     /** The one person with this email; throws PersonNotFound or PersonAmbiguous. */
@@ -106,6 +125,8 @@ export interface ApprovalSource {
     emailOf(person: Reference): Promise<string | undefined>;
     /** Adds a comment without deciding; absent when the source cannot. */
     comment?(approval: Approval, person: Person, text: string): Promise<void>;
+    /** False for the kinds of approval the source cannot comment on even though it has `comment`. */
+    canComment?(ref: ApprovalRef): boolean;
     /** Hands the person's part of the approval to someone else; absent when the source cannot. */
     reassign?(approval: Approval, person: Person, to: Person, comment?: string): Promise<void>;
 }

@@ -43,6 +43,18 @@ describe('app settings', () => {
         );
     });
 
+    it('brings both kinds of ISC approval into chat unless ISC_APPROVAL_KINDS names fewer', () => {
+        const isc = { ...valid, ISC_BASE_URL: 'https://acme.api.identitynow.com', ISC_CLIENT_ID: 'pat-id', ISC_CLIENT_SECRET: 'pat-secret' };
+        expect(loadConfig(isc).isc?.kinds).toEqual(['access-requests', 'generic']);
+        expect(loadConfig({ ...isc, ISC_APPROVAL_KINDS: ' Generic ,' }).isc?.kinds).toEqual(['generic']);
+        expect(loadConfig({ ...isc, ISC_APPROVAL_KINDS: 'generic,access-requests' }).isc?.kinds).toEqual(['access-requests', 'generic']);
+    });
+
+    it.each(['access-request', 'generic,certifications', ','])('refuses ISC_APPROVAL_KINDS=%j, naming the kinds it takes', (kinds) => {
+        const [problem] = problemsOf({ ...valid, ISC_APPROVAL_KINDS: kinds });
+        expect(problem).toBe('ISC_APPROVAL_KINDS: must be a comma list of access-requests, generic (at least one)');
+    });
+
     it('refuses a Moveworks key that already carries "Bearer "', () => {
         expect(problemsOf({ ...valid, MOVEWORKS_API_KEY: 'Bearer abc' })).toEqual([expect.stringMatching(/^MOVEWORKS_API_KEY: .*raw key/)]);
     });

@@ -31,6 +31,13 @@ const methods: Record<string, (...args: never[]) => unknown> = {
             });
         }
     },
+    /** ISC access-request approvals, each with an owner of its own: the worst case for looking owners up. */
+    addAccessRequests(count: number) {
+        for (let i = 0; i < count; i++) {
+            const owner = simulator.isc.addIdentity({ name: `Owner ${i}`, email: `owner${i}@example.com` });
+            simulator.isc.addAccessRequest({ ownerId: owner.id, name: `Role ${i}`, requestedObject: { id: `role-${i}`, name: `Role ${i}`, type: 'ROLE' } });
+        }
+    },
     addWorkItems(count: number, ownerId: string, targetId: string) {
         return Array.from({ length: count }, () => simulator.addWorkItem({ ownerId, targetId }).id);
     },

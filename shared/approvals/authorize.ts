@@ -116,7 +116,7 @@ export async function authorize(
     if (inProgress(deps, record, now())) throw busy();
 
     const person = await viaSource(deps.log, record.id, () => source.findPersonByEmail(approverEmail));
-    const approval = await viaSource(deps.log, record.id, () => source.getApproval(record.id));
+    const approval = await viaSource(deps.log, record.id, () => source.getApproval(record));
     if (!approval || approval.completedState) {
         const reason = approval?.completedState ? `${approval.completedState} in the source` : 'no longer pending in the source';
         if (record.status !== 'closed') await deps.store.update({ ...record, status: 'closed', closedReason: reason, updatedAt: now() });
@@ -132,6 +132,12 @@ export async function authorize(
             throw conflict('reassigned', `This approval was reassigned and now waits for ${approverNames(approval)}.`);
         }
         throw forbidden('not_approver', 'You are not an approver of this request.');
+    }
+    if (approval.inFlight) {
+        throw conflict(
+            'decision_in_progress',
+            `${SOURCE_TITLES[source.name]} is already carrying out a decision on this approval (${approval.inFlight.toLowerCase()}); nothing more can be done on it here.`,
+        );
     }
     // Reassigning chooses who decides, so it is held to the self-approval rule as deciding is.
     if (options.deciding && !deps.allowSelfApproval && approval.requestee?.id === person.id) {

@@ -16,7 +16,10 @@ export function comment(deps: ActionDependencies, request: CommentRequest): Prom
 async function addComment(deps: ActionDependencies, request: CommentRequest): Promise<ActionResult> {
     const found = await findNotified(deps, request.approvalId);
     const write = found.source.comment?.bind(found.source);
-    if (!write) throw notSupported(found.source, 'add a comment without deciding');
+    // Answered before any look-up: no live read can make a comment possible.
+    if (!write || found.source.canComment?.(found.record) === false) {
+        throw notSupported(found.source, 'add a comment to this approval without deciding it; add it when you approve or reject');
+    }
     const { source, record, person, approval } = await authorize(deps, found, request.approverEmail, { deciding: false });
     await viaSource(deps.log, record.id, () => write(approval, person, request.comment));
     deps.log.info('comment.done', { source: source.name, approvalId: record.id, approverId: person.id });

@@ -1,5 +1,5 @@
 import { ActionResult } from '../contract';
-import { AppError } from '../errors';
+import { AppError, badRequest } from '../errors';
 import { withDeadline } from '../http';
 import { errorMessage } from '../log';
 import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '../model';
@@ -24,6 +24,9 @@ export interface DecisionRequest {
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
     const { authorized, record } = await withinAction(deps, async () => {
         const checked = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
+        if (request.decision === 'reject' && !request.comment && checked.approval.reasonRequiredToReject) {
+            throw badRequest('comment_required', 'This request needs a reason to be rejected: add a comment saying why, then reject again.');
+        }
         return { authorized: checked, record: await claim(deps, checked.record) };
     });
     const { source, person, approval } = authorized;
@@ -87,7 +90,7 @@ async function saveDecision(deps: ActionDependencies, record: ApprovalRecord, ch
  * for other approvers.
  */
 async function nextStep(deps: ActionDependencies, source: ApprovalSource, decided: Approval): Promise<Approval | undefined> {
-    const live = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.getApproval(decided.id)).catch((error: unknown) => {
+    const live = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.getApproval(decided)).catch((error: unknown) => {
         deps.log.warn('decide.reread_failed', { approvalId: decided.id, error: errorMessage(error) });
         return undefined;
     });

@@ -15,6 +15,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
     return {
         source: approval.source,
         id: approval.id,
+        kind: approval.kind,
         status: 'open',
         approverKey: approverKey(approval),
         approverNames: approverNames(approval),

@@ -153,7 +153,9 @@ async function recordChanges(
     const { store, source, log } = deps;
     // A row claimed by an action in progress is left to it: the action records what the source did, and a
     // poll that moved its approvers meanwhile could have the decision recorded against the wrong step.
+    // A decision the source is already carrying out is nobody's to act on: nobody is told of it.
     const changes = approvals
+        .filter((approval) => !approval.inFlight)
         .map((approval) => ({ approval, record: known.get(approval.id) }))
         .filter(({ record, approval }) =>
             record === undefined ||
@@ -239,7 +241,7 @@ async function closeConfirmedGone(
     if (unseen.length === 0) return;
     let stillPending: Approval[];
     try {
-        const confirmed = await deps.source.confirmPending(unseen.map((record) => record.id));
+        const confirmed = await deps.source.confirmPending(unseen);
         // Still pending (whatever a setting now says of its id), or too large to read even alone: the
         // source did not say it is gone, so the row stays open.
         for (const id of [...confirmed.pending.map((approval) => approval.id), ...confirmed.undetermined]) seen.add(id);
@@ -285,7 +287,7 @@ async function queueReminders(
     await mapLimited(due, TABLE_CONCURRENCY, async (record) => {
         // Reminders are rare: read the approval live first, so nobody is reminded of one that was completed
         // or reassigned inside the source since the last listing.
-        const live = await deps.source.getApproval(record.id).then(
+        const live = await deps.source.getApproval(record).then(
             (approval) => ({ approval }),
             (error: unknown) => {
                 deps.log.warn('sync.reminder_check_failed', { source: deps.source.name, approvalId: record.id, error: errorMessage(error) });
@@ -297,7 +299,7 @@ async function queueReminders(
             report.closed += (await closeVanished(deps.store, record, now())) ? 1 : 0;
             return;
         }
-        if (approverKey(live.approval) !== record.approverKey) return;
+        if (approverKey(live.approval) !== record.approverKey || live.approval.inFlight) return;
         const claimed = await deps.store.update({ ...record, remindersSent: record.remindersSent + 1, reminderOwed: record.recipients, updatedAt: now() });
         if (!claimed) return;
         report.remindersQueued++;

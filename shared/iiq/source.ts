@@ -4,7 +4,7 @@ import { normalizeEmail } from '../email';
 import { conflict, forbidden, upstream, UpstreamError } from '../errors';
 import { Logger } from '../log';
 import { offsetPages, readInBatches } from '../paging';
-import { Approval, ApprovalPage, ApprovalSource, Decision, Person, Reference } from '../model';
+import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Decision, Person, Reference } from '../model';
 import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
 import { PluginClient, describeFailure } from './pluginClient';
 import { parseWorkItem, parseWorkItemList, WorkItem } from './workItemXml';
@@ -57,8 +57,8 @@ export class IiqSource implements ApprovalSource {
         });
     }
 
-    async confirmPending(ids: string[]): Promise<{ pending: Approval[]; undetermined: string[] }> {
-        const { found, undetermined } = await readInBatches(ids, IDS_PER_LOOKUP, (batch) => this.pendingAmong(batch));
+    async confirmPending(refs: ApprovalRef[]): Promise<{ pending: Approval[]; undetermined: string[] }> {
+        const { found, undetermined } = await readInBatches(refs.map((ref) => ref.id), IDS_PER_LOOKUP, (batch) => this.pendingAmong(batch));
         return { pending: found, undetermined };
     }
 
@@ -73,13 +73,13 @@ export class IiqSource implements ApprovalSource {
         } catch (error) {
             if (!(error instanceof UpstreamError) || (error.status !== 400 && error.status !== 500)) throw error;
             this.log.warn('iiq.confirm.filter_refused', { status: error.status, ids: batch.length });
-            const live = await mapLimited(batch, LOOKUP_CONCURRENCY, (id) => this.getApproval(id));
+            const live = await mapLimited(batch, LOOKUP_CONCURRENCY, (id) => this.getApproval({ id }));
             return live.filter((approval): approval is Approval => approval !== undefined && !approval.completedState);
         }
         return parseWorkItemList(xml).workItems.filter(isOpenApproval).map((item) => item.approval).filter((approval) => batch.includes(approval.id));
     }
 
-    async getApproval(id: string): Promise<Approval | undefined> {
+    async getApproval({ id }: ApprovalRef): Promise<Approval | undefined> {
         const xml = await this.client.getWorkItem(id);
         if (xml === undefined) return undefined;
         const item = parseWorkItem(xml);

@@ -34,12 +34,13 @@ const approvalJson = z
         requestedTarget: z.array(z.object({ id: text, name: text, targetType: text, requestType: text }).passthrough()).nullish(),
         approvedBy: z.array(z.unknown()).nullish(),
         rejectedBy: z.array(z.unknown()).nullish(),
+        referenceData: z.array(z.object({ id: text, type: text }).passthrough()).nullish(),
     })
     .passthrough();
 
 type IdentityJson = z.infer<typeof identity>;
 
-const instant = (value: string | null | undefined) => {
+export const instant = (value: string | null | undefined) => {
     const parsed = value ? Date.parse(value) : Number.NaN;
     return Number.isNaN(parsed) ? undefined : parsed;
 };
@@ -47,7 +48,7 @@ const instant = (value: string | null | undefined) => {
 /** ISC's int64 fields, sent as numbers or as text. */
 const wholeNumber = (value: number | string | null | undefined) => (value === null || value === undefined || value === '' || !Number.isInteger(Number(value)) ? undefined : Number(value));
 
-const present = (value: string | null | undefined) => (value === null || value === undefined || value.trim() === '' ? undefined : value);
+export const present = (value: string | null | undefined) => (value === null || value === undefined || value.trim() === '' ? undefined : value);
 
 /** The English value of a localized text, or the first one there is. */
 function pickLocale(values: z.infer<typeof localized>): string | undefined {
@@ -104,5 +105,8 @@ export function fromIscApproval(json: unknown): Approval | undefined {
         ),
         completedState,
         step: wholeNumber(approval.serialStep),
+        kind: 'generic',
+        // Reference types are spelled `AccessRequestId` in examples and `accessRequestId` in filters.
+        requestId: present((approval.referenceData ?? []).find((reference) => reference.type?.toLowerCase() === 'accessrequestid')?.id),
     };
 }

@@ -28,7 +28,15 @@ const errorResponse = z
 const identityRow = z.object({ id: z.string(), name: z.string().nullish(), emailAddress: z.string().nullish() }).passthrough();
 
 export type IscIdentityRow = z.infer<typeof identityRow>;
+export interface ListPage {
+    items: unknown[];
+    total?: number;
+}
 type Query = Record<string, string | number | undefined>;
+
+/** What a 403 from ISC means for this app, in words an administrator can act on. */
+export const PERMISSIONS_HINT =
+    'ISC_CLIENT_ID and ISC_CLIENT_SECRET must be a personal access token of an identity with the ORG_ADMIN user level and the scopes idn:access-request-approvals:read, idn:access-request-approvals:manage and idn:identity:read.';
 
 /** ISC's error body, as one line an admin can quote to SailPoint support. */
 export function describeIscFailure(answer: HttpAnswer, action: string): string {
@@ -46,7 +54,7 @@ export function describeIscFailure(answer: HttpAnswer, action: string): string {
     }
     const hint =
         answer.status === 403
-            ? ' Check the API client scopes (idn:access-request-approvals:manage, idn:identity:read).'
+            ? ` ${PERMISSIONS_HINT}`
             : answer.status === 429
               ? ' ISC is rate limiting the app; try again shortly.'
               : '';
@@ -69,8 +77,8 @@ export class IscClient {
     }
 
     /** One page of pending generic approvals (of these ids only, when given), with approvers and comments, and the total when ISC says it. */
-    async listPending(offset: number, limit: number, ids?: string[]): Promise<{ items: unknown[]; total?: number }> {
-        const answer = await this.call('GET', '/generic-approvals', {
+    listGeneric(offset: number, limit: number, ids?: string[]): Promise<ListPage> {
+        return this.listPage('/generic-approvals', 'list pending approvals', {
             mine: 'false',
             filters: ids ? `status eq "PENDING" and approvalId in (${ids.map(quoteFilterValue).join(',')})` : 'status eq "PENDING"',
             'include-approvers': 'true',
@@ -79,9 +87,21 @@ export class IscClient {
             limit,
             offset,
         });
-        const body = this.expectOk(answer, 'list pending approvals');
-        const items = parseJsonBody(body);
-        if (!Array.isArray(items)) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered the approval list with something other than a list');
+    }
+
+    /**
+     * One page of the whole organisation's pending access-request approvals (no `owner-id`, which needs the
+     * ORG_ADMIN level), oldest first, of these ids only when given.
+     */
+    listAccessRequests(offset: number, limit: number, ids?: string[]): Promise<ListPage> {
+        const filters = ids === undefined ? undefined : ids.length === 1 ? `id eq ${quoteFilterValue(ids[0])}` : `id in (${ids.map(quoteFilterValue).join(',')})`;
+        return this.listPage('/access-request-approvals/pending', 'list pending access-request approvals', { filters, count: 'true', sorters: 'created', limit, offset });
+    }
+
+    private async listPage(path: string, action: string, query: Query): Promise<ListPage> {
+        const answer = await this.call('GET', path, query);
+        const items = parseJsonBody(this.expectOk(answer, action));
+        if (!Array.isArray(items)) throw new UpstreamError(SYSTEM, `Identity Security Cloud answered the request to ${action} with something other than a list`);
         const total = Number(answer.headers['x-total-count']);
         return { items, total: Number.isFinite(total) ? total : undefined };
     }
@@ -96,6 +116,11 @@ export class IscClient {
     /** POST /generic-approvals/{id}/{action}; answers the response for the caller to interpret. */
     act(id: string, action: 'approve' | 'reject' | 'comments' | 'reassign', body: Record<string, unknown>): Promise<HttpAnswer> {
         return this.call('POST', `/generic-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
+    }
+
+    /** POST /access-request-approvals/{id}/{action} (ISC answers 202); answers the response for the caller to interpret. */
+    actOnAccessRequest(id: string, action: 'approve' | 'reject' | 'forward', body: Record<string, unknown>): Promise<HttpAnswer> {
+        return this.call('POST', `/access-request-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
     }
 
     async findIdentities(filter: string): Promise<IscIdentityRow[]> {

@@ -4,20 +4,27 @@ import { badRequest, conflict, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
 import { Logger } from '../log';
 import { offsetPages, readInBatches } from '../paging';
-import { Approval, ApprovalPage, ApprovalSource, Approver, Decision, Person, Reference } from '../model';
+import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference } from '../model';
+import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';
-import { describeIscFailure, IscClient } from './client';
+import { describeIscFailure, IscClient, ListPage } from './client';
 
 /** ISC's largest page of approvals. */
 const PAGE_SIZE = 250;
 const MAX_PAGES = 1_000;
 const IDS_PER_LOOKUP = 50;
+/** ISC's ForwardApprovalDto takes a comment of 1 to 255 characters. */
+const FORWARD_COMMENT_MAX = 255;
+
+/** Rows written before access requests were supported carry no kind: they are generic approvals. */
+const kindOf = (ref: ApprovalRef) => (ref.kind === 'access-request' ? 'access-request' : 'generic');
 
 /**
- * SailPoint Identity Security Cloud, v2025 generic approvals. The app's API client acts "on behalf of the
- * caller", so ISC records its own identity as the decider: the real approver's name and email go into the
- * comment ISC stores. ISC lists approvals in no documented order and cannot filter on change time
- * reliably, so every poll lists all pending approvals (`incremental` is false).
+ * SailPoint Identity Security Cloud: access-request approvals (`/access-request-approvals`) and generic
+ * approvals (`/generic-approvals`), as ISC_APPROVAL_KINDS says. The app's personal access token acts "on
+ * behalf of the caller", so ISC records the token's identity as the decider: the real approver's name and
+ * email go into the comment ISC stores. Every poll lists all pending approvals of each kind
+ * (`incremental` is false), since ISC's change times are not a reliable filter.
  */
 export class IscSource implements ApprovalSource {
     readonly name = 'isc' as const;
@@ -35,39 +42,83 @@ export class IscSource implements ApprovalSource {
     }
 
     listPending(): AsyncIterable<ApprovalPage> {
+        return this.listEveryKind();
+    }
+
+    private async *listEveryKind(): AsyncIterable<ApprovalPage> {
+        if (this.config.kinds.includes('access-requests')) {
+            yield* this.pages('isc.access_requests', (offset, limit) => this.client.listAccessRequests(offset, limit), fromIscPendingApproval);
+        }
+        if (this.config.kinds.includes('generic')) {
+            yield* this.pages('isc', (offset, limit) => this.client.listGeneric(offset, limit), fromIscApproval, (approvals) => this.withoutMirrors(approvals));
+        }
+    }
+
+    /** Every page of one kind's pending list; `logPrefix` names the kind in the paging logs. */
+    private pages(
+        logPrefix: string,
+        list: (offset: number, limit: number) => Promise<ListPage>,
+        parse: (json: unknown) => Approval | undefined,
+        keep: (approvals: Approval[]) => Approval[] = (approvals) => approvals,
+    ): AsyncIterable<ApprovalPage> {
         const paging = {
             pageSize: PAGE_SIZE,
             maxPages: MAX_PAGES,
-            onSmallerPages: (limit: number, offset: number) => this.log.warn('isc.list.smaller_pages', { offset, limit }),
-            onItemTooLarge: (offset: number) => this.log.error('isc.list.item_too_large', { offset }),
-            onTooManyPages: () => this.log.error('isc.list.too_many_pages', { pages: MAX_PAGES }),
+            onSmallerPages: (limit: number, offset: number) => this.log.warn(`${logPrefix}.list.smaller_pages`, { offset, limit }),
+            onItemTooLarge: (offset: number) => this.log.error(`${logPrefix}.list.item_too_large`, { offset }),
+            onTooManyPages: () => this.log.error(`${logPrefix}.list.too_many_pages`, { pages: MAX_PAGES }),
         };
         return offsetPages(paging, async (offset, limit) => {
-            const { items, total } = await this.client.listPending(offset, limit);
+            const { items, total } = await list(offset, limit);
             const approvals: Approval[] = [];
             let skipped = 0;
             for (const item of items) {
-                const approval = fromIscApproval(item);
+                const approval = parse(item);
                 if (approval && !approval.completedState) approvals.push(approval);
                 else if (!approval) {
                     skipped++;
-                    this.log.warn('isc.approval.unreadable', { offset });
+                    this.log.warn(`${logPrefix}.approval.unreadable`, { offset });
                 }
             }
-            return { page: { approvals, skipped }, last: items.length < limit || (total !== undefined && offset + items.length >= total) };
+            return { page: { approvals: keep(approvals), skipped }, last: items.length < limit || (total !== undefined && offset + items.length >= total) };
         });
     }
 
-    async confirmPending(ids: string[]): Promise<{ pending: Approval[]; undetermined: string[] }> {
-        const { found, undetermined } = await readInBatches(ids, IDS_PER_LOOKUP, async (batch) => {
-            const { items } = await this.client.listPending(0, batch.length, batch);
-            return items.flatMap((item) => fromIscApproval(item) ?? []).filter((approval) => !approval.completedState && batch.includes(approval.id));
-        });
-        return { pending: found, undetermined };
+    /**
+     * With both kinds on, a generic approval that mirrors an access request is left out: the
+     * access-request approval is the one notified and acted on, so the approver gets one message.
+     */
+    private withoutMirrors(approvals: Approval[]): Approval[] {
+        if (!this.config.kinds.includes('access-requests')) return approvals;
+        const kept = approvals.filter((approval) => approval.requestId === undefined);
+        if (kept.length < approvals.length) this.log.info('isc.list.mirrors_left_out', { count: approvals.length - kept.length });
+        return kept;
     }
 
-    async getApproval(id: string): Promise<Approval | undefined> {
-        const json = await this.client.getApproval(id);
+    /** Rows of either kind are confirmed whatever ISC_APPROVAL_KINDS says now: a changed setting does not close them. */
+    async confirmPending(refs: ApprovalRef[]): Promise<{ pending: Approval[]; undetermined: string[] }> {
+        const ids = (kind: 'access-request' | 'generic') => refs.filter((ref) => kindOf(ref) === kind).map((ref) => ref.id);
+        const accessRequests = await readInBatches(ids('access-request'), IDS_PER_LOOKUP, async (batch) => {
+            const { items } = await this.client.listAccessRequests(0, batch.length, batch);
+            return items.flatMap((item) => fromIscPendingApproval(item) ?? []).filter((approval) => batch.includes(approval.id));
+        });
+        const generic = await readInBatches(ids('generic'), IDS_PER_LOOKUP, async (batch) => {
+            const { items } = await this.client.listGeneric(0, batch.length, batch);
+            const pending = items.flatMap((item) => fromIscApproval(item) ?? []).filter((approval) => !approval.completedState && batch.includes(approval.id));
+            return this.withoutMirrors(pending);
+        });
+        return { pending: [...accessRequests.found, ...generic.found], undetermined: [...accessRequests.undetermined, ...generic.undetermined] };
+    }
+
+    async getApproval(ref: ApprovalRef): Promise<Approval | undefined> {
+        if (kindOf(ref) === 'access-request') {
+            const { items } = await this.client.listAccessRequests(0, 1, [ref.id]);
+            const read = items.map((item) => fromIscPendingApproval(item));
+            const live = read.find((approval) => approval?.id === ref.id);
+            if (!live && read.includes(undefined)) throw upstream('source_unavailable', 'Identity Security Cloud answered with an access-request approval the app could not read.');
+            return live;
+        }
+        const json = await this.client.getApproval(ref.id);
         if (json === undefined) return undefined;
         const approval = fromIscApproval(json);
         if (!approval) throw upstream('source_unavailable', 'Identity Security Cloud answered with an approval the app could not read.');
@@ -104,12 +155,22 @@ export class IscSource implements ApprovalSource {
     }
 
     async decide(approval: Approval, person: Person, decision: Decision, comment?: string): Promise<void> {
-        const action = decision === 'approve' ? 'approve' : 'reject';
-        await this.expectDone(await this.client.act(approval.id, action, { comment: attributed(person, comment) }), `${action} the approval`);
+        if (kindOf(approval) === 'access-request') {
+            // ISC requires a reason to reject an access request, so a sentence naming who acted stands in for a missing one.
+            const said = comment ?? (decision === 'approve' ? 'Approved in chat' : 'Rejected in chat');
+            await this.expectDone(await this.client.actOnAccessRequest(approval.id, decision, { comment: attributed(person, said) }), `${decision} the access request`);
+            return;
+        }
+        await this.expectDone(await this.client.act(approval.id, decision, { comment: attributed(person, comment) }), `${decision} the approval`);
     }
 
     async emailOf(person: Reference): Promise<string | undefined> {
         return normalizeEmail(person.email ?? (await this.emailsOf([person.id])).get(person.id) ?? '');
+    }
+
+    /** ISC has no call that comments on an access-request approval without deciding it. */
+    canComment(ref: ApprovalRef): boolean {
+        return kindOf(ref) === 'generic';
     }
 
     async comment(approval: Approval, person: Person, text: string): Promise<void> {
@@ -117,6 +178,11 @@ export class IscSource implements ApprovalSource {
     }
 
     async reassign(approval: Approval, person: Person, to: Person, comment?: string): Promise<void> {
+        if (kindOf(approval) === 'access-request') {
+            const body = { newOwnerId: to.id, comment: attributed(person, comment ?? `Forwarded in chat to ${to.name}`, FORWARD_COMMENT_MAX) };
+            await this.expectDone(await this.client.actOnAccessRequest(approval.id, 'forward', body), 'forward the access request');
+            return;
+        }
         // Reassign the caller's own assignment; when they approve through a group, the group's.
         const from = approval.approvers.find((approver) => approver.id === person.id) ?? approval.approvers.find((approver) => approver.members?.some((m) => m.id === person.id));
         const body = { reassignTo: to.id, reassignFrom: from?.id ?? person.id, comment: attributed(person, comment) };
@@ -142,8 +208,16 @@ export class IscSource implements ApprovalSource {
     }
 }
 
-/** ISC records the API client as the decider, so the comment carries who really acted. */
-export function attributed(person: Person, comment?: string): string {
-    const who = `via Moveworks, on behalf of ${person.name} <${person.email}>`;
-    return comment ? `${comment} (${who})` : `(${who})`;
+/**
+ * ISC records the app's service identity as the decider, so the comment carries who really acted. Within
+ * `max` characters the person's text is cut first, so the attribution survives.
+ */
+export function attributed(person: Person, comment?: string, max = Infinity): string {
+    const who = `(via Moveworks, on behalf of ${person.name} <${person.email}>)`;
+    if (!comment) return cutTo(who, max);
+    const room = max - who.length - 1;
+    if (room < 2) return cutTo(`${comment} ${who}`, max);
+    return `${cutTo(comment, room)} ${who}`;
 }
+
+const cutTo = (value: string, max: number) => (value.length <= max ? value : `${value.slice(0, max - 1)}…`);

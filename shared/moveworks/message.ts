@@ -11,6 +11,8 @@ export const MAX_MESSAGE_LENGTH = 20_000;
 const MAX_FIELD_LENGTH = 300;
 const MAX_COMMENT_LENGTH = 500;
 const LATEST_COMMENTS = 3;
+/** Every conflict is a warning line; past this many the rest are counted, so the message keeps its limit. */
+const MAX_CONFLICTS_SHOWN = 10;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -49,6 +51,26 @@ function lineBlock(source: Approval['source'], line: ApprovalLine, index: number
     ].join('<br>');
 }
 
+function conflictWarnings(approval: Approval): string[] {
+    const conflicts = approval.conflicts ?? [];
+    const shown = conflicts.slice(0, MAX_CONFLICTS_SHOWN).map(conflictWarning);
+    const more = conflicts.length - shown.length;
+    return more > 0 ? [...shown, `⚠️ <i>…and ${more} more separation-of-duties conflict(s): open ${SOURCE_TITLES[approval.source]} to see them all.</i>`] : shown;
+}
+
+/** "⚠️ Separation-of-duties conflict (policy): A conflicts with B", naming the access on each side. */
+function conflictWarning(conflict: NonNullable<Approval['conflicts']>[number]): string {
+    const side = (names: string[]) => (names.length === 0 ? 'access named by the policy' : cut(names.join(', '), MAX_FIELD_LENGTH));
+    const policy = cut(conflict.policy, MAX_FIELD_LENGTH);
+    return `⚠️ <b>Separation-of-duties conflict</b> (${escapeHtml(policy)}): ${escapeHtml(side(conflict.left))} conflicts with ${escapeHtml(side(conflict.right))}`;
+}
+
+function describeForward(forward: NonNullable<Approval['forwarded']>): string {
+    const route = [forward.from && `from ${forward.from}`, forward.to && `to ${forward.to}`, forward.by && `by ${forward.by}`].filter(Boolean).join(' ');
+    const at = forward.at === undefined ? '' : ` on ${formatInstant(forward.at)}`;
+    return `${route || 'yes'}${at}${forward.comment ? `: ${forward.comment}` : ''}`;
+}
+
 export interface MessageOptions {
     /** Set when the approval was reassigned to the recipients after a first notification. */
     reassigned?: boolean;
@@ -64,6 +86,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
           : '📋 New SailPoint approval request';
     const header = [
         `<b>${heading}</b>`,
+        ...conflictWarnings(approval),
         ...field('Source', SOURCE_TITLES[approval.source]),
         ...field(approval.source === 'iiq' ? 'Work item' : 'Approval', approval.number ? `${approval.number} (${approval.id})` : approval.id),
         ...field('Name', approval.name),
@@ -74,13 +97,16 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
         ...field('Requested on', approval.createdAt === undefined ? undefined : formatInstant(approval.createdAt)),
         ...field('Due', approval.dueAt === undefined ? undefined : formatInstant(approval.dueAt)),
         ...field('Priority', approval.priority),
+        ...field('Privilege level', approval.privilegeLevel),
         ...field('Approver', approverNames(approval)),
+        ...field('Forwarded', approval.forwarded && describeForward(approval.forwarded), MAX_COMMENT_LENGTH),
     ].join('<br>');
     const comments = approval.comments.slice(-LATEST_COMMENTS).map((comment) =>
         escapeHtml(`${cut(comment.author ?? 'Someone', MAX_FIELD_LENGTH)}${comment.date ? ` (${formatInstant(comment.date)})` : ''}: ${cut(comment.text, MAX_COMMENT_LENGTH)}`),
     );
     const footer = [
         ...(comments.length > 0 ? ['<b>Latest comments</b>', ...comments] : []),
+        ...(approval.reasonRequiredToReject ? ['<i>A reason is required to reject this request.</i>'] : []),
         'Choose <b>Approve</b> or <b>Reject</b> below.',
     ].join('<br>');
 

@@ -26,6 +26,8 @@ export interface NotifiedRecipient {
 export interface ApprovalRecord {
     source: SourceName;
     id: string;
+    /** The source's kind of approval (see Approval.kind). */
+    kind?: string;
     status: ApprovalStatus;
     /** The current approvers (see approverKey), and their names for messages. */
     approverKey: string;
@@ -153,6 +155,7 @@ function toEntity(record: ApprovalRecord): Entity {
     const entity: Entity = {
         partitionKey: record.source,
         rowKey: record.id,
+        kind: record.kind,
         status: record.status,
         approverKey: record.approverKey,
         approverNames: record.approverNames,
@@ -184,6 +187,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
     return {
         source: entity.partitionKey as SourceName,
         id: entity.rowKey as string,
+        kind: asString(entity.kind),
         status: entity.status as ApprovalStatus,
         approverKey: String(entity.approverKey),
         approverNames: String(entity.approverNames ?? ''),
