@@ -86,6 +86,14 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect(calls / 251).toBeLessThanOrEqual(1.1);
         });
 
+        it('notifies an owner ISC has not correlated to an account', async () => {
+            await begin();
+            const owner = h.simulator.isc.addIdentity({ name: 'Contractor Owner', email: 'contractor@example.com', correlated: false });
+            const request = h.simulator.isc.addAccessRequest({ ownerId: owner.id, requestedObject: { id: 'c1', name: 'Lab access', type: 'ROLE' } });
+            await h.app.poll();
+            expect(messagesFor(request.id).map((m) => m.recipients)).toEqual([['contractor@example.com']]);
+        });
+
         it('notifies the new owner when the approval is forwarded inside ISC', async () => {
             const request = await begin();
             await serve();

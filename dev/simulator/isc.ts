@@ -15,6 +15,8 @@ export interface IscIdentity {
     id: string;
     name: string;
     email?: string;
+    /** False for an identity not correlated to an account: `/identities` leaves it out unless `defaultFilter=NONE`. */
+    correlated?: boolean;
 }
 
 export interface IscGroup {
@@ -456,7 +458,9 @@ export class IscTenant {
         const filters = url.searchParams.get('filters') ?? '';
         const clauses = parseIscFilter(filters);
         if (!clauses || clauses.some((clause) => clause.field !== 'email' && clause.field !== 'id')) return errorResponse(400, `Unsupported filter: ${filters}`);
+        const everyIdentity = url.searchParams.get('defaultFilter') === 'NONE';
         const rows = [...this.identities.values()].filter((identity) =>
+            (everyIdentity || identity.correlated !== false) &&
             clauses.every((clause) =>
                 clause.values.some((value) => (clause.field === 'email' ? identity.email?.toLowerCase() === value.toLowerCase() : identity.id === value)),
             ),

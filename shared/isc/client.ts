@@ -123,8 +123,9 @@ export class IscClient {
         return this.call('POST', `/access-request-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
     }
 
-    async findIdentities(filter: string): Promise<IscIdentityRow[]> {
-        const answer = await this.call('GET', '/identities', { filters: filter, limit: 250 });
+    /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default. */
+    async findIdentities(filter: string, options: { uncorrelated?: boolean } = {}): Promise<IscIdentityRow[]> {
+        const answer = await this.call('GET', '/identities', { filters: filter, limit: 250, defaultFilter: options.uncorrelated ? 'NONE' : undefined });
         const parsed = z.array(identityRow).safeParse(parseJsonBody(this.expectOk(answer, 'look up identities')));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered an identity lookup with an unexpected shape');
         return parsed.data;

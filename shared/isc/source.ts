@@ -1,3 +1,4 @@
+import { mapLimited } from '../concurrency';
 import { IscConfig } from '../config';
 import { normalizeEmail } from '../email';
 import { badRequest, conflict, forbidden, upstream } from '../errors';
@@ -13,6 +14,8 @@ import { describeIscFailure, IscClient, ListPage } from './client';
 const PAGE_SIZE = 250;
 const MAX_PAGES = 1_000;
 const IDS_PER_LOOKUP = 50;
+/** Identity look-ups in flight at once: enough to overlap their round trips, few against ISC's rate limit. */
+const LOOKUPS_AT_ONCE = 4;
 /** ISC's ForwardApprovalDto takes a comment of 1 to 255 characters. */
 const FORWARD_COMMENT_MAX = 255;
 
@@ -196,13 +199,17 @@ export class IscSource implements ApprovalSource {
         throw upstream('isc_failed', describeIscFailure(answer, action));
     }
 
+    /**
+     * Emails by identity id, 50 ids a request, a few requests at once. An approver ISC names by id is who it
+     * is, correlated or not, so the look-up does not leave uncorrelated identities out.
+     */
     private async emailsOf(identityIds: string[]): Promise<Map<string, string>> {
+        const batches: string[][] = [];
+        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) batches.push(identityIds.slice(start, start + IDS_PER_LOOKUP));
+        const answers = await mapLimited(batches, LOOKUPS_AT_ONCE, (batch) => this.client.findIdentities(`id in (${batch.map(quoteFilterValue).join(',')})`, { uncorrelated: true }));
         const emails = new Map<string, string>();
-        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) {
-            const batch = identityIds.slice(start, start + IDS_PER_LOOKUP);
-            for (const row of await this.client.findIdentities(`id in (${batch.map(quoteFilterValue).join(',')})`)) {
-                if (batch.includes(row.id) && row.emailAddress) emails.set(row.id, row.emailAddress);
-            }
+        for (const [index, rows] of answers.entries()) {
+            for (const row of rows) if (batches[index].includes(row.id) && row.emailAddress) emails.set(row.id, row.emailAddress);
         }
         return emails;
     }
