@@ -9,6 +9,7 @@ import { isAcceptableApprovalId } from './approvalId';
 import { normalizeEmail } from './email';
 import { badRequest, notFound } from './errors';
 import { Decision } from './model';
+import { truncate } from './text';
 
 /**
  * Action requests -> typed requests. Takes the JSON body `{ approverEmail, comment, reassignToEmail }`, or
@@ -49,16 +50,21 @@ async function parseBody<Schema extends z.ZodType<object>>(request: HttpRequest,
     return parsed.data;
 }
 
-async function parseCommon(request: HttpRequest, limits: Config['decisions']): Promise<CommonInput> {
+/**
+ * `longComment`: a decision or comment longer than MAX_COMMENT_LENGTH is refused, since it is what the
+ * approver means to record; a reassignment's note is only a courtesy, so it is cut instead.
+ */
+async function parseCommon(request: HttpRequest, limits: Config['decisions'], longComment: 'refuse' | 'cut' = 'refuse'): Promise<CommonInput> {
     const approvalId = request.params.approvalId ?? '';
     if (!isAcceptableApprovalId(approvalId)) throw notFound('not_found', 'This app never sent a notification for this approval.');
 
     const body = await parseBody(request, actionBody);
 
     const approverEmail = email(body.approverEmail ?? request.query.get('user_email') ?? undefined, 'approverEmail', { missing: 'missing_email', invalid: 'invalid_email' });
-    const comment = (body.comment ?? request.query.get('reason') ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
+    let comment = (body.comment ?? request.query.get('reason') ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
     if (comment.length > limits.maxCommentLength) {
-        throw badRequest('comment_too_long', `The comment is longer than ${limits.maxCommentLength} characters.`);
+        if (longComment === 'refuse') throw badRequest('comment_too_long', `The comment is longer than ${limits.maxCommentLength} characters.`);
+        comment = truncate(comment, limits.maxCommentLength);
     }
     return { approvalId, approverEmail, comment: comment === '' ? undefined : comment, reassignToEmail: body.reassignToEmail };
 }
@@ -76,7 +82,7 @@ export async function parseCommentInput(request: HttpRequest, limits: Config['de
 }
 
 export async function parseReassignInput(request: HttpRequest, limits: Config['decisions']): Promise<ReassignRequest> {
-    const { approvalId, approverEmail, comment, reassignToEmail } = await parseCommon(request, limits);
+    const { approvalId, approverEmail, comment, reassignToEmail } = await parseCommon(request, limits, 'cut');
     const target = email(reassignToEmail, 'reassignToEmail', { missing: 'missing_reassign_email', invalid: 'invalid_reassign_email' });
     if (target === approverEmail) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
     return { approvalId, approverEmail, reassignToEmail: target, comment };

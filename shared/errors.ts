@@ -19,6 +19,10 @@ export const notFound = (code: string, message: string) => new AppError(404, cod
 export const conflict = (code: string, message: string) => new AppError(409, code, message);
 export const upstream = (code: string, message: string) => new AppError(502, code, message);
 
+/** The source is already carrying out a decision on the approval (ISC `actionInProcess`), so nothing more can be done on it. */
+export const decisionUnderWay = (system: string, action: string) =>
+    conflict('decision_in_progress', `${system} is already carrying out a decision on this approval (${action.toLowerCase()}); nothing more can be done on it here.`);
+
 /**
  * A call to another system failed after its retries; `status` is that system's answer, if any.
  * `tooLarge` says the answer was over MAX_RESPONSE_BYTES, so asking for a smaller page can succeed.

@@ -127,6 +127,16 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect([answer.status, answer.body.error.code]).toEqual([409, 'no_longer_pending']);
         });
 
+        it('keeps notifying generic approvals while the access-request list is refused, and closes nothing', async () => {
+            const request = await begin({ FULL_SWEEP_MINUTES: '0' });
+            await serve();
+            h.simulator.isc.orgAdmin = false;
+            const later = h.simulator.isc.addApproval({ name: 'Generic after the outage', assignedTo: [{ kind: 'identity', id: h.iscSample.people.carol.id }] });
+            await fn!.pollNow();
+            expect(messagesFor(later.id)).toHaveLength(1);
+            expect((await fn!.get(`/api/approvals?approverEmail=${jamie}`)).body.approvals.map((a: { approvalId: string }) => a.approvalId)).toContain(request.id);
+        });
+
         it('names the missing ORG_ADMIN level and personal access token when ISC refuses the list with 403', async () => {
             await begin();
             h.simulator.isc.orgAdmin = false;
@@ -208,6 +218,41 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect(message).not.toContain('older');
             expect(message).not.toMatch(/<(?!\/?(b|i|br)>)/);
         });
+
+        it('stays within 20,000 characters with dozens of conflicts and every field long and full of characters to escape', async () => {
+            h = await startHarness({ simulator: { sources: ['isc'] }, settings: { ISC_APPROVAL_KINDS: 'access-requests' } });
+            const hostile = (i: number) => `${i} ${'&"<>'.repeat(400)}`;
+            const conflicts = Array.from({ length: 60 }, (_, i) => ({
+                policyName: hostile(i),
+                left: [{ name: hostile(i), type: 'ROLE' as const }],
+                right: [{ name: hostile(i + 1), type: 'ENTITLEMENT' as const }, { name: hostile(i + 2), type: 'ROLE' as const }],
+            }));
+            const request = h.simulator.isc.addAccessRequest({
+                ownerId: h.iscSample.people.jamie.id,
+                name: hostile(1),
+                requestedObject: { id: 'p', name: hostile(2), description: hostile(3), type: 'ROLE' },
+                requesterComment: hostile(4),
+                previousReviewersComments: Array.from({ length: 5 }, (_, i) => ({ comment: hostile(i), created: Date.now() })),
+                forwardHistory: [{ oldApproverName: hostile(5), newApproverName: hostile(6), forwarderName: hostile(7), comment: hostile(8), modified: Date.now(), reassignmentType: 'MANUAL_REASSIGNMENT' }],
+                privilegeLevel: hostile(9),
+                sodConflicts: conflicts,
+            });
+            await h.app.poll();
+            const [{ message }] = messagesFor(request.id);
+            expect(message.length).toBeLessThanOrEqual(20_000);
+            expect(message).toMatch(/more separation-of-duties conflict/);
+            expect(message).not.toMatch(/&(?!(amp|lt|gt|quot|#39);)/);
+        });
+
+        it('shows every conflict when they fit', async () => {
+            h = await startHarness({ simulator: { sources: ['isc'] }, settings: { ISC_APPROVAL_KINDS: 'access-requests' } });
+            const conflicts = Array.from({ length: 25 }, (_, i) => ({ policyName: `Policy ${i}`, left: [{ name: `Left ${i}`, type: 'ROLE' as const }], right: [{ name: `Right ${i}`, type: 'ROLE' as const }] }));
+            const request = h.simulator.isc.addAccessRequest({ ownerId: h.iscSample.people.jamie.id, requestedObject: { id: 'p', name: 'Payments', type: 'ROLE' }, sodConflicts: conflicts });
+            await h.app.poll();
+            const [{ message }] = messagesFor(request.id);
+            expect(message.match(/Separation-of-duties conflict<\/b>/g)).toHaveLength(25);
+            expect(message).not.toMatch(/more separation-of-duties/);
+        });
     });
 
     describe('actions', () => {
@@ -259,14 +304,33 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect((await post(request.id, 'approve', { approverEmail: 'dana.lee@example.com' })).status).toBe(200);
         });
 
-        it('cuts a long forwarding comment to 255 characters, keeping who forwarded it', async () => {
-            const request = await begin({ MAX_COMMENT_LENGTH: '1000' });
+        it('cuts a long forwarding comment to 255 characters, keeping who forwarded it, whatever MAX_COMMENT_LENGTH says', async () => {
+            const request = await begin();
             await serve();
-            const answer = await post(request.id, 'reassign', { approverEmail: jamie, reassignToEmail: 'dana.lee@example.com', comment: 'x'.repeat(900) });
+            const answer = await post(request.id, 'reassign', { approverEmail: jamie, reassignToEmail: 'dana.lee@example.com', comment: 'x'.repeat(1500) });
             expect(answer.status).toBe(200);
             const comment = String(h.simulator.isc.accessRequestActions[0].body.comment);
             expect(comment.length).toBeLessThanOrEqual(255);
             expect(comment).toMatch(/^x+… \(via Moveworks, on behalf of Jamie Rivera <jamie\.rivera@example\.com>\)$/);
+        });
+
+        it('cuts a forwarding comment between characters, never inside one', async () => {
+            const request = await begin();
+            await serve();
+            expect((await post(request.id, 'reassign', { approverEmail: jamie, reassignToEmail: 'dana.lee@example.com', comment: 'x' + '😀'.repeat(200) })).status).toBe(200);
+            const comment = String(h.simulator.isc.accessRequestActions[0].body.comment);
+            expect(comment).toMatch(/^x(😀)+… \(via Moveworks/);
+        });
+
+        it('answers 409 when ISC starts carrying out another decision between the live read and the write', async () => {
+            const request = await begin();
+            await serve();
+            h.simulator.failNext('isc.accessRequests.approve', { delayMs: 300 });
+            const pending = post(request.id, 'approve', { approverEmail: jamie });
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            h.simulator.isc.setActionInProcess(request.id, 'APPROVED');
+            const answer = await pending;
+            expect([answer.status, answer.body.error.code]).toEqual([409, 'decision_in_progress']);
         });
 
         it('answers 501 not_supported_by_source to a comment, without calling ISC', async () => {

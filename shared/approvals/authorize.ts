@@ -1,4 +1,4 @@
-import { AppError, conflict, forbidden, notFound, upstream, UpstreamError } from '../errors';
+import { AppError, conflict, decisionUnderWay, forbidden, notFound, upstream, UpstreamError } from '../errors';
 import { withDeadline } from '../http';
 import { errorMessage, Logger } from '../log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
@@ -133,12 +133,7 @@ export async function authorize(
         }
         throw forbidden('not_approver', 'You are not an approver of this request.');
     }
-    if (approval.inFlight) {
-        throw conflict(
-            'decision_in_progress',
-            `${SOURCE_TITLES[source.name]} is already carrying out a decision on this approval (${approval.inFlight.toLowerCase()}); nothing more can be done on it here.`,
-        );
-    }
+    if (approval.inFlight) throw decisionUnderWay(SOURCE_TITLES[source.name], approval.inFlight);
     // Reassigning chooses who decides, so it is held to the self-approval rule as deciding is.
     if (options.deciding && !deps.allowSelfApproval && approval.requestee?.id === person.id) {
         throw forbidden('self_approval', 'You cannot decide or reassign a request for your own access.');

@@ -1,11 +1,12 @@
 import { mapLimited } from '../concurrency';
-import { IscConfig } from '../config';
+import { truncate } from '../text';
+import { IscApprovalKind, IscConfig } from '../config';
 import { normalizeEmail } from '../email';
-import { badRequest, conflict, forbidden, upstream } from '../errors';
+import { badRequest, conflict, decisionUnderWay, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
-import { Logger } from '../log';
+import { errorMessage, Logger } from '../log';
 import { offsetPages, readInBatches } from '../paging';
-import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference } from '../model';
+import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference, SOURCE_TITLES } from '../model';
 import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';
 import { describeIscFailure, IscClient, ListPage } from './client';
@@ -48,13 +49,26 @@ export class IscSource implements ApprovalSource {
         return this.listEveryKind();
     }
 
+    /**
+     * Each kind's pages in turn. One kind failing (a 403 for a scope only it needs) does not keep the other's
+     * approvals from their approvers: the other is still listed, and the failure is thrown at the end, so
+     * the poll closes nothing it did not see.
+     */
     private async *listEveryKind(): AsyncIterable<ApprovalPage> {
-        if (this.config.kinds.includes('access-requests')) {
-            yield* this.pages('isc.access_requests', (offset, limit) => this.client.listAccessRequests(offset, limit), fromIscPendingApproval);
+        const listings: Record<IscApprovalKind, () => AsyncIterable<ApprovalPage>> = {
+            'access-requests': () => this.pages('isc.access_requests', (offset, limit) => this.client.listAccessRequests(offset, limit), fromIscPendingApproval),
+            generic: () => this.pages('isc', (offset, limit) => this.client.listGeneric(offset, limit), fromIscApproval, (approvals) => this.withoutMirrors(approvals)),
+        };
+        let failure: unknown;
+        for (const kind of this.config.kinds) {
+            try {
+                yield* listings[kind]();
+            } catch (error) {
+                this.log.error('isc.list.failed', { kind, error: errorMessage(error) });
+                failure ??= error;
+            }
         }
-        if (this.config.kinds.includes('generic')) {
-            yield* this.pages('isc', (offset, limit) => this.client.listGeneric(offset, limit), fromIscApproval, (approvals) => this.withoutMirrors(approvals));
-        }
+        if (failure !== undefined) throw failure;
     }
 
     /** Every page of one kind's pending list; `logPrefix` names the kind in the paging logs. */
@@ -161,8 +175,7 @@ export class IscSource implements ApprovalSource {
         if (kindOf(approval) === 'access-request') {
             // ISC requires a reason to reject an access request, so a sentence naming who acted stands in for a missing one.
             const said = comment ?? (decision === 'approve' ? 'Approved in chat' : 'Rejected in chat');
-            await this.expectDone(await this.client.actOnAccessRequest(approval.id, decision, { comment: attributed(person, said) }), `${decision} the access request`);
-            return;
+            return this.actOnAccessRequest(approval, decision, { comment: attributed(person, said) }, `${decision} the access request`);
         }
         await this.expectDone(await this.client.act(approval.id, decision, { comment: attributed(person, comment) }), `${decision} the approval`);
     }
@@ -183,13 +196,29 @@ export class IscSource implements ApprovalSource {
     async reassign(approval: Approval, person: Person, to: Person, comment?: string): Promise<void> {
         if (kindOf(approval) === 'access-request') {
             const body = { newOwnerId: to.id, comment: attributed(person, comment ?? `Forwarded in chat to ${to.name}`, FORWARD_COMMENT_MAX) };
-            await this.expectDone(await this.client.actOnAccessRequest(approval.id, 'forward', body), 'forward the access request');
-            return;
+            return this.actOnAccessRequest(approval, 'forward', body, 'forward the access request');
         }
         // Reassign the caller's own assignment; when they approve through a group, the group's.
         const from = approval.approvers.find((approver) => approver.id === person.id) ?? approval.approvers.find((approver) => approver.members?.some((m) => m.id === person.id));
         const body = { reassignTo: to.id, reassignFrom: from?.id ?? person.id, comment: attributed(person, comment) };
         await this.expectDone(await this.client.act(approval.id, 'reassign', body), 'reassign the approval');
+    }
+
+    /**
+     * ISC refuses an action on an access request whose decision is already under way or done (400 or 404):
+     * the live item then says which, so the caller hears 409 for what happened rather than ISC's refusal.
+     */
+    private async actOnAccessRequest(approval: Approval, action: 'approve' | 'reject' | 'forward', body: Record<string, unknown>, what: string): Promise<void> {
+        const answer = await this.client.actOnAccessRequest(approval.id, action, body);
+        if (answer.status === 400 || answer.status === 404) {
+            const live = await this.getApproval(approval).then(
+                (found) => ({ found }),
+                () => undefined,
+            );
+            if (live?.found?.inFlight) throw decisionUnderWay(SOURCE_TITLES.isc, live.found.inFlight);
+            if (live && !live.found) throw conflict('no_longer_pending', 'Identity Security Cloud no longer has this access request pending; it was decided or withdrawn.');
+        }
+        await this.expectDone(answer, what);
     }
 
     private async expectDone(answer: { status: number; body: string; headers: Record<string, string> }, action: string): Promise<void> {
@@ -221,10 +250,9 @@ export class IscSource implements ApprovalSource {
  */
 export function attributed(person: Person, comment?: string, max = Infinity): string {
     const who = `(via Moveworks, on behalf of ${person.name} <${person.email}>)`;
-    if (!comment) return cutTo(who, max);
+    if (!comment) return truncate(who, max);
     const room = max - who.length - 1;
-    if (room < 2) return cutTo(`${comment} ${who}`, max);
-    return `${cutTo(comment, room)} ${who}`;
+    if (room < 2) return truncate(`${comment} ${who}`, max);
+    return `${truncate(comment, room)} ${who}`;
 }
 
-const cutTo = (value: string, max: number) => (value.length <= max ? value : `${value.slice(0, max - 1)}…`);

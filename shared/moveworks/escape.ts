@@ -4,3 +4,19 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
 export function escapeHtml(value: string): string {
     return value.replace(/[&<>"']/g, (character) => ENTITIES[character]);
 }
+
+/**
+ * `value` escaped in at most `max` characters of markup, "…" included when it had to be cut: cut between
+ * characters, never inside an entity or a surrogate pair, so a hostile value cannot grow past its budget.
+ */
+export function escapeHtmlWithin(value: string, max: number): string {
+    const escaped = escapeHtml(value);
+    if (escaped.length <= max) return escaped;
+    let kept = '';
+    for (const character of value) {
+        const piece = escapeHtml(character);
+        if (kept.length + piece.length > max - 1) break;
+        kept += piece;
+    }
+    return `${kept}…`;
+}

@@ -1,5 +1,5 @@
 import { Approval, ApprovalLine, approverNames, SOURCE_TITLES } from '../model';
-import { escapeHtml } from './escape';
+import { escapeHtml, escapeHtmlWithin } from './escape';
 
 /**
  * Approval -> Moveworks chat markup (the conversation design of the guide: work item, requested by/for/on,
@@ -11,8 +11,8 @@ export const MAX_MESSAGE_LENGTH = 20_000;
 const MAX_FIELD_LENGTH = 300;
 const MAX_COMMENT_LENGTH = 500;
 const LATEST_COMMENTS = 3;
-/** Every conflict is a warning line; past this many the rest are counted, so the message keeps its limit. */
-const MAX_CONFLICTS_SHOWN = 10;
+/** The share of the message the conflict warnings may take, so the requested items still fit. */
+const MAX_CONFLICTS_LENGTH = 6_000;
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -22,13 +22,13 @@ export function formatInstant(epochMs: number): string {
     return `${pad(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
 }
 
-function cut(value: string, max: number): string {
-    const singleLine = value.replace(/\s+/g, ' ').trim();
-    return singleLine.length <= max ? singleLine : `${singleLine.slice(0, max - 1)}…`;
-}
+const singleLine = (value: string) => value.replace(/\s+/g, ' ').trim();
+
+/** A source value as markup on one line, in at most `max` characters however much escaping it needs. */
+const escaped = (value: string, max: number) => escapeHtmlWithin(singleLine(value), max);
 
 const field = (label: string, value: string | undefined, max = MAX_FIELD_LENGTH) =>
-    value === undefined || value.trim() === '' ? [] : [`- <i>${label}</i>: ${escapeHtml(cut(value, max))}`];
+    value === undefined || value.trim() === '' ? [] : [`- <i>${label}</i>: ${escaped(value, max)}`];
 
 /** Labels as each source's own UI words them: IdentityIQ roles and attributes, ISC requested access. */
 function lineLabels(source: Approval['source'], line: ApprovalLine) {
@@ -51,18 +51,25 @@ function lineBlock(source: Approval['source'], line: ApprovalLine, index: number
     ].join('<br>');
 }
 
+/** A warning line for every conflict, as many as fit in their share of the message; the rest are counted. */
 function conflictWarnings(approval: Approval): string[] {
     const conflicts = approval.conflicts ?? [];
-    const shown = conflicts.slice(0, MAX_CONFLICTS_SHOWN).map(conflictWarning);
+    const shown: string[] = [];
+    let length = 0;
+    for (const conflict of conflicts) {
+        const line = conflictWarning(conflict);
+        if (length + line.length > MAX_CONFLICTS_LENGTH) break;
+        shown.push(line);
+        length += line.length;
+    }
     const more = conflicts.length - shown.length;
     return more > 0 ? [...shown, `⚠️ <i>…and ${more} more separation-of-duties conflict(s): open ${SOURCE_TITLES[approval.source]} to see them all.</i>`] : shown;
 }
 
 /** "⚠️ Separation-of-duties conflict (policy): A conflicts with B", naming the access on each side. */
 function conflictWarning(conflict: NonNullable<Approval['conflicts']>[number]): string {
-    const side = (names: string[]) => (names.length === 0 ? 'access named by the policy' : cut(names.join(', '), MAX_FIELD_LENGTH));
-    const policy = cut(conflict.policy, MAX_FIELD_LENGTH);
-    return `⚠️ <b>Separation-of-duties conflict</b> (${escapeHtml(policy)}): ${escapeHtml(side(conflict.left))} conflicts with ${escapeHtml(side(conflict.right))}`;
+    const side = (names: string[]) => (names.length === 0 ? 'access named by the policy' : escaped(names.join(', '), MAX_FIELD_LENGTH));
+    return `⚠️ <b>Separation-of-duties conflict</b> (${escaped(conflict.policy, MAX_FIELD_LENGTH)}): ${side(conflict.left)} conflicts with ${side(conflict.right)}`;
 }
 
 function describeForward(forward: NonNullable<Approval['forwarded']>): string {
@@ -102,7 +109,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
         ...field('Forwarded', approval.forwarded && describeForward(approval.forwarded), MAX_COMMENT_LENGTH),
     ].join('<br>');
     const comments = approval.comments.slice(-LATEST_COMMENTS).map((comment) =>
-        escapeHtml(`${cut(comment.author ?? 'Someone', MAX_FIELD_LENGTH)}${comment.date ? ` (${formatInstant(comment.date)})` : ''}: ${cut(comment.text, MAX_COMMENT_LENGTH)}`),
+        `${escaped(comment.author ?? 'Someone', MAX_FIELD_LENGTH)}${comment.date ? ` (${formatInstant(comment.date)})` : ''}: ${escaped(comment.text, MAX_COMMENT_LENGTH)}`,
     );
     const footer = [
         ...(comments.length > 0 ? ['<b>Latest comments</b>', ...comments] : []),
@@ -157,8 +164,8 @@ export function toOutcomeMessage(approval: Approval, decision: 'approve' | 'reje
     const done = decision === 'approve' ? 'approved' : 'rejected';
     return [
         `<b>Your SailPoint request was ${done}</b>`,
-        `${escapeHtml(cut(describeRequest(approval), MAX_FIELD_LENGTH))} was ${done} by ${escapeHtml(cut(decidedBy, MAX_FIELD_LENGTH))}.`,
-        ...(reason ? [`<i>Reason</i>: ${escapeHtml(cut(reason, MAX_COMMENT_LENGTH))}`] : []),
+        `${escaped(describeRequest(approval), MAX_FIELD_LENGTH)} was ${done} by ${escaped(decidedBy, MAX_FIELD_LENGTH)}.`,
+        ...(reason ? [`<i>Reason</i>: ${escaped(reason, MAX_COMMENT_LENGTH)}`] : []),
         escapeHtml(approvalReference(approval)),
     ].join('<br>');
 }
