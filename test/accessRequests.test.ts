@@ -426,6 +426,29 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect(messagesFor(mirror.id)).toEqual([]);
         });
 
+        it('after an upgrade to both kinds, answers 409 to the old generic message and acts only on the access-request approval', async () => {
+            const request = await begin({ ISC_APPROVAL_KINDS: 'generic', FULL_SWEEP_MINUTES: '0' });
+            const mirror = h.simulator.isc.mirrorAsGeneric(request.id);
+            await serve();
+            expect(messagesFor(mirror.id)).toHaveLength(1);
+            await fn!.stop();
+            fn = await startFunctionHost({ ...h.settings, ISC_APPROVAL_KINDS: 'access-requests,generic' });
+            await fn.pollNow();
+            expect(messagesFor(request.id)).toHaveLength(1);
+            const old = await post(mirror.id, 'approve', { approverEmail: jamie });
+            expect([old.status, old.body.error.code]).toEqual([409, 'no_longer_pending']);
+            expect(old.body.error.message).toMatch(/access-request approval/);
+            expect(h.simulator.calls['isc.approve']).toBe(0);
+            expect((await post(request.id, 'approve', { approverEmail: jamie })).status).toBe(200);
+        });
+
+        it('logs how many mirrors have no pending access request, so a tenant that lists access requests only as generic approvals shows', async () => {
+            await begin();
+            h.simulator.isc.addApproval({ name: 'Only generic', assignedTo: [{ kind: 'identity', id: h.iscSample.people.jamie.id }], referenceData: [{ id: 'f'.repeat(32), type: 'AccessRequestId' }] });
+            await h.app.poll();
+            expect(h.log.entries.find((entry) => entry.event === 'isc.list.mirrors_left_out')).toMatchObject({ count: 1, withoutPendingAccessRequest: 1 });
+        });
+
         it('notifies the mirror as a generic approval when only the generic kind is on', async () => {
             const request = await begin({ ISC_APPROVAL_KINDS: 'generic' });
             const mirror = h.simulator.isc.mirrorAsGeneric(request.id);
