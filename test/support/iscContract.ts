@@ -18,7 +18,15 @@ interface ResponseObject {
     content?: MediaTypes;
 }
 
+interface Parameter {
+    $ref?: string;
+    in?: string;
+    name?: string;
+    schema?: { type?: string };
+}
+
 interface Operation {
+    parameters?: Parameter[];
     requestBody?: { required?: boolean; content?: MediaTypes };
     responses: Record<string, ResponseObject>;
 }
@@ -131,7 +139,7 @@ function responseProblems(located: Located, status: number, body: string): strin
     if (!declared) return [`response: status ${status} is not declared (the spec declares ${Object.keys(located.operation.responses).join(', ')})`];
     // A response is inline or a `$ref` such as `#/components/responses/400`, which is already a JSON pointer.
     const [response, pointer] = declared.$ref
-        ? [resolveResponse(declared.$ref), declared.$ref.slice(1)]
+        ? [resolve<ResponseObject>(declared.$ref), declared.$ref.slice(1)]
         : [declared, pointerTo('paths', located.template, located.method, 'responses', String(status))];
     const where = `response ${status}`;
     if (!response.content?.[JSON_CONTENT]?.schema) return body.trim() === '' ? [] : [`${where}: has a body, where the spec declares none`];
@@ -139,19 +147,42 @@ function responseProblems(located: Located, status: number, body: string): strin
     return validateJson(where, `${pointer}${pointerTo('content', JSON_CONTENT, 'schema')}`, body);
 }
 
-function resolveResponse(ref: string): ResponseObject {
+function resolve<T>(ref: string): T {
     const segments = ref.replace(/^#\//, '').split('/').map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
-    return segments.reduce<unknown>((node, segment) => (node as Record<string, unknown>)[segment], document) as ResponseObject;
+    return segments.reduce<unknown>((node, segment) => (node as Record<string, unknown>)[segment], document) as T;
+}
+
+/** A query string's values are text: the declared type says how to read one before its schema is checked. */
+function fromQueryText(text: string, type: string | undefined): unknown {
+    if (type === 'integer' || type === 'number') return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+    if (type === 'boolean') return text === 'true' ? true : text === 'false' ? false : text;
+    return text;
+}
+
+/** Every query parameter sent must be one the operation declares, with a value its schema accepts. */
+function queryProblems(located: Located, query: Record<string, string> | undefined): string[] {
+    if (query === undefined) return [];
+    const declared = (located.operation.parameters ?? []).map((parameter, index) =>
+        parameter.$ref
+            ? { parameter: resolve<Parameter>(parameter.$ref), pointer: `${parameter.$ref.slice(1)}/schema` }
+            : { parameter, pointer: pointerTo('paths', located.template, located.method, 'parameters', String(index), 'schema') },
+    );
+    return Object.entries(query).flatMap(([name, text]) => {
+        const found = declared.find(({ parameter }) => parameter.in === 'query' && parameter.name === name);
+        if (!found) return [`query: ${name} is not a parameter of this operation`];
+        const validate = validatorAt(found.pointer);
+        return validate(fromQueryText(text, found.parameter.schema?.type)) ? [] : describeErrors(`query ${name}`, validate.errors);
+    });
 }
 
 /**
  * The ways one exchange departs from SailPoint's v2025 spec; empty when it conforms. `path` is without the
  * query and starts with `/{apiVersion}`; the token route (`/oauth/token`) is not in the spec and is not
- * checked. `requestBody` undefined leaves the request unchecked (as for a request built wrong on purpose).
+ * checked. `query` and `requestBody` undefined leave them unchecked (as for a request built wrong on purpose).
  * A path or method the spec does not have, or a status it does not declare, is a problem.
  */
 export function checkIscExchange(
-    exchange: { method: string; path: string; status: number; requestBody?: string; responseBody: string },
+    exchange: { method: string; path: string; status: number; query?: Record<string, string>; requestBody?: string; responseBody: string },
     apiVersion = 'v2025',
 ): string[] {
     if (exchange.path === '/oauth/token') return [];
@@ -161,7 +192,7 @@ export function checkIscExchange(
     const rest = exchange.path.slice(prefix.length);
     const located = operations.find((candidate) => candidate.method === exchange.method.toLowerCase() && candidate.pattern.test(rest));
     if (!located) return [`${label}: no such operation in SailPoint's ${apiVersion} spec`];
-    return [...requestProblems(located, exchange.requestBody), ...responseProblems(located, exchange.status, exchange.responseBody)].map(
+    return [...queryProblems(located, exchange.query), ...requestProblems(located, exchange.requestBody), ...responseProblems(located, exchange.status, exchange.responseBody)].map(
         (problem) => `${label} (${located.method.toUpperCase()} ${located.template}) ${problem}`,
     );
 }
