@@ -261,6 +261,7 @@ describe('Identity Security Cloud access-request approvals', () => {
             await serve();
             const answer = await post(request.id, 'approve', { approverEmail: jamie, comment: 'Fine by me' });
             expect(answer).toEqual({ status: 200, body: expect.objectContaining({ status: 'approved', approvalId: request.id, source: 'isc' }) });
+            expect(answer.body.message).toBe(`Approved Amy Cox's request for Finance Analyst; Identity Security Cloud is carrying out the decision on access-request approval ${request.id}.`);
             expect(h.simulator.isc.accessRequestActions).toEqual([
                 expect.objectContaining({ approvalId: request.id, action: 'approve', body: { comment: 'Fine by me (via Moveworks, on behalf of Jamie Rivera <jamie.rivera@example.com>)' } }),
             ]);

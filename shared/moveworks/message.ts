@@ -140,13 +140,16 @@ export function describeRequest(approval: Approval): string {
 
 /** Where the approval lives, as a person would look it up: "IdentityIQ work item 0000000046". */
 export function approvalReference(approval: Approval): string {
-    return approval.source === 'iiq' ? `IdentityIQ work item ${approval.number ?? approval.id}` : `Identity Security Cloud approval ${approval.id}`;
+    if (approval.source === 'iiq') return `IdentityIQ work item ${approval.number ?? approval.id}`;
+    return `Identity Security Cloud ${approval.kind === 'access-request' ? 'access-request approval' : 'approval'} ${approval.id}`;
 }
 
 /** The sentence an approve/reject answer carries for Creator Studio to show as is. */
 export function outcomeSentence(approval: Approval, decision: 'approve' | 'reject'): string {
     const done = decision === 'approve' ? 'Approved' : 'Rejected';
     const request = describeRequest(approval);
+    // ISC accepts an access-request decision (202) and carries it out afterwards.
+    if (approval.kind === 'access-request') return `${done} ${request}; Identity Security Cloud is carrying out the decision on access-request approval ${approval.id}.`;
     return `${done} ${request}; ${approvalReference(approval)} is complete.`;
 }
 
