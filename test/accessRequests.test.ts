@@ -376,6 +376,24 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect(h.simulator.isc.accessRequestActions).toEqual([]);
         });
 
+        it('makes one forward of twenty simultaneous reassign clicks', async () => {
+            const request = await begin();
+            await serve();
+            const answers = await Promise.all(Array.from({ length: 20 }, () => post(request.id, 'reassign', { approverEmail: jamie, reassignToEmail: 'dana.lee@example.com' })));
+            expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+            expect(answers.filter((a) => a.status === 409)).toHaveLength(19);
+            expect(h.simulator.isc.accessRequestActions.map((a) => a.action)).toEqual(['forward']);
+        });
+
+        it('never both forwards and approves when approve and reassign clicks race', async () => {
+            const request = await begin();
+            await serve();
+            await Promise.all(
+                Array.from({ length: 20 }, (_, i) => (i % 2 ? post(request.id, 'approve', { approverEmail: jamie }) : post(request.id, 'reassign', { approverEmail: jamie, reassignToEmail: 'dana.lee@example.com' }))),
+            );
+            expect(h.simulator.isc.accessRequestActions).toHaveLength(1);
+        });
+
         it('makes one write of twenty simultaneous clicks', async () => {
             const request = await begin();
             await serve();

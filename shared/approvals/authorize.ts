@@ -144,18 +144,41 @@ export async function authorize(
     return { source, record, person, approval };
 }
 
-/** Claims the row for one action; throws 409 when another action holds it or already finished it. */
-export async function claim(deps: ActionDependencies, record: ApprovalRecord): Promise<ApprovalRecord> {
+/** How often an action is checked again because its row changed between the check and the claim. */
+const MAX_CHECKS = 3;
+
+/**
+ * Checks an action against live state and claims its row, as one step: if the row changed between the
+ * check and the claim (another action finished on it, say a reassignment that handed the approval to
+ * someone else), the check is run again on what is there now, so no action writes on a stale check.
+ * Throws 409 when another action holds the row or already finished it.
+ */
+export async function checkAndClaim<T extends { record: ApprovalRecord }>(deps: ActionDependencies, check: () => Promise<T>): Promise<T & { claimed: ApprovalRecord }> {
+    for (let attempt = 1; ; attempt++) {
+        const checked = await check();
+        const claimed = await claim(deps, checked.record);
+        if (claimed) return { ...checked, claimed };
+        if (attempt === MAX_CHECKS) throw busy();
+    }
+}
+
+/** The row claimed for one action; undefined when it changed since `checked` was read; 409 when another action holds it or finished it. */
+async function claim(deps: ActionDependencies, checked: ApprovalRecord): Promise<ApprovalRecord | undefined> {
     const now = deps.now ?? Date.now;
     let lostTo: ApprovalRecord | undefined;
-    const claimed = await deps.store.modify(record, (latest) => {
+    let changed = false;
+    const claimed = await deps.store.modify(checked, (latest) => {
         if (latest.status === 'decided' || latest.status === 'closed' || inProgress(deps, latest, now())) {
             lostTo = latest;
             return undefined;
         }
+        if (latest.etag !== checked.etag) {
+            changed = true;
+            return undefined;
+        }
         return { ...latest, status: 'deciding', decidingSince: now(), updatedAt: now() };
     });
-    if (claimed) return claimed;
+    if (claimed || changed) return claimed;
     if (lostTo && lostTo.status !== 'deciding') throw alreadyHandled(lostTo);
     throw busy();
 }

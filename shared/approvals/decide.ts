@@ -6,7 +6,7 @@ import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '
 import { ApprovalRecord } from '../store/approvalStore';
 import { movesOnSentence, outcomeSentence } from '../moveworks/message';
 import { isLaterStep, reopened } from './records';
-import { ActionDependencies, authorize, Authorized, claim, findNotified, release, viaSource, withinAction, withinClaim } from './authorize';
+import { ActionDependencies, authorize, Authorized, checkAndClaim, findNotified, release, viaSource, withinAction, withinClaim } from './authorize';
 
 /**
  * Approve or reject on behalf of a person: check them against the live approval, claim the row so only
@@ -22,13 +22,15 @@ export interface DecisionRequest {
 }
 
 export async function decide(deps: ActionDependencies, request: DecisionRequest): Promise<ActionResult> {
-    const { authorized, record } = await withinAction(deps, async () => {
-        const checked = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
-        if (request.decision === 'reject' && !request.comment && checked.approval.reasonRequiredToReject) {
-            throw badRequest('comment_required', 'This request needs a reason to be rejected: add a comment saying why, then reject again.');
-        }
-        return { authorized: checked, record: await claim(deps, checked.record) };
-    });
+    const { claimed: record, ...authorized } = await withinAction(deps, () =>
+        checkAndClaim(deps, async () => {
+            const checked = await authorize(deps, await findNotified(deps, request.approvalId), request.approverEmail, { deciding: true });
+            if (request.decision === 'reject' && !request.comment && checked.approval.reasonRequiredToReject) {
+                throw badRequest('comment_required', 'This request needs a reason to be rejected: add a comment saying why, then reject again.');
+            }
+            return checked;
+        }),
+    );
     const { source, person, approval } = authorized;
     try {
         await withinClaim(deps, () => viaSource(deps.log, record.id, () => source.decide(approval, person, request.decision, request.comment)));

@@ -1,5 +1,5 @@
 import { AppError, badRequest } from '../errors';
-import { ActionDependencies, authorize, claim, findNotified, notSupported, release, viaSource, withinAction, withinClaim } from './authorize';
+import { ActionDependencies, authorize, checkAndClaim, findNotified, notSupported, release, viaSource, withinAction, withinClaim } from './authorize';
 import { ActionResult } from '../contract';
 
 /**
@@ -15,8 +15,7 @@ export interface ReassignRequest {
 }
 
 export async function reassign(deps: ActionDependencies, request: ReassignRequest): Promise<ActionResult> {
-    const { source, record, person, target, handOver, approval } = await withinAction(deps, () => checkReassign(deps, request));
-    const claimed = await claim(deps, record);
+    const { source, record, person, target, handOver, approval, claimed } = await withinAction(deps, () => checkAndClaim(deps, () => checkReassign(deps, request)));
     try {
         await withinClaim(deps, () => viaSource(deps.log, record.id, () => handOver(approval, person, target, request.comment)));
     } catch (error) {
