@@ -94,6 +94,17 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect(messagesFor(request.id).map((m) => m.recipients)).toEqual([['contractor@example.com']]);
         });
 
+        it('lets an owner ISC has not correlated to an account act, and be forwarded to', async () => {
+            const request = await begin();
+            const contractor = h.simulator.isc.addIdentity({ name: 'Contractor Owner', email: 'contractor@example.com', correlated: false });
+            h.simulator.isc.addIdentity({ name: 'Temp Approver', email: 'temp@example.com', correlated: false });
+            h.simulator.isc.forwardAccessRequestTo(request.id, contractor.id);
+            await serve();
+            expect((await post(request.id, 'reassign', { approverEmail: 'contractor@example.com', reassignToEmail: 'temp@example.com' })).status).toBe(200);
+            await fn!.pollNow();
+            expect((await post(request.id, 'approve', { approverEmail: 'temp@example.com' })).status).toBe(200);
+        });
+
         it('notifies the new owner when the approval is forwarded inside ISC', async () => {
             const request = await begin();
             await serve();

@@ -176,9 +176,15 @@ export class IscSource implements ApprovalSource {
         );
     }
 
+    /**
+     * Correlated identities first, as ISC lists them by default; only when none has the email, the
+     * uncorrelated ones too, so an approver ISC has not correlated (it notifies them) can still act.
+     */
     async findPersonByEmail(email: string): Promise<Person> {
-        const rows = await this.client.findIdentities(`email eq ${quoteFilterValue(email)}`);
-        const matches = rows.filter((row) => normalizeEmail(row.emailAddress ?? '') === email);
+        const withEmail = async (uncorrelated: boolean) =>
+            (await this.client.findIdentities(`email eq ${quoteFilterValue(email)}`, { uncorrelated })).filter((row) => normalizeEmail(row.emailAddress ?? '') === email);
+        let matches = await withEmail(false);
+        if (matches.length === 0) matches = await withEmail(true);
         if (matches.length === 0) throw forbidden('unknown_approver', `No Identity Security Cloud identity has the email ${email}.`);
         if (matches.length > 1) {
             throw forbidden('ambiguous_approver', `More than one Identity Security Cloud identity has the email ${email}; ask an ISC administrator to make it unique.`);
