@@ -215,6 +215,10 @@ export class IscTenant {
     private readonly starts = new Map<string, number[]>();
     /** Access-request approval id -> the id of the generic approval that mirrors it. */
     private readonly genericMirrors = new Map<string, string>();
+    /** Lets a spec change the generic Approval JSON of an item, as a tenant answering an unexpected shape would. */
+    reshapeApproval?: (json: Record<string, unknown>, approval: IscApproval) => void;
+    /** Lets a spec change the PendingApproval JSON of an item, as a tenant answering an unexpected shape would. */
+    reshapePendingApproval?: (json: Record<string, unknown>, approval: IscAccessRequestApproval) => void;
     /** Called before each list page is answered, with its offset: lets a spec change the list between pages. */
     beforeListPage?: (offset: number) => void;
 
@@ -618,6 +622,12 @@ export class IscTenant {
 
     /** The `PendingApproval` JSON of GET /access-request-approvals/pending, with null where the tenant has no value. */
     private pendingApprovalJson(approval: IscAccessRequestApproval): Record<string, unknown> {
+        const json = this.standardPendingApprovalJson(approval);
+        this.reshapePendingApproval?.(json, approval);
+        return json;
+    }
+
+    private standardPendingApprovalJson(approval: IscAccessRequestApproval): Record<string, unknown> {
         return {
             id: approval.id,
             accessRequestId: approval.accessRequestId,
@@ -678,6 +688,12 @@ export class IscTenant {
     }
 
     toJson(approval: IscApproval, withApprovers: boolean, withComments: boolean): Record<string, unknown> {
+        const json = this.standardJson(approval, withApprovers, withComments);
+        this.reshapeApproval?.(json, approval);
+        return json;
+    }
+
+    private standardJson(approval: IscApproval, withApprovers: boolean, withComments: boolean): Record<string, unknown> {
         const assigned = approval.status === 'PENDING' ? approval.assignedTo.flatMap((assignee) => this.assignee(assignee) ?? []) : [];
         return {
             id: approval.id,

@@ -1,60 +1,58 @@
 import { z } from 'zod';
 import { Approval, Reference } from '../model';
-import { instant, present } from './approvalJson';
+import { date, given, instant, lenient, listOf, present, text } from './lenientJson';
 
 /**
  * ISC `PendingApproval` JSON (GET /access-request-approvals/pending) -> Approval. Every field of the
  * published schema is optional, so each is read as possibly missing or null.
  */
 
-const text = z.string().nullish();
 const reference = z.object({ id: text, name: text }).passthrough();
-const commentDto = z.object({ comment: text, created: text, author: reference.nullish() }).passthrough();
-const criteria = z.object({ criteriaList: z.array(z.object({ id: text, name: text }).passthrough()).nullish() }).passthrough();
+const commentDto = z.object({ comment: text, created: date, author: lenient(reference) }).passthrough();
+const criteria = z.object({ criteriaList: listOf(z.object({ id: text, name: text }).passthrough()) }).passthrough();
 
 const pendingApprovalJson = z
     .object({
         id: text,
         accessRequestId: text,
         name: text,
-        created: text,
-        modified: text,
+        created: date,
+        modified: date,
         requestType: text,
-        requester: reference.nullish(),
-        requestedFor: reference.nullish(),
-        owner: reference.nullish(),
-        requestedObject: z.object({ id: text, name: text, description: text, type: text }).passthrough().nullish(),
-        requesterComment: commentDto.nullish(),
-        previousReviewersComments: z.array(commentDto).nullish(),
-        forwardHistory: z
-            .array(z.object({ oldApproverName: text, newApproverName: text, forwarderName: text, comment: text, modified: text }).passthrough())
-            .nullish(),
-        commentRequiredWhenRejected: z.boolean().nullish(),
+        requester: lenient(reference),
+        requestedFor: lenient(reference),
+        owner: lenient(reference),
+        requestedObject: lenient(z.object({ id: text, name: text, description: text, type: text }).passthrough()),
+        // A bare string stands for the comment itself.
+        requesterComment: lenient(z.union([commentDto, z.string().transform((comment) => ({ comment, created: undefined, author: undefined }))])),
+        previousReviewersComments: listOf(commentDto),
+        forwardHistory: listOf(z.object({ oldApproverName: text, newApproverName: text, forwarderName: text, comment: text, modified: date }).passthrough()),
+        commentRequiredWhenRejected: lenient(z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')])),
         actionInProcess: text,
-        startDate: text,
-        removeDate: text,
-        privilegeLevel: text,
-        sodViolationContext: z
-            .object({
-                violationCheckResult: z
-                    .object({
-                        violationContexts: z
-                            .array(
-                                z
-                                    .object({
-                                        policy: reference.nullish(),
-                                        conflictingAccessCriteria: z.object({ leftCriteria: criteria.nullish(), rightCriteria: criteria.nullish() }).passthrough().nullish(),
-                                    })
-                                    .passthrough(),
-                            )
-                            .nullish(),
-                        violatedPolicies: z.array(reference).nullish(),
-                    })
-                    .passthrough()
-                    .nullish(),
-            })
-            .passthrough()
-            .nullish(),
+        startDate: date,
+        removeDate: date,
+        privilegeLevel: lenient(z.union([z.string(), z.number().transform(String)])),
+        sodViolationContext: lenient(
+            z
+                .object({
+                    violationCheckResult: lenient(
+                        z
+                            .object({
+                                violationContexts: listOf(
+                                    z
+                                        .object({
+                                            policy: lenient(reference),
+                                            conflictingAccessCriteria: lenient(z.object({ leftCriteria: lenient(criteria), rightCriteria: lenient(criteria) }).passthrough()),
+                                        })
+                                        .passthrough(),
+                                ),
+                                violatedPolicies: listOf(reference),
+                            })
+                            .passthrough(),
+                    ),
+                })
+                .passthrough(),
+        ),
     })
     .passthrough();
 
@@ -72,7 +70,7 @@ function toReference(person: z.infer<typeof reference> | null | undefined): Refe
 }
 
 function latestForward(history: PendingApprovalJson['forwardHistory']): Approval['forwarded'] {
-    const entries = history ?? [];
+    const entries = given(history);
     if (entries.length === 0) return undefined;
     // The schema does not say the history is ordered, so the latest is the one modified last.
     const latest = entries.reduce((best, entry) => ((instant(entry.modified) ?? 0) >= (instant(best.modified) ?? 0) ? entry : best));
@@ -87,15 +85,15 @@ function latestForward(history: PendingApprovalJson['forwardHistory']): Approval
 
 function toConflicts(context: PendingApprovalJson['sodViolationContext']): Approval['conflicts'] {
     const result = context?.violationCheckResult;
-    const names = (side: z.infer<typeof criteria> | null | undefined) => (side?.criteriaList ?? []).flatMap((entry) => present(entry.name) ?? present(entry.id) ?? []);
+    const names = (side: z.infer<typeof criteria> | null | undefined) => given(side?.criteriaList).flatMap((entry) => present(entry.name) ?? present(entry.id) ?? []);
     const policyName = (policy: z.infer<typeof reference> | null | undefined) => present(policy?.name) ?? present(policy?.id) ?? 'an unnamed policy';
-    const conflicts = (result?.violationContexts ?? []).map((entry) => ({
+    const conflicts = given(result?.violationContexts).map((entry) => ({
         policy: policyName(entry.policy),
         left: names(entry.conflictingAccessCriteria?.leftCriteria),
         right: names(entry.conflictingAccessCriteria?.rightCriteria),
     }));
     // A policy reported as violated without its context still warns the approver.
-    for (const policy of result?.violatedPolicies ?? []) {
+    for (const policy of given(result?.violatedPolicies)) {
         if (!conflicts.some((conflict) => conflict.policy === policyName(policy))) conflicts.push({ policy: policyName(policy), left: [], right: [] });
     }
     return conflicts.length > 0 ? conflicts : undefined;
@@ -132,7 +130,7 @@ export function fromIscPendingApproval(json: unknown): Approval | undefined {
                 endDate: instant(approval.removeDate),
             },
         ],
-        comments: (approval.previousReviewersComments ?? []).flatMap((comment) =>
+        comments: given(approval.previousReviewersComments).flatMap((comment) =>
             present(comment.comment) ? [{ author: present(comment.author?.name), text: comment.comment as string, date: instant(comment.created) }] : [],
         ),
         inFlight: present(approval.actionInProcess),
