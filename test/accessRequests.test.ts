@@ -64,6 +64,18 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect([...h.simulator.isc.accessRequests.keys()].every((id) => notified.has(id))).toBe(true);
         });
 
+        it.each([
+            ['smaller than the list', (total: number) => total - 50],
+            ['larger than the list', (total: number) => total + 500],
+        ])('pages until a short page, whatever X-Total-Count says: a count %s', async (_label, reported) => {
+            await begin({ MOVEWORKS_MAX_PER_MINUTE: '100000', ISC_APPROVAL_KINDS: 'access-requests' }, { moveworksPerMinute: 100_000 });
+            for (let i = 0; i < 299; i++) h.simulator.isc.addAccessRequest({ ownerId: h.iscSample.people.carol.id, requestedObject: { id: `o${i}`, name: `Role ${i}`, type: 'ROLE' } });
+            h.simulator.isc.reportedTotal = reported;
+            await h.app.poll();
+            expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id)).size).toBe(300);
+            expect(pendingQueries().map((q) => q.get('offset'))).toEqual(['0', '250']);
+        });
+
         it('notifies the owner once, at their email looked up from their identity', async () => {
             const request = await begin();
             await serve();

@@ -215,6 +215,8 @@ export class IscTenant {
     private readonly starts = new Map<string, number[]>();
     /** Access-request approval id -> the id of the generic approval that mirrors it. */
     private readonly genericMirrors = new Map<string, string>();
+    /** The X-Total-Count lists answer, given the true one: lets a spec give a stale count. */
+    reportedTotal?: (total: number) => number;
     /** Lets a spec change the generic Approval JSON of an item, as a tenant answering an unexpected shape would. */
     reshapeApproval?: (json: Record<string, unknown>, approval: IscApproval) => void;
     /** Lets a spec change the PendingApproval JSON of an item, as a tenant answering an unexpected shape would. */
@@ -454,7 +456,7 @@ export class IscTenant {
         const page = rows.slice(offset, offset + limit);
         const approvers = url.searchParams.get('include-approvers') === 'true';
         const comments = url.searchParams.get('include-comments') === 'true';
-        const headers = url.searchParams.get('count') === 'true' ? { 'X-Total-Count': String(rows.length) } : undefined;
+        const headers = url.searchParams.get('count') === 'true' ? { 'X-Total-Count': String(this.reportedTotal?.(rows.length) ?? rows.length) } : undefined;
         return json(page.map((row) => this.toJson(row, approvers, comments)), 200, headers);
     }
 
@@ -537,7 +539,7 @@ export class IscTenant {
                 }
                 return 0;
             });
-        const headers = query.get('count') === 'true' ? { 'X-Total-Count': String(rows.length) } : undefined;
+        const headers = query.get('count') === 'true' ? { 'X-Total-Count': String(this.reportedTotal?.(rows.length) ?? rows.length) } : undefined;
         return json(rows.slice(offset, offset + limit).map((approval) => this.pendingApprovalJson(approval)), 200, headers);
     }
 

@@ -103,7 +103,10 @@ export class IscSource implements ApprovalSource {
                     this.log.warn(`${logPrefix}.approval.unreadable`, { offset });
                 }
             }
-            return { page: { approvals: keep(approvals), skipped }, last: items.length < limit || (total !== undefined && offset + items.length >= total) };
+            // Only a short page ends the list: a count that went stale while paging must not cut it short.
+            const last = items.length < limit;
+            if (last && total !== undefined && offset + items.length < total) this.log.warn(`${logPrefix}.list.fewer_than_counted`, { offset, listed: items.length, total });
+            return { page: { approvals: keep(approvals), skipped }, last };
         });
     }
 
