@@ -160,6 +160,18 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect((await fn!.get(`/api/approvals?approverEmail=${jamie}`)).body.approvals.map((a: { approvalId: string }) => a.approvalId)).toContain(request.id);
         });
 
+        it('keeps notifying approvals whose emails ISC gives inline while the owner look-ups are refused, and notifies the rest once they work', async () => {
+            const request = await begin();
+            const refused = { status: 403, contentType: 'application/json', body: JSON.stringify({ detailCode: '403 Forbidden', messages: [{ text: 'insufficient scope' }] }) };
+            h.simulator.failNext('isc.identities', refused);
+            await h.app.poll();
+            expect(messagesFor(h.iscSample.approvals.roleRequest.id)).toHaveLength(1);
+            expect(messagesFor(request.id)).toEqual([]);
+            expect(h.log.entries.some((entry) => entry.event === 'sync.recipients_failed')).toBe(true);
+            await h.app.poll();
+            expect(messagesFor(request.id)).toHaveLength(1);
+        });
+
         it('names the missing ORG_ADMIN level and personal access token when ISC refuses the list with 403', async () => {
             await begin();
             h.simulator.isc.orgAdmin = false;

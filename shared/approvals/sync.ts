@@ -163,7 +163,16 @@ async function recordChanges(
                 (record.approverKey !== approverKey(approval) || record.recipients.length === 0 || isLaterStep(record.sourceStep, approval))),
         );
     if (changes.length === 0) return;
-    const recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
+    let recipientsByApproval: Map<string, string[]>;
+    try {
+        recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
+    } catch (error) {
+        // Left as they are, these approvals are looked up again by the next poll, which this one neither closes
+        // rows for nor moves the watermark past; the rest of the list goes on.
+        log.error('sync.recipients_failed', { source: source.name, approvals: changes.length, error: errorMessage(error) });
+        report.listingFailed = true;
+        return;
+    }
     const recipientsOf = (approval: Approval) => {
         const recipients = recipientsByApproval.get(approval.id) ?? [];
         if (recipients.length === 0) log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, approvers: approverKey(approval) });
