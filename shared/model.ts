@@ -1,3 +1,5 @@
+import { truncate } from './text';
+
 /**
  * The ground floor every layer may use: the source-neutral approval, the people who decide it, and the
  * ports (source, store, notifier) the use cases are handed.
@@ -134,4 +136,8 @@ export interface ApprovalSource {
 /** Identifies the current set of approvers, to notice a reassignment. */
 export const approverKey = (approval: Approval) => approval.approvers.map((approver) => approver.id).sort().join(',');
 
-export const approverNames = (approval: Approval) => approval.approvers.map((approver) => approver.name).join(', ');
+/** Who the approval waits on, in words, cut so that it fits answers, lists and a table property. */
+export const approverNames = (approval: Approval) => truncate(approval.approvers.map((approver) => truncate(approver.name, MAX_NAME_LENGTH)).join(', '), MAX_NAMES_LENGTH);
+
+const MAX_NAME_LENGTH = 200;
+const MAX_NAMES_LENGTH = 1_000;

@@ -279,6 +279,24 @@ describe('Identity Security Cloud access-request approvals', () => {
             expect(message).not.toMatch(/&(?!(amp|lt|gt|quot|#39);)/);
         });
 
+        it.each([
+            ['a requested object', (h: Harness) => h.simulator.isc.addAccessRequest({ ownerId: h.iscSample.people.jamie.id, requestedObject: { id: 'o', name: 'N'.repeat(40_000), type: 'ROLE' } })],
+            [
+                'an owner',
+                (h: Harness) =>
+                    h.simulator.isc.addAccessRequest({ ownerId: h.simulator.isc.addIdentity({ name: 'O'.repeat(40_000), email: 'long.owner@example.com' }).id, requestedObject: { id: 'o', name: 'Ledger', type: 'ROLE' } }),
+            ],
+        ])('notifies and lists an approval with a 40,000-character name of %s', async (_label, add) => {
+            h = await startHarness({ simulator: { sources: ['isc'] }, settings: { ISC_APPROVAL_KINDS: 'access-requests' } });
+            const request = add(h);
+            await h.app.poll();
+            expect(messagesFor(request.id)).toHaveLength(1);
+            const [recipient] = messagesFor(request.id)[0].recipients;
+            const listed = await h.app.pendingFor(recipient, 10, 0);
+            expect(listed.approvals.map((entry) => entry.approvalId)).toContain(request.id);
+            expect(JSON.stringify(listed).length).toBeLessThan(5_000);
+        });
+
         it('shows every conflict when they fit', async () => {
             h = await startHarness({ simulator: { sources: ['isc'] }, settings: { ISC_APPROVAL_KINDS: 'access-requests' } });
             const conflicts = Array.from({ length: 25 }, (_, i) => ({ policyName: `Policy ${i}`, left: [{ name: `Left ${i}`, type: 'ROLE' as const }], right: [{ name: `Right ${i}`, type: 'ROLE' as const }] }));

@@ -1,4 +1,5 @@
 import { Approval, ApprovalLine, approverNames, SOURCE_TITLES } from '../model';
+import { truncate } from '../text';
 import { escapeHtml, escapeHtmlWithin } from './escape';
 
 /**
@@ -133,9 +134,9 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
 
 /** "Amy Cox's request for IT Database Manager" (plain text), for answers, lists and outcome messages. */
 export function describeRequest(approval: Approval): string {
-    const first = approval.lines[0]?.value ?? approval.name ?? approval.description ?? 'access';
+    const first = truncate(singleLine(approval.lines[0]?.value ?? approval.name ?? approval.description ?? 'access'), MAX_FIELD_LENGTH);
     const what = approval.lines.length > 1 ? `${first} and ${approval.lines.length - 1} more` : first;
-    return approval.requestee ? `${approval.requestee.name}'s request for ${what}` : `the request for ${what}`;
+    return approval.requestee ? `${truncate(singleLine(approval.requestee.name), MAX_FIELD_LENGTH)}'s request for ${what}` : `the request for ${what}`;
 }
 
 /** Where the approval lives, as a person would look it up: "IdentityIQ work item 0000000046". */
