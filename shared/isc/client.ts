@@ -95,7 +95,9 @@ export class IscClient {
      */
     listAccessRequests(offset: number, limit: number, ids?: string[]): Promise<ListPage> {
         const filters = ids === undefined ? undefined : ids.length === 1 ? `id eq ${quoteFilterValue(ids[0])}` : `id in (${ids.map(quoteFilterValue).join(',')})`;
-        return this.listPage('/access-request-approvals/pending', 'list pending access-request approvals', { filters, count: 'true', sorters: 'created', limit, offset });
+        // The count costs ISC work and serves only the paging of the whole list.
+        const count = ids === undefined ? 'true' : undefined;
+        return this.listPage('/access-request-approvals/pending', 'list pending access-request approvals', { filters, count, sorters: 'created', limit, offset });
     }
 
     private async listPage(path: string, action: string, query: Query): Promise<ListPage> {
