@@ -3,7 +3,7 @@ import { answerAction } from '../shared/actionFunction';
 import { parseDecisionInput } from '../shared/actionInput';
 
 export async function approveApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerAction(request, context, 'approve', (input, limits) => parseDecisionInput(input, 'approve', limits), (approvals, input) => approvals.decide(input));
+    return answerAction(request, context, 'approve', (input, limits, signedEmail) => parseDecisionInput(input, 'approve', limits, signedEmail), (approvals, input) => approvals.decide(input));
 }
 
 app.http('approveApproval', {

@@ -6,8 +6,10 @@ import { parsePendingQuery } from '../shared/queryInput';
 
 export async function listApprovals(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     try {
-        const { approverEmail, limit, offset } = parsePendingQuery(request);
-        return { status: 200, jsonBody: await getApp().pendingFor(approverEmail, limit, offset) };
+        const app = getApp();
+        const caller = await app.authenticate(request.headers.get('authorization'));
+        const { approverEmail, limit, offset } = parsePendingQuery(request, caller?.email);
+        return { status: 200, jsonBody: await app.pendingFor(approverEmail, limit, offset) };
     } catch (error) {
         return toErrorAnswer(error, jsonLogger(context));
     }

@@ -1,8 +1,17 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
 import { openApiDocument } from '../shared/openapi';
 
 export async function openapi(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
-    return { status: 200, jsonBody: openApiDocument() };
+    // The document describes the routes even when a setting is bad; only the bearer scheme depends on one.
+    const callerTokens = (() => {
+        try {
+            return getApp().config.caller !== undefined;
+        } catch {
+            return false;
+        }
+    })();
+    return { status: 200, jsonBody: openApiDocument({ callerTokens }) };
 }
 
 app.http('openapi', {

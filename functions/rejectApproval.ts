@@ -3,7 +3,7 @@ import { answerAction } from '../shared/actionFunction';
 import { parseDecisionInput } from '../shared/actionInput';
 
 export async function rejectApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-    return answerAction(request, context, 'reject', (input, limits) => parseDecisionInput(input, 'reject', limits), (approvals, input) => approvals.decide(input));
+    return answerAction(request, context, 'reject', (input, limits, signedEmail) => parseDecisionInput(input, 'reject', limits, signedEmail), (approvals, input) => approvals.decide(input));
 }
 
 app.http('rejectApproval', {

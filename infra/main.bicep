@@ -1,5 +1,6 @@
 // SailPoint approvals in Moveworks: Flex Consumption function app, user-assigned identity, identity-only
-// storage, Key Vault for the secrets, Log Analytics + Application Insights without local auth.
+// storage, Key Vault for the secrets, Log Analytics + Application Insights without local auth, diagnostic
+// settings to the workspace, no basic publishing credentials, and optional caller IP restrictions.
 targetScope = 'resourceGroup'
 
 @description('Base name of every resource: 3-16 lowercase letters and digits.')
@@ -62,6 +63,31 @@ param retentionDays int = 90
 @description('Six-field NCRONTAB, UTC: when old records are removed.')
 param cleanupSchedule string = '0 30 3 * * *'
 
+@description('Issuer of signed caller tokens, compared exactly with iss; empty leaves caller-token verification off (function key only). Entra ID: https://login.microsoftonline.com/{tenant id}/v2.0; Moveworks JWKS Auth: the issuer the connector signs with.')
+param callerJwtIssuer string = ''
+@description('Audience the caller tokens must carry in aud; required when callerJwtIssuer is set (Entra ID: the API app registration\'s application id URI or client id).')
+param callerJwtAudience string = ''
+@description('Optional URL of the issuer\'s key set (JWKS); empty reads jwks_uri from {issuer}/.well-known/openid-configuration. Moveworks JWKS Auth: https://{org}.moveworks.com/.well-known/jwks.json.')
+param callerJwksUrl string = ''
+@description('Optional comma list of client ids allowed to call, matched against azp or appid; empty accepts any client the issuer signs for the audience.')
+param callerAllowedClientIds string = ''
+@description('Optional app role the caller token must carry in roles; empty requires none.')
+param callerRequiredRole string = ''
+@description('Optional claim holding the email of the person acting (for Moveworks JWKS Auth, a claim filled from the clicking user\'s email); when set, that claim is the approver and a different approverEmail in the body is refused.')
+param callerUserEmailClaim string = ''
+@description('Optional app role in roles that lets a caller token read the audit log; empty: only the keys can.')
+param callerAdminRole string = ''
+
+@description('Optional CIDR ranges (e.g. 203.0.113.0/24) allowed to reach the function app and its scm (deployment) site; when any is given, every other address is denied on both. Include the Moveworks egress IP ranges for your Moveworks region, or Moveworks cannot call the app, and the addresses you deploy from. Empty: no IP restriction.')
+param allowedCallerIpRanges string[] = []
+
+@description('Key Vault public network access. Disabled needs a private endpoint for the vault and the function app\'s VNet integration, which this template does not create: without them the app cannot resolve its Key Vault references.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -102,6 +128,7 @@ module storage 'modules/storage.bicep' = {
     principalId: identity.outputs.principalId
     deploymentContainerName: deploymentContainerName
     stateTableName: stateTableName
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -113,6 +140,8 @@ module vault 'modules/keyVault.bicep' = {
     tags: tags
     readerPrincipalId: identity.outputs.principalId
     secretsOfficerPrincipalId: secretsOfficerPrincipalId
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+    workspaceId: monitoring.outputs.workspaceId
     secrets: {
       '${secretNames.iiq}': iiqClientSecret
       '${secretNames.isc}': iscClientSecret
@@ -141,6 +170,8 @@ module functionApp 'modules/functionApp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     appInsightsConnectionString: monitoring.outputs.connectionString
+    workspaceId: monitoring.outputs.workspaceId
+    allowedIpRanges: allowedCallerIpRanges
     // Every setting the app's config schema reads (shared/config.ts), but the local-only ones.
     appSettings: {
       STATE_TABLE_ENDPOINT: storage.outputs.tableEndpoint
@@ -179,6 +210,13 @@ module functionApp 'modules/functionApp.bicep' = {
       RETENTION_DAYS: string(retentionDays)
       CLEANUP_SCHEDULE: cleanupSchedule
       AUDIT_TABLE_NAME: 'audit'
+      CALLER_JWT_ISSUER: callerJwtIssuer
+      CALLER_JWT_AUDIENCE: callerJwtAudience
+      CALLER_JWKS_URL: callerJwksUrl
+      CALLER_ALLOWED_CLIENT_IDS: callerAllowedClientIds
+      CALLER_REQUIRED_ROLE: callerRequiredRole
+      CALLER_USER_EMAIL_CLAIM: callerUserEmailClaim
+      CALLER_ADMIN_ROLE: callerAdminRole
     }
   }
 }

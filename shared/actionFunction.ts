@@ -3,6 +3,7 @@ import { isAcceptableApprovalId } from './approvalId';
 import { App, getApp } from './app';
 import { Config } from './config';
 import { ActionResult, AuditEntry } from './contract';
+import { Caller } from './callerAuth';
 import { AppError } from './errors';
 import { toErrorAnswer } from './httpAnswers';
 import { errorMessage, jsonLogger } from './log';
@@ -23,7 +24,8 @@ export async function answerAction<Input extends ActionInput>(
     request: HttpRequest,
     context: InvocationContext,
     action: AuditEntry['action'],
-    parse: (request: HttpRequest, limits: Config['decisions']) => Promise<Input>,
+    /** `signedEmail`: who acts, from the verified caller token, when CALLER_USER_EMAIL_CLAIM is set. */
+    parse: (request: HttpRequest, limits: Config['decisions'], signedEmail?: string) => Promise<Input>,
     run: (app: App, input: Input) => Promise<ActionResult>,
 ): Promise<HttpResponseInit> {
     const log = jsonLogger(context, { invocationId: context.invocationId });
@@ -32,9 +34,11 @@ export async function answerAction<Input extends ActionInput>(
     let answer: HttpResponseInit;
     let result: string;
     let source: AuditEntry['source'];
+    let caller: Caller | undefined;
     try {
         app = getApp();
-        input = await parse(request, app.config.decisions);
+        caller = await app.authenticate(request.headers.get('authorization'));
+        input = await parse(request, app.config.decisions, caller?.email);
         const done = await run(app, input);
         answer = { status: 200, jsonBody: done };
         result = done.status;
@@ -58,6 +62,9 @@ export async function answerAction<Input extends ActionInput>(
             result,
             ...(input?.comment ? { comment: input.comment } : {}),
             ...(input?.reassignToEmail ? { reassignToEmail: input.reassignToEmail } : {}),
+            ...(caller?.subject ? { callerSubject: caller.subject.slice(0, 256) } : {}),
+            ...(caller?.clientId ? { callerClientId: caller.clientId.slice(0, 256) } : {}),
+            ...(caller ? { approverFromClaim: caller.email !== undefined } : {}),
         };
         await app.audit.append(entry).catch((error: unknown) => log.error('audit.not_written', { approvalId: entry.approvalId, error: errorMessage(error) }));
     }

@@ -7,7 +7,7 @@ import { Config } from './config';
 import { actionBody, retryRefusedBody } from './contract';
 import { isAcceptableApprovalId } from './approvalId';
 import { normalizeEmail } from './email';
-import { badRequest, notFound } from './errors';
+import { AppError, badRequest, notFound } from './errors';
 import { Decision } from './model';
 import { truncate } from './text';
 
@@ -33,9 +33,25 @@ function email(value: string | undefined, name: string, codes: { missing: string
     return normalized;
 }
 
-/** The JSON body, parsed with `schema`; an empty body is an empty object. */
+/**
+ * Who acts: the email a verified caller token names (CALLER_USER_EMAIL_CLAIM), which a different email in
+ * the request cannot override; without one, the email the request gives.
+ */
+export function actingEmail(given: string | undefined, signedEmail: string | undefined, name: string): string {
+    if (!signedEmail) return email(given, name, { missing: 'missing_email', invalid: 'invalid_email' });
+    if (given !== undefined && given.trim() !== '' && normalizeEmail(given) !== signedEmail) {
+        throw new AppError(403, 'approver_mismatch', `${name} names someone other than the signed-in user the caller's token names; nothing was done.`);
+    }
+    return signedEmail;
+}
+
+/** The JSON body, parsed with `schema`; an empty body is an empty object. A body must say it is JSON. */
 async function parseBody<Schema extends z.ZodType<object>>(request: HttpRequest, schema: Schema): Promise<z.infer<Schema>> {
     const text = await request.text();
+    // A cross-site form can send text/plain without a preflight; only a page allowed by CORS can send JSON.
+    if (text.trim() !== '' && !/^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
+        throw new AppError(415, 'unsupported_media_type', 'Send the body as JSON, with Content-Type: application/json.');
+    }
     if (text.length > MAX_BODY_CHARACTERS) throw badRequest('invalid_request', 'The request body is too large.');
     let json: unknown = {};
     if (text.trim() !== '') {
@@ -54,13 +70,13 @@ async function parseBody<Schema extends z.ZodType<object>>(request: HttpRequest,
  * `longComment`: a decision or comment longer than MAX_COMMENT_LENGTH is refused, since it is what the
  * approver means to record; a reassignment's note is only a courtesy, so it is cut instead.
  */
-async function parseCommon(request: HttpRequest, limits: Config['decisions'], longComment: 'refuse' | 'cut' = 'refuse'): Promise<CommonInput> {
+async function parseCommon(request: HttpRequest, limits: Config['decisions'], signedEmail: string | undefined, longComment: 'refuse' | 'cut' = 'refuse'): Promise<CommonInput> {
     const approvalId = request.params.approvalId ?? '';
     if (!isAcceptableApprovalId(approvalId)) throw notFound('not_found', 'This app never sent a notification for this approval.');
 
     const body = await parseBody(request, actionBody);
 
-    const approverEmail = email(body.approverEmail ?? request.query.get('user_email') ?? undefined, 'approverEmail', { missing: 'missing_email', invalid: 'invalid_email' });
+    const approverEmail = actingEmail(body.approverEmail ?? request.query.get('user_email') ?? undefined, signedEmail, 'approverEmail');
     let comment = (body.comment ?? request.query.get('reason') ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
     if (comment.length > limits.maxCommentLength) {
         if (longComment === 'refuse') throw badRequest('comment_too_long', `The comment is longer than ${limits.maxCommentLength} characters.`);
@@ -69,20 +85,20 @@ async function parseCommon(request: HttpRequest, limits: Config['decisions'], lo
     return { approvalId, approverEmail, comment: comment === '' ? undefined : comment, reassignToEmail: body.reassignToEmail };
 }
 
-export async function parseDecisionInput(request: HttpRequest, decision: Decision, limits: Config['decisions']): Promise<DecisionRequest> {
-    const { approvalId, approverEmail, comment } = await parseCommon(request, limits);
+export async function parseDecisionInput(request: HttpRequest, decision: Decision, limits: Config['decisions'], signedEmail?: string): Promise<DecisionRequest> {
+    const { approvalId, approverEmail, comment } = await parseCommon(request, limits, signedEmail);
     if (decision === 'reject' && limits.requireRejectReason && !comment) throw badRequest('reason_required', 'A reason is required to reject.');
     return { approvalId, decision, approverEmail, comment };
 }
 
-export async function parseCommentInput(request: HttpRequest, limits: Config['decisions']): Promise<CommentRequest> {
-    const { approvalId, approverEmail, comment } = await parseCommon(request, limits);
+export async function parseCommentInput(request: HttpRequest, limits: Config['decisions'], signedEmail?: string): Promise<CommentRequest> {
+    const { approvalId, approverEmail, comment } = await parseCommon(request, limits, signedEmail);
     if (!comment) throw badRequest('comment_required', 'comment is required.');
     return { approvalId, approverEmail, comment };
 }
 
-export async function parseReassignInput(request: HttpRequest, limits: Config['decisions']): Promise<ReassignRequest> {
-    const { approvalId, approverEmail, comment, reassignToEmail } = await parseCommon(request, limits, 'cut');
+export async function parseReassignInput(request: HttpRequest, limits: Config['decisions'], signedEmail?: string): Promise<ReassignRequest> {
+    const { approvalId, approverEmail, comment, reassignToEmail } = await parseCommon(request, limits, signedEmail, 'cut');
     const target = email(reassignToEmail, 'reassignToEmail', { missing: 'missing_reassign_email', invalid: 'invalid_reassign_email' });
     if (target === approverEmail) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
     return { approvalId, approverEmail, reassignToEmail: target, comment };

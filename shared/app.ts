@@ -18,6 +18,7 @@ import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
 import { ActionResult, HealthReport, PendingList, RetryRefusedResult } from './contract';
 import { TokenCache, tokenCache } from './tokens';
+import { Caller, CallerVerifier } from './callerAuth';
 
 /**
  * The one composition root: builds the sources, the store and the Moveworks client from config and hands
@@ -42,6 +43,8 @@ export interface App {
     comment(request: CommentRequest): Promise<ActionResult>;
     reassign(request: ReassignRequest): Promise<ActionResult>;
     health(): HealthReport;
+    /** The verified caller behind an Authorization header; undefined when caller tokens are off (CALLER_JWT_ISSUER unset). */
+    authenticate(authorization: string | null): Promise<Caller | undefined>;
 }
 
 export interface AppOverrides {
@@ -90,6 +93,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         announce: config.decisions.notifyRequester ? announce : undefined,
     };
     let polling: Promise<SyncReport[]> | undefined;
+    const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs) : undefined;
 
     return {
         config,
@@ -170,6 +174,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             polling = (polling ?? Promise.resolve([])).catch(() => []).then(run);
             return polling;
         },
+        authenticate: async (authorization) => callers?.verify(authorization),
         decide: (request) => decide(actions, request),
         comment: (request) => comment(actions, request),
         reassign: (request) => reassign(actions, request),

@@ -134,6 +134,13 @@ export const settingsSchema = z.object({
         .default('audit'),
     FUNCTION_KEY: optionalText,
     MASTER_KEY: optionalText,
+    CALLER_JWT_ISSUER: optionalText,
+    CALLER_JWT_AUDIENCE: optionalText,
+    CALLER_JWKS_URL: baseUrl.optional(),
+    CALLER_ALLOWED_CLIENT_IDS: optionalText,
+    CALLER_REQUIRED_ROLE: optionalText,
+    CALLER_USER_EMAIL_CLAIM: optionalText,
+    CALLER_ADMIN_ROLE: optionalText,
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -160,6 +167,19 @@ export interface IscConfig {
     kinds: IscApprovalKind[];
 }
 
+/** Verification of the caller's signed token, on when CALLER_JWT_ISSUER is set. */
+export interface CallerConfig {
+    issuer: string;
+    audience: string;
+    jwksUrl?: string;
+    allowedClientIds: string[];
+    requiredRole?: string;
+    /** The claim that names the acting person by email (e.g. one Moveworks fills from the clicking user). */
+    userEmailClaim?: string;
+    /** A role that lets a caller token read the audit trail. */
+    adminRole?: string;
+}
+
 export interface Config {
     iiq?: IiqConfig;
     isc?: IscConfig;
@@ -174,6 +194,7 @@ export interface Config {
     auditTableName: string;
     functionKey?: string;
     masterKey?: string;
+    caller?: CallerConfig;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             problems.push(`${name}: the Key Vault reference was not resolved: check that the app's identity may read the secret and that it exists`);
         }
     }
+    problems.push(...callerProblems(given));
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
     const s = result.data;
@@ -277,5 +299,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         auditTableName: s.AUDIT_TABLE_NAME,
         functionKey: s.FUNCTION_KEY,
         masterKey: s.MASTER_KEY,
+        caller: s.CALLER_JWT_ISSUER
+            ? {
+                  issuer: s.CALLER_JWT_ISSUER,
+                  audience: s.CALLER_JWT_AUDIENCE as string,
+                  jwksUrl: s.CALLER_JWKS_URL,
+                  allowedClientIds: (s.CALLER_ALLOWED_CLIENT_IDS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== ''),
+                  requiredRole: s.CALLER_REQUIRED_ROLE,
+                  userEmailClaim: s.CALLER_USER_EMAIL_CLAIM,
+                  adminRole: s.CALLER_ADMIN_ROLE,
+              }
+            : undefined,
     };
+}
+
+const CALLER_OPTIONS = ['CALLER_JWT_AUDIENCE', 'CALLER_JWKS_URL', 'CALLER_ALLOWED_CLIENT_IDS', 'CALLER_REQUIRED_ROLE', 'CALLER_USER_EMAIL_CLAIM', 'CALLER_ADMIN_ROLE'] as const;
+
+/** Caller verification is on with CALLER_JWT_ISSUER; then an audience is required, and the keys must be findable. */
+function callerProblems(given: Record<string, string | undefined>): string[] {
+    const issuer = given.CALLER_JWT_ISSUER?.trim();
+    if (!issuer) {
+        return CALLER_OPTIONS.filter((name) => name in given).map((name) => `${name}: takes effect only with CALLER_JWT_ISSUER, which is not set`);
+    }
+    const problems: string[] = [];
+    if (!given.CALLER_JWT_AUDIENCE?.trim()) problems.push('CALLER_JWT_AUDIENCE: is required when CALLER_JWT_ISSUER is set (the aud the tokens must carry)');
+    if (!given.CALLER_JWKS_URL?.trim() && !(/^https?:\/\/[^\s/]+/i.test(issuer) && URL.canParse(issuer))) {
+        problems.push('CALLER_JWKS_URL: is required when CALLER_JWT_ISSUER is not a URL whose /.well-known/openid-configuration names the keys');
+    }
+    return problems;
 }

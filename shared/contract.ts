@@ -61,6 +61,11 @@ export const auditEntry = z.object({
     result: z.string(),
     comment: z.string().optional(),
     reassignToEmail: z.string().optional(),
+    /** The verified caller token's `sub` and client (`azp` or `appid`), when caller tokens are on. */
+    callerSubject: z.string().optional(),
+    callerClientId: z.string().optional(),
+    /** True when the approver came from the token's signed email claim rather than from the request. */
+    approverFromClaim: z.boolean().optional(),
 });
 
 export const auditPage = z.object({ entries: z.array(auditEntry), nextPageToken: z.string().optional() });

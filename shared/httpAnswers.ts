@@ -10,7 +10,11 @@ export function errorAnswer(status: number, code: string, message: string): Http
 }
 
 export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
-    if (error instanceof AppError) return errorAnswer(error.status, error.code, error.message);
+    if (error instanceof AppError) {
+        const answer = errorAnswer(error.status, error.code, error.message);
+        // RFC 6750: a refused bearer token says so in WWW-Authenticate.
+        return error.status === 401 && error.code === 'invalid_token' ? { ...answer, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } } : answer;
+    }
     if (error instanceof ConfigError) {
         log.error('config.invalid', { problems: error.problems.join('; ') });
         return errorAnswer(500, 'invalid_configuration', error.message);

@@ -15,38 +15,44 @@ const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref
 
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [String(status), { description: 'Error', ...json('Error') }]));
 
-const actionPath = (action: string, summary: string, body: string) => ({
+/** The function key, header or query, and with caller tokens on, the bearer token as well (both are required). */
+const callerSecurity = (callerTokens: boolean) =>
+    callerTokens ? [{ functionKey: [], callerToken: [] }, { functionKeyQuery: [], callerToken: [] }] : [{ functionKey: [] }, { functionKeyQuery: [] }];
+
+const actionPath = (action: string, summary: string, body: string, callerTokens: boolean) => ({
     post: {
         operationId: `${action}Approval`,
         summary,
-        security: [{ functionKey: [] }, { functionKeyQuery: [] }],
+        security: callerSecurity(callerTokens),
         parameters: [
             { name: 'approvalId', in: 'path', required: true, schema: { type: 'string' }, description: 'The approval_id slot of the notification.' },
             { name: 'user_email', in: 'query', required: false, schema: { type: 'string' }, description: "The guide's form of approverEmail." },
             ...(action === 'reject' ? [{ name: 'reason', in: 'query', required: false, schema: { type: 'string' }, description: "The guide's form of comment." }] : []),
         ],
         requestBody: { required: false, description: body, ...json('ActionRequest') },
-        responses: { '200': { description: 'Done', ...json('ActionResult') }, ...errors(400, 401, 403, 404, 409, 501, 502, 503) },
+        responses: { '200': { description: 'Done', ...json('ActionResult') }, ...errors(400, 401, 403, 404, 409, 415, 501, 502, 503) },
     },
 });
 
-export function openApiDocument() {
+/** `callerTokens`: CALLER_JWT_ISSUER is set, so the action and list routes also take a signed bearer token. */
+export function openApiDocument(options: { callerTokens: boolean } = { callerTokens: false }) {
+    const { callerTokens } = options;
     return {
         openapi: '3.1.0',
         info: { title: 'SailPoint approvals in Moveworks', version: '1.0.0', description: 'Approve, reject, comment on and reassign SailPoint approvals from Moveworks.' },
         servers: [{ url: '/api' }],
         paths: {
-            '/approvals/{approvalId}/approve': actionPath('approve', 'Approve as the approver', '{ approverEmail, comment? }'),
-            '/approvals/{approvalId}/reject': actionPath('reject', 'Reject as the approver', '{ approverEmail, comment } (comment required when REQUIRE_REJECT_REASON=true)'),
-            '/approvals/{approvalId}/comment': actionPath('comment', 'Comment without deciding (Identity Security Cloud)', '{ approverEmail, comment }'),
-            '/approvals/{approvalId}/reassign': actionPath('reassign', 'Reassign to someone else (Identity Security Cloud)', '{ approverEmail, reassignToEmail, comment? }'),
+            '/approvals/{approvalId}/approve': actionPath('approve', 'Approve as the approver', '{ approverEmail, comment? }', callerTokens),
+            '/approvals/{approvalId}/reject': actionPath('reject', 'Reject as the approver', '{ approverEmail, comment } (comment required when REQUIRE_REJECT_REASON=true)', callerTokens),
+            '/approvals/{approvalId}/comment': actionPath('comment', 'Comment without deciding (Identity Security Cloud)', '{ approverEmail, comment }', callerTokens),
+            '/approvals/{approvalId}/reassign': actionPath('reassign', 'Reassign to someone else (Identity Security Cloud)', '{ approverEmail, reassignToEmail, comment? }', callerTokens),
             '/approvals': {
                 get: {
                     operationId: 'listApprovals',
                     summary: "The person's pending approvals, newest first",
-                    security: [{ functionKey: [] }, { functionKeyQuery: [] }],
+                    security: callerSecurity(callerTokens),
                     parameters: [
-                        { name: 'approverEmail', in: 'query', required: true, schema: { type: 'string' } },
+                        { name: 'approverEmail', in: 'query', required: !callerTokens, schema: { type: 'string' }, description: 'Optional when the caller token names the person (CALLER_USER_EMAIL_CLAIM).' },
                         { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
                         { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
                     ],
@@ -83,6 +89,7 @@ export function openApiDocument() {
             securitySchemes: {
                 functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
                 functionKeyQuery: { type: 'apiKey', in: 'query', name: 'code' },
+                ...(callerTokens ? { callerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A token from CALLER_JWT_ISSUER for CALLER_JWT_AUDIENCE (RS256 or ES256).' } } : {}),
             },
             schemas: {
                 ActionRequest: schema(actionBody),

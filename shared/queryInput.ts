@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isAcceptableApprovalId } from './approvalId';
 import { normalizeEmail } from './email';
 import { badRequest } from './errors';
+import { actingEmail } from './actionInput';
 
 /** Query strings of the read functions -> typed queries; anything malformed answers 400. */
 
@@ -34,9 +35,9 @@ function isTablePageToken(token: string): boolean {
     }
 }
 
-export function parsePendingQuery(request: HttpRequest): { approverEmail: string; limit: number; offset: number } {
-    const approverEmail = optionalEmail(request, 'approverEmail');
-    if (!approverEmail) throw badRequest('missing_email', 'approverEmail is required.');
+/** `signedEmail`: the person a verified caller token names, who sees only their own list. */
+export function parsePendingQuery(request: HttpRequest, signedEmail?: string): { approverEmail: string; limit: number; offset: number } {
+    const approverEmail = actingEmail(request.query.get('approverEmail') ?? undefined, signedEmail, 'approverEmail');
     return { approverEmail, limit: whole(request, 'limit', 20, 1, 100), offset: whole(request, 'offset', 0, 0, 100_000) };
 }
 

@@ -55,6 +55,37 @@ describe('app settings', () => {
         expect(problem).toBe('ISC_APPROVAL_KINDS: must be a comma list of access-requests, generic (at least one)');
     });
 
+    it('turns caller tokens on with CALLER_JWT_ISSUER, reading the optional rules', () => {
+        expect(loadConfig(valid).caller).toBeUndefined();
+        const caller = loadConfig({
+            ...valid,
+            CALLER_JWT_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0',
+            CALLER_JWT_AUDIENCE: 'api://approvals',
+            CALLER_ALLOWED_CLIENT_IDS: ' a , b,',
+            CALLER_REQUIRED_ROLE: 'Approvals.Act',
+            CALLER_USER_EMAIL_CLAIM: 'user_email',
+        }).caller;
+        expect(caller).toEqual({
+            issuer: 'https://login.microsoftonline.com/tenant/v2.0',
+            audience: 'api://approvals',
+            allowedClientIds: ['a', 'b'],
+            requiredRole: 'Approvals.Act',
+            userEmailClaim: 'user_email',
+        });
+    });
+
+    it('refuses caller settings that cannot work, naming each', () => {
+        expect(problemsOf({ ...valid, CALLER_JWT_ISSUER: 'https://issuer.example.com' })).toEqual([expect.stringMatching(/^CALLER_JWT_AUDIENCE: is required/)]);
+        expect(problemsOf({ ...valid, CALLER_JWT_ISSUER: 'moveworks-org', CALLER_JWT_AUDIENCE: 'x' })).toEqual([expect.stringMatching(/^CALLER_JWKS_URL: is required/)]);
+        expect(problemsOf({ ...valid, CALLER_USER_EMAIL_CLAIM: 'email', CALLER_REQUIRED_ROLE: 'r' }).sort()).toEqual([
+            'CALLER_REQUIRED_ROLE: takes effect only with CALLER_JWT_ISSUER, which is not set',
+            'CALLER_USER_EMAIL_CLAIM: takes effect only with CALLER_JWT_ISSUER, which is not set',
+        ]);
+        expect(loadConfig({ ...valid, CALLER_JWT_ISSUER: 'moveworks-org', CALLER_JWT_AUDIENCE: 'x', CALLER_JWKS_URL: 'https://acme.moveworks.com/.well-known/jwks.json' }).caller?.jwksUrl).toBe(
+            'https://acme.moveworks.com/.well-known/jwks.json',
+        );
+    });
+
     it('refuses a Moveworks key that already carries "Bearer "', () => {
         expect(problemsOf({ ...valid, MOVEWORKS_API_KEY: 'Bearer abc' })).toEqual([expect.stringMatching(/^MOVEWORKS_API_KEY: .*raw key/)]);
     });

@@ -221,8 +221,17 @@ describe('function keys', () => {
         await fn.pollNow();
         const { roleRequest, removal } = h.sample.workItems;
         expect((await fn.post(`/api/approvals/${roleRequest.id}/approve`, { approverEmail: 'jamie.rivera@example.com' })).status).toBe(200);
-        const byQuery = await fetch(`${fn.url}/api/approvals/${removal.id}/approve?code=k3y`, { method: 'POST', body: '{"approverEmail":"carol.jones@example.com"}' });
+        const byQuery = await fetch(`${fn.url}/api/approvals/${removal.id}/approve?code=k3y`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"approverEmail":"carol.jones@example.com"}' });
         expect(byQuery.status).toBe(200);
+    });
+
+    it('answers 415 to an action body that is not sent as JSON, as a cross-site form would send it, and acts on nothing', async () => {
+        await fn.pollNow();
+        const { roleRequest } = h.sample.workItems;
+        const response = await fetch(`${fn.url}/api/approvals/${roleRequest.id}/reject?code=k3y`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"approverEmail":"jamie.rivera@example.com"}' });
+        expect(response.status).toBe(415);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
+        expect(h.simulator.decisions).toEqual([]);
     });
 
     it('guards the admin endpoint with the same key', async () => {

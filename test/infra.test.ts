@@ -26,7 +26,62 @@ const HOST_SETTINGS = [
     'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
 ];
 
+/** The caller settings of issue 11: each Bicep parameter and the app setting it is written to. */
+const CALLER_PARAMETERS: Record<string, string> = {
+    callerJwtIssuer: 'CALLER_JWT_ISSUER',
+    callerJwtAudience: 'CALLER_JWT_AUDIENCE',
+    callerJwksUrl: 'CALLER_JWKS_URL',
+    callerAllowedClientIds: 'CALLER_ALLOWED_CLIENT_IDS',
+    callerRequiredRole: 'CALLER_REQUIRED_ROLE',
+    callerUserEmailClaim: 'CALLER_USER_EMAIL_CLAIM',
+    callerAdminRole: 'CALLER_ADMIN_ROLE',
+};
+
 type Node = import('web-tree-sitter').SyntaxNode;
+
+/** A parameter, resource or module declaration, with the decorators written above it. */
+interface Declaration {
+    kind: string;
+    name: string;
+    node: Node;
+    decorators: Map<string, Node | undefined>;
+}
+
+/** The top-level declarations of a parsed Bicep file, in order. */
+function declarations(root: Node): Declaration[] {
+    const found: Declaration[] = [];
+    let decorators = new Map<string, Node | undefined>();
+    for (const node of root.namedChildren) {
+        if (node.type === 'decorators') {
+            for (const decorator of node.namedChildren) {
+                const call = decorator.namedChildren[0];
+                decorators.set(call.namedChildren[0].text, call.namedChildren[1]?.namedChildren[0]);
+            }
+            continue;
+        }
+        found.push({ kind: node.type.replace(/_declaration$/, ''), name: node.namedChildren[0]?.text ?? '', node, decorators });
+        decorators = new Map();
+    }
+    return found;
+}
+
+/** The text of a string literal without its quotes, or the source text of any other expression. */
+const value = (node: Node | null | undefined): string | undefined => (node == null ? undefined : node.type === 'string' ? node.text.slice(1, -1) : node.text);
+
+/** The value of an object's property, by a dotted path through nested objects. */
+function property(object: Node | null | undefined, path: string): Node | undefined {
+    let node: Node | undefined = object ?? undefined;
+    for (const key of path.split('.')) {
+        node = node?.namedChildren.find((child) => child.type === 'object_property' && value(child.namedChildren[0]) === key)?.namedChildren[1];
+    }
+    return node;
+}
+
+/** The keys of an object, with the source text of their values. */
+const entries = (object: Node | undefined): Record<string, string> =>
+    Object.fromEntries(
+        (object?.namedChildren ?? []).filter((child) => child.type === 'object_property').map((child) => [value(child.namedChildren[0])!, child.namedChildren[1].text]),
+    );
 
 describe('infrastructure (Bicep)', () => {
     let parser: import('web-tree-sitter');
@@ -39,6 +94,27 @@ describe('infrastructure (Bicep)', () => {
     const parse = (path: string) => parser.parse(readFileSync(path, 'utf8')).rootNode;
     const main = () => readFileSync(join(infra, 'main.bicep'), 'utf8');
     const module = (file: string) => readFileSync(join(infra, 'modules', file), 'utf8');
+    const declared = (file: string) => declarations(parse(join(infra, file)));
+    const param = (file: string, name: string) => {
+        const found = declared(file).find((d) => d.kind === 'parameter' && d.name === name);
+        if (!found) throw new Error(`${file} declares no parameter ${name}`);
+        return { type: found.node.namedChildren[1].text, default: found.node.namedChildren[2], decorators: found.decorators };
+    };
+    /** The body (object) of each resource of a type, whatever its API version. */
+    const resources = (file: string, type: string) =>
+        declared(file)
+            .filter((d) => d.kind === 'resource' && value(d.node.namedChildren[1])?.split('@')[0] === type)
+            .map((d) => ({ symbol: d.name, apiVersion: value(d.node.namedChildren[1])!.split('@')[1], body: d.node.namedChildren.find((child) => child.type === 'object')! }));
+    /** The params object of a module declaration of main.bicep. */
+    const moduleParamsObject = (symbol: string) => {
+        const found = declared('main.bicep').find((d) => d.kind === 'module' && d.name === symbol);
+        if (!found) throw new Error(`main.bicep declares no module ${symbol}`);
+        return property(found.node.namedChildren.find((child) => child.type === 'object'), 'params');
+    };
+    /** The params a module declaration of main.bicep passes, with the source text of their values. */
+    const moduleParams = (symbol: string) => entries(moduleParamsObject(symbol));
+    const variable = (file: string, name: string) => declared(file).find((d) => d.kind === 'variable' && d.name === name)?.node.namedChildren[1];
+    const output = (file: string, name: string) => declared(file).find((d) => d.kind === 'output' && d.name === name)?.node.namedChildren[2]?.text;
 
     it('has main.bicep and its modules', () => {
         expect(bicepFiles(infra).map((path) => relative(infra, path)).sort()).toEqual(
@@ -114,6 +190,123 @@ describe('infrastructure (Bicep)', () => {
         }
         expect(main()).toMatch(/@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.uri\}secrets\//);
         for (const secret of ['iiqClientSecret', 'iscClientSecret', 'moveworksApiKey']) expect(main()).toMatch(new RegExp(`@secure\\(\\)\\s+param ${secret} `));
+    });
+
+    it('declares each caller setting as an optional, described string parameter and writes it to its app setting', () => {
+        const appSettings = entries(property(moduleParamsObject('functionApp'), 'appSettings'));
+        for (const [name, setting] of Object.entries(CALLER_PARAMETERS)) {
+            const declaration = param('main.bicep', name);
+            expect(declaration.type).toBe('string');
+            expect(declaration.default?.text).toBe("''");
+            expect(value(declaration.decorators.get('description'))?.length).toBeGreaterThan(20);
+            expect(appSettings[setting]).toBe(name);
+        }
+        expect(value(param('main.bicep', 'callerJwtIssuer').decorators.get('description'))).toMatch(/empty leaves caller-token verification off/);
+    });
+
+    it('turns allowedCallerIpRanges into Allow rules for the app and its scm site, denying the rest only when ranges are given', () => {
+        const ranges = param('main.bicep', 'allowedCallerIpRanges');
+        expect(ranges.type).toBe('string[]');
+        expect(ranges.default?.text).toBe('[]');
+        expect(value(ranges.decorators.get('description'))).toMatch(/CIDR/);
+        expect(value(ranges.decorators.get('description'))).toMatch(/Moveworks egress IP/);
+        expect(moduleParams('functionApp').allowedIpRanges).toBe('allowedCallerIpRanges');
+        expect(param('modules/functionApp.bicep', 'allowedIpRanges').default?.text).toBe('[]');
+
+        // One rule per range: for (cidr, i) in allowedIpRanges, allowing that range, with distinct priorities.
+        const loop = variable('modules/functionApp.bicep', 'ipRules')!;
+        expect(loop.type).toBe('for_statement');
+        const [parameters, source, body] = loop.namedChildren;
+        const [item, index] = parameters.namedChildren.map((node) => node.text);
+        expect(source.text).toBe('allowedIpRanges');
+        expect(entries(body)).toEqual(expect.objectContaining({ action: "'Allow'", ipAddress: item }));
+        expect(entries(body).priority).toMatch(new RegExp(`^\\d+ \\+ ${index}$`));
+        expect(entries(body).name).toContain(index);
+
+        // Deny for everything else only when there is a range; Allow (no restriction) when there is none.
+        const defaultAction = variable('modules/functionApp.bicep', 'ipDefaultAction')!;
+        expect(defaultAction.type).toBe('ternary_expression');
+        expect(defaultAction.namedChildren.map((node) => value(node))).toEqual(['empty(allowedIpRanges)', 'Allow', 'Deny']);
+
+        const [site] = resources('modules/functionApp.bicep', 'Microsoft.Web/sites');
+        const siteConfig = entries(property(site.body, 'properties.siteConfig'));
+        expect(siteConfig).toEqual(
+            expect.objectContaining({
+                ipSecurityRestrictions: 'ipRules',
+                ipSecurityRestrictionsDefaultAction: 'ipDefaultAction',
+                scmIpSecurityRestrictions: 'ipRules',
+                scmIpSecurityRestrictionsDefaultAction: 'ipDefaultAction',
+                scmIpSecurityRestrictionsUseMain: 'false',
+            }),
+        );
+    });
+
+    it('turns off basic publishing credentials for both scm and ftp', () => {
+        const policies = resources('modules/functionApp.bicep', 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+        expect(policies.map((policy) => value(property(policy.body, 'name'))).sort()).toEqual(['ftp', 'scm']);
+        for (const policy of policies) {
+            expect(value(property(policy.body, 'parent'))).toBe('site');
+            expect(value(property(policy.body, 'properties.allow'))).toBe('false');
+        }
+    });
+
+    it.each([
+        ['modules/keyVault.bicep', 'vault', 'Microsoft.KeyVault/vaults', 'vault', ['AuditEvent'], ['AllMetrics']],
+        ['modules/storage.bicep', 'storage', 'Microsoft.Storage/storageAccounts/tableServices', 'tableService', ['StorageRead', 'StorageWrite', 'StorageDelete'], ['Transaction']],
+        ['modules/functionApp.bicep', 'functionApp', 'Microsoft.Web/sites', 'site', ['FunctionAppLogs'], ['AllMetrics']],
+    ])('sends the diagnostics of %s to the Log Analytics workspace', (file, moduleSymbol, scopeType, scopeSymbol, logs, metrics) => {
+        const settings = resources(file, 'Microsoft.Insights/diagnosticSettings');
+        expect(settings).toHaveLength(1);
+        const [setting] = settings;
+        expect(resources(file, scopeType).map((resource) => resource.symbol)).toContain(scopeSymbol);
+        expect(value(property(setting.body, 'scope'))).toBe(scopeSymbol);
+        expect(value(property(setting.body, 'properties.workspaceId'))).toBe('workspaceId');
+        const categories = (list: string) => (property(setting.body, `properties.${list}`)?.namedChildren ?? []).map((entry) => entries(entry));
+        expect(categories('logs')).toEqual(logs.map((category) => ({ category: `'${category}'`, enabled: 'true' })));
+        expect(categories('metrics')).toEqual(metrics.map((category) => ({ category: `'${category}'`, enabled: 'true' })));
+        expect(param(file, 'workspaceId').type).toBe('string');
+        expect(moduleParams(moduleSymbol).workspaceId).toBe('monitoring.outputs.workspaceId');
+    });
+
+    it('takes the diagnostics workspace id from the monitoring module', () => {
+        const [workspace] = resources('modules/monitoring.bicep', 'Microsoft.OperationalInsights/workspaces');
+        expect(output('modules/monitoring.bicep', 'workspaceId')).toBe(`${workspace.symbol}.id`);
+    });
+
+    it('turns off local auth on the Log Analytics workspace, Application Insights ingesting with the identity instead', () => {
+        const [workspace] = resources('modules/monitoring.bicep', 'Microsoft.OperationalInsights/workspaces');
+        expect(value(property(workspace.body, 'properties.features.disableLocalAuth'))).toBe('true');
+
+        // Application Insights takes no instrumentation-key-only telemetry: the app's user-assigned identity
+        // publishes it, with the Monitoring Metrics Publisher role on the component.
+        const [appInsights] = resources('modules/monitoring.bicep', 'Microsoft.Insights/components');
+        expect(value(property(appInsights.body, 'properties.DisableLocalAuth'))).toBe('true');
+        expect(value(property(appInsights.body, 'properties.WorkspaceResourceId'))).toBe(`${workspace.symbol}.id`);
+        const [publisher] = resources('modules/monitoring.bicep', 'Microsoft.Authorization/roleAssignments');
+        expect(value(property(publisher.body, 'scope'))).toBe(appInsights.symbol);
+        expect(value(property(publisher.body, 'properties.roleDefinitionId'))).toContain('monitoringMetricsPublisher');
+        expect(value(property(publisher.body, 'properties.principalId'))).toBe('publisherPrincipalId');
+        expect(moduleParams('monitoring').publisherPrincipalId).toBe('identity.outputs.principalId');
+        const hostSettings = entries(variable('modules/functionApp.bicep', 'hostSettings'));
+        expect(hostSettings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe("'Authorization=AAD;ClientId=${identityClientId}'");
+        expect(moduleParams('functionApp').identityClientId).toBe('identity.outputs.clientId');
+    });
+
+    it('makes Key Vault public network access a parameter, Enabled or Disabled', () => {
+        for (const [file, name] of [
+            ['main.bicep', 'keyVaultPublicNetworkAccess'],
+            ['modules/keyVault.bicep', 'publicNetworkAccess'],
+        ]) {
+            const declaration = param(file, name);
+            expect(declaration.type).toBe('string');
+            expect(value(declaration.default)).toBe('Enabled');
+            expect(declaration.decorators.get('allowed')?.namedChildren.map((node) => value(node))).toEqual(['Enabled', 'Disabled']);
+            expect(value(declaration.decorators.get('description'))).toMatch(/private endpoint/);
+        }
+        expect(value(param('main.bicep', 'keyVaultPublicNetworkAccess').decorators.get('description'))).toMatch(/VNet integration, which this template does not create/);
+        expect(moduleParams('vault').publicNetworkAccess).toBe('keyVaultPublicNetworkAccess');
+        const [vault] = resources('modules/keyVault.bicep', 'Microsoft.KeyVault/vaults');
+        expect(value(property(vault.body, 'properties.publicNetworkAccess'))).toBe('publicNetworkAccess');
     });
 
     it('gives a parameters file whose names the template declares, and no secrets', () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { compileFilter, FilterSyntaxError, FilterValue } from './filter';
+import { CallerIssuer, CallerRoute } from './callerIssuer';
 import { IscRoute, IscTenant } from './isc';
 
 /**
@@ -73,7 +74,7 @@ export interface RecordedDecision {
     at: number;
 }
 
-export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send' | IscRoute;
+export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send' | IscRoute | CallerRoute;
 
 export interface Fault {
     /** The status answered instead of the route's real answer; 0 or absent answers the real one. */
@@ -170,8 +171,12 @@ export class Simulator {
         'isc.accessRequests.approve': 0,
         'isc.accessRequests.reject': 0,
         'isc.accessRequests.forward': 0,
+        'caller.configuration': 0,
+        'caller.keys': 0,
     };
     readonly isc: IscTenant;
+    /** Signs caller tokens and publishes their keys, as Entra ID or Moveworks JWKS Auth would. */
+    readonly callers = new CallerIssuer(() => this.baseUrl);
     readonly rateLimited: number[] = [];
     /** The most requests of each route served at once. */
     readonly peakInFlight: Partial<Record<Route, number>> = {};
@@ -336,7 +341,14 @@ export class Simulator {
                 return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter, {}, fault.dripMs);
             }
             const body = await readBody(request);
-            const answer = route === 'moveworks.send' ? this.sendMessage(request, url, body) : route.startsWith('isc.') ? this.isc.handle(route as IscRoute, request, url, body) : this.iiq(route, request, url, body);
+            const answer: Answer =
+                route === 'moveworks.send'
+                    ? this.sendMessage(request, url, body)
+                    : route.startsWith('isc.')
+                      ? this.isc.handle(route as IscRoute, request, url, body)
+                      : route.startsWith('caller.')
+                        ? await this.callers.handle(route as CallerRoute)
+                        : this.iiq(route, request, url, body);
             this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter, answer.headers, fault?.dripMs);
         } catch (error) {
             if (error instanceof HttpStatusError) return this.reply(response, error.status, 'text/plain', error.message);
@@ -366,7 +378,7 @@ export class Simulator {
         if (method === 'GET' && path === `${PLUGIN}/table/Identity`) return 'iiq.identities';
         if (method === 'GET' && /^\/identityiq\/plugin\/rest\/moveworks-plugin\/object\/workgroup\/[^/]+\/members$/.test(path)) return 'iiq.members';
         if (method === 'POST' && /^\/rest\/v1\/events\/[^/]+\/messages\/send$/.test(path)) return 'moveworks.send';
-        return this.isc.routeOf(method, path);
+        return this.isc.routeOf(method, path) ?? this.callers.routeOf(method, path);
     }
 
     private iiq(route: Route, request: IncomingMessage, url: URL, body: string): Answer {

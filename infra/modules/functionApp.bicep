@@ -12,6 +12,19 @@ param instanceMemoryMB int
 @description('App settings of the application itself, by name (see the README settings table).')
 param appSettings object
 param appInsightsConnectionString string
+@description('Log Analytics workspace receiving the function app logs and metrics.')
+param workspaceId string
+@description('CIDR ranges allowed to reach the app and its scm site; when any is given every other address is denied. Empty: no restriction.')
+param allowedIpRanges string[] = []
+
+// One Allow rule per range, used for the app and for its scm (deployment) site alike.
+var ipRules = [for (cidr, i) in allowedIpRanges: {
+  name: 'allow-${i + 1}'
+  action: 'Allow'
+  ipAddress: cidr
+  priority: 100 + i
+}]
+var ipDefaultAction = empty(allowedIpRanges) ? 'Allow' : 'Deny'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${name}'
@@ -45,6 +58,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      ipSecurityRestrictions: ipRules
+      ipSecurityRestrictionsDefaultAction: ipDefaultAction
+      scmIpSecurityRestrictions: ipRules
+      scmIpSecurityRestrictionsDefaultAction: ipDefaultAction
+      scmIpSecurityRestrictionsUseMain: false
     }
     functionAppConfig: {
       deployment: {
@@ -69,13 +87,51 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// No basic (user name and password) publishing: deployments authenticate with Entra ID.
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+// The functions' logs and the app's metrics to the workspace.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 // The host's own settings: identity-based storage and Application Insights without keys.
 var hostSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   AzureWebJobsStorage__blobServiceUri: blobEndpoint
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
 }
 
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {

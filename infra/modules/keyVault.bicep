@@ -6,6 +6,14 @@ param tags object
 param readerPrincipalId string
 @description('Optional principal id (a user or group) allowed to set and rotate the secrets.')
 param secretsOfficerPrincipalId string = ''
+@description('Enabled, or Disabled (then reachable only through a private endpoint, which this template does not create).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+@description('Log Analytics workspace receiving the audit log and metrics.')
+param workspaceId string
 @description('Secrets to store, by name; empty values are skipped.')
 @secure()
 param secrets object
@@ -27,7 +35,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -55,6 +63,27 @@ resource officer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!emp
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
     principalId: secretsOfficerPrincipalId
+  }
+}
+
+// Every secret read and change (AuditEvent), and the vault's metrics, to the workspace.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

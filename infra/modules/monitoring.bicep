@@ -16,6 +16,12 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: 30
+    // No shared-key (workspace key) ingestion or queries: Entra ID only. Application Insights ingests with
+    // Entra ID too (DisableLocalAuth below, the publisher role, APPLICATIONINSIGHTS_AUTHENTICATION_STRING), and
+    // diagnostic settings do not use the workspace keys.
+    features: {
+      disableLocalAuth: true
+    }
   }
 }
 
@@ -41,5 +47,6 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+output workspaceId string = workspace.id
 output connectionString string = appInsights.properties.ConnectionString
 output name string = appInsights.name

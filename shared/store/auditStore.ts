@@ -46,6 +46,9 @@ export class AuditStore {
                 result: String(plain.result),
                 ...(plain.comment ? { comment: String(plain.comment) } : {}),
                 ...(plain.reassignToEmail ? { reassignToEmail: String(plain.reassignToEmail) } : {}),
+                ...(plain.callerSubject ? { callerSubject: String(plain.callerSubject) } : {}),
+                ...(plain.callerClientId ? { callerClientId: String(plain.callerClientId) } : {}),
+                ...(plain.approverFromClaim !== undefined && plain.approverFromClaim !== null ? { approverFromClaim: plain.approverFromClaim === true || plain.approverFromClaim === 'true' } : {}),
             };
         });
         const token = first.done ? undefined : first.value.continuationToken;
