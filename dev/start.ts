@@ -104,6 +104,11 @@ async function main(): Promise<void> {
     stops.unshift(() => host.stop());
     console.log(`[host] listening on ${url}: GET ${url}/api/health, POST ${url}/api/approvals/{approvalId}/approve|reject|comment|reassign`);
     console.log(`[host] sources: ${describeSources(config)}`);
+    if (host.open) {
+        console.log(
+            `[host] WARNING: neither FUNCTION_KEY nor MASTER_KEY is set, so every route, /admin/* and audit included, answers anyone who can reach ${url} (this machine only). Set FUNCTION_KEY for anything but a demo.`,
+        );
+    }
 
     let stopping = false;
     const shutdown = () => {

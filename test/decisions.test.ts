@@ -182,7 +182,7 @@ describe('approving and rejecting from chat', () => {
         it('for a body over 64 KiB (and the local host refuses one over 1 MiB with 413)', async () => {
             const big = await approve(id(), { approverEmail: 'jamie.rivera@example.com', comment: 'x'.repeat(70_000) });
             expect(big.body.error.code).toBe('invalid_request');
-            const huge = await fetch(`${fn.url}/api/approvals/${id()}/approve`, { method: 'POST', body: 'x'.repeat(1_100_000) });
+            const huge = await fetch(`${fn.url}/api/approvals/${id()}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1_100_000) });
             expect(huge.status).toBe(413);
             expect(h.simulator.calls['iiq.put']).toBe(0);
         });

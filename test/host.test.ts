@@ -41,7 +41,7 @@ describe('local host admin endpoint', () => {
         const host = new LocalHost({ registrations: [registration], port: 0, timers: false, log: () => undefined });
         const url = await host.start();
         try {
-            const ask = () => fetch(`${url}/admin/functions/slowTimer`, { method: 'POST', body: '{"input":""}' });
+            const ask = () => fetch(`${url}/admin/functions/slowTimer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":""}' });
             expect((await ask()).status).toBe(202);
             expect((await ask()).status).toBe(202);
             expect((await ask()).status).toBe(202);
@@ -49,7 +49,38 @@ describe('local host admin endpoint', () => {
             await host.idle();
             expect(runs).toHaveLength(3);
             expect(overlapped).toBe(false);
-            expect((await fetch(`${url}/admin/functions/nope`, { method: 'POST' })).status).toBe(404);
+            expect((await fetch(`${url}/admin/functions/nope`, { method: 'POST', headers: { 'content-type': 'application/json' } })).status).toBe(404);
+        } finally {
+            await host.stop();
+        }
+    });
+});
+
+describe('the local host without FUNCTION_KEY', () => {
+    const registration: Registration = { name: 'everyDay', trigger: { type: 'timerTrigger', schedule: '0 0 0 * * *' }, handler: async () => undefined };
+
+    it('listens on 127.0.0.1 only', async () => {
+        const host = new LocalHost({ registrations: [registration], port: 0, timers: false, log: () => undefined });
+        await host.start();
+        try {
+            expect(host.address).toMatchObject({ address: '127.0.0.1' });
+        } finally {
+            await host.stop();
+        }
+    });
+
+    it.each([
+        ['without a key', {}, 415] as const,
+        ['with FUNCTION_KEY', { functionKey: 'k3y' }, 202] as const,
+    ])('answers a POST not sent as JSON, as a cross-site form would send it, %s', async (_label, keys, status) => {
+        let runs = 0;
+        const host = new LocalHost({ registrations: [{ ...registration, handler: async () => void runs++ }], port: 0, timers: false, log: () => undefined, ...keys });
+        const url = await host.start();
+        try {
+            const response = await fetch(`${url}/admin/functions/everyDay?code=k3y`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"input":""}' });
+            expect(response.status).toBe(status);
+            await host.idle();
+            expect(runs).toBe(status === 202 ? 1 : 0);
         } finally {
             await host.stop();
         }

@@ -15,7 +15,6 @@ import { HttpTrigger, Registration, TimerTrigger } from './registrations';
 export interface HostOptions {
     registrations: Registration[];
     port?: number;
-    host?: string;
     functionKey?: string;
     /** The key of authLevel 'admin' functions and the admin endpoint; FUNCTION_KEY serves when it is not set. */
     masterKey?: string;
@@ -119,10 +118,11 @@ export class LocalHost {
         });
         await new Promise<void>((resolve, reject) => {
             this.server!.once('error', reject);
-            this.server!.listen(this.options.port ?? 7071, this.options.host ?? '127.0.0.1', resolve);
+            // Loopback only: the local host is a developer tool, and without FUNCTION_KEY every route is open.
+            this.server!.listen(this.options.port ?? 7071, '127.0.0.1', resolve);
         });
         const address = this.server.address() as AddressInfo;
-        this.url = `http://${this.options.host === '0.0.0.0' ? 'localhost' : (this.options.host ?? 'localhost')}:${address.port}`;
+        this.url = `http://localhost:${address.port}`;
         if (this.options.timers !== false) this.startTimers();
         return this.url;
     }
@@ -201,9 +201,24 @@ export class LocalHost {
         return accepted.some((key) => given.some((candidate) => keysMatch(key, candidate)));
     }
 
+    /** Where the server listens. */
+    get address(): AddressInfo {
+        return this.server!.address() as AddressInfo;
+    }
+
+    /** Whether routes are open to anyone who reaches the port: neither FUNCTION_KEY nor MASTER_KEY is set. */
+    get open(): boolean {
+        return !this.options.functionKey && !this.options.masterKey;
+    }
+
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
         const url = new URL(request.url ?? '/', 'http://localhost');
         const method = (request.method ?? 'GET').toUpperCase();
+        // With no key, a web page the developer visits could post here; a browser sends JSON cross-site only
+        // after a CORS preflight, which this host never grants.
+        if (this.open && method === 'POST' && !/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+            return sendJson(response, 415, { error: { code: 'unsupported_media_type', message: 'Without FUNCTION_KEY the local host takes only POSTs sent as Content-Type: application/json.' } });
+        }
 
         const admin = /^\/admin\/functions\/([^/]+)\/?$/.exec(url.pathname);
         if (admin) {
