@@ -4,14 +4,14 @@ import { openApiDocument } from '../shared/openapi';
 
 export async function openapi(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
     // The document describes the routes even when a setting is bad; only the bearer scheme depends on one.
-    const callerTokens = (() => {
+    const caller = (() => {
         try {
-            return getApp().config.caller !== undefined;
+            return getApp().config.caller;
         } catch {
-            return false;
+            return undefined;
         }
     })();
-    return { status: 200, jsonBody: openApiDocument({ callerTokens }) };
+    return { status: 200, jsonBody: openApiDocument({ callerTokens: caller !== undefined, emailFromToken: caller?.userEmailClaim !== undefined }) };
 }
 
 app.http('openapi', {

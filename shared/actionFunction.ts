@@ -3,7 +3,7 @@ import { isAcceptableApprovalId } from './approvalId';
 import { App, getApp } from './app';
 import { Config } from './config';
 import { ActionResult, AuditEntry } from './contract';
-import { Caller } from './callerAuth';
+import { Caller, CallerRefused } from './callerAuth';
 import { AppError } from './errors';
 import { toErrorAnswer } from './httpAnswers';
 import { errorMessage, jsonLogger } from './log';
@@ -46,6 +46,8 @@ export async function answerAction<Input extends ActionInput>(
     } catch (error) {
         answer = toErrorAnswer(error, log);
         result = error instanceof AppError ? error.code : 'internal_error';
+        // A token refused for its client or role still says who was refused.
+        if (error instanceof CallerRefused) caller = error.caller;
     }
     if (app) {
         const approvalId = (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128);
@@ -57,7 +59,8 @@ export async function answerAction<Input extends ActionInput>(
             action,
             approvalId,
             ...(source ? { source } : {}),
-            approverEmail: (input?.approverEmail ?? request.query.get('user_email') ?? '(not given)').slice(0, 254),
+            // On an approver_mismatch the signed email is who asked; the request's other email is not recorded as the approver.
+            approverEmail: (input?.approverEmail ?? caller?.email ?? request.query.get('user_email') ?? '(not given)').slice(0, 254),
             status: answer.status ?? 200,
             result,
             ...(input?.comment ? { comment: input.comment } : {}),

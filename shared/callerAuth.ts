@@ -1,13 +1,14 @@
-import { createRemoteJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
+import { createLocalJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { CallerConfig } from './config';
 import { normalizeEmail } from './email';
 import { AppError } from './errors';
+import { isSafeKeyUrl } from './keyUrl';
 
 /**
  * Verifies the caller's signed token (Entra ID client credentials, or Moveworks JWKS Auth) on top of the
- * function key Azure checks first. Signatures, key sets and their rotation are jose's: RS256 and ES256
- * only, `exp`/`nbf` with 60 s of leeway, keys cached and fetched again on an unknown `kid` after a cooldown.
+ * function key Azure checks first. Signatures are jose's: RS256 and ES256 only, `exp`/`nbf` with 60 s of
+ * leeway. The key set is cached here, so that its fetches are bounded however the issuer behaves.
  */
 
 /** Who is calling, from the verified token. */
@@ -37,30 +38,46 @@ export class InvalidCallerToken extends AppError {
     }
 }
 
-const notAllowed = (message: string) => new AppError(403, 'caller_not_allowed', message);
+/** 403 caller_not_allowed, carrying who was refused, for the audit entry. */
+export class CallerRefused extends AppError {
+    constructor(
+        readonly caller: Caller,
+        message: string,
+    ) {
+        super(403, 'caller_not_allowed', message);
+        this.name = 'CallerRefused';
+    }
+}
 const keysUnavailable = () => new AppError(503, 'caller_keys_unavailable', "The caller's signing keys could not be fetched; try again shortly.");
 
-const discovery = z.object({ jwks_uri: z.string().url() }).passthrough();
+const discovery = z.object({ jwks_uri: z.string() }).passthrough();
+const keySetJson = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()) }).passthrough();
+/** A discovery document or key set larger than this is refused unread. */
+const MAX_KEY_SET_BYTES = 256 * 1024;
+/** Keys are used this long past a failed refresh, so a short outage of the issuer does not refuse known keys. */
+const STALE_KEYS_MAX_AGE_MS = 60 * 60_000;
 
 export class CallerVerifier {
-    private keySet?: Promise<ReturnType<typeof createRemoteJWKSet>>;
+    private keys?: { set: ReturnType<typeof createLocalJWKSet>; at: number };
+    private lastAttempt = 0;
+    private fetching?: Promise<void>;
 
     constructor(
         private readonly config: CallerConfig,
         private readonly timeoutMs: number,
+        private readonly now: () => number = Date.now,
     ) {}
 
     /** The caller behind `Authorization: Bearer <token>`; throws 401 invalid_token, 403 caller_not_allowed or 503. */
     async verify(authorization: string | null | undefined): Promise<Caller> {
         const token = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization ?? '')?.[1];
         if (!token) throw new InvalidCallerToken('A signed caller token is required: send Authorization: Bearer <token>.');
-        const payload = await this.verifiedPayload(token);
-        const caller = toCaller(payload, this.config.userEmailClaim);
+        const caller = toCaller(await this.verifiedPayload(token), this.config.userEmailClaim);
         if (this.config.allowedClientIds.length > 0 && !this.config.allowedClientIds.includes(caller.clientId ?? '')) {
-            throw notAllowed('This client is not allowed to call the app (CALLER_ALLOWED_CLIENT_IDS).');
+            throw new CallerRefused(caller, 'This client is not allowed to call the app (CALLER_ALLOWED_CLIENT_IDS).');
         }
         if (this.config.requiredRole && !caller.roles.includes(this.config.requiredRole)) {
-            throw notAllowed(`The caller's token does not carry the role ${this.config.requiredRole} (CALLER_REQUIRED_ROLE).`);
+            throw new CallerRefused(caller, `The caller's token does not carry the role ${this.config.requiredRole} (CALLER_REQUIRED_ROLE).`);
         }
         if (this.config.userEmailClaim && !caller.email) {
             throw new InvalidCallerToken(`The token carries no valid email in its ${this.config.userEmailClaim} claim (CALLER_USER_EMAIL_CLAIM).`);
@@ -69,38 +86,61 @@ export class CallerVerifier {
     }
 
     private async verifiedPayload(token: string): Promise<JWTPayload> {
+        const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['exp'] };
         try {
-            const { payload } = await jwtVerify(token, await this.keys(), {
-                issuer: this.config.issuer,
-                audience: this.config.audience,
-                algorithms: ALGORITHMS,
-                clockTolerance: CLOCK_TOLERANCE_SECONDS,
-                requiredClaims: ['exp'],
-            });
-            return payload;
+            return (await jwtVerify(token, (header, input) => this.keyFor(header, input), options)).payload;
         } catch (error) {
             throw toVerificationError(error);
         }
     }
 
-    private keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
-        this.keySet ??= this.keySetUrl().then((url) =>
-            createRemoteJWKSet(url, { timeoutDuration: this.timeoutMs, cooldownDuration: REFETCH_COOLDOWN_MS, cacheMaxAge: KEY_SET_MAX_AGE_MS }),
-        );
-        // A failed discovery is tried again by the next call, not remembered.
-        this.keySet.catch(() => (this.keySet = undefined));
-        return this.keySet;
+    /**
+     * The key a token names, from the cached key set. An unknown `kid`, or a set older than its maximum age,
+     * fetches the set again, one fetch at a time and at most once per cooldown, successful or not: a flood
+     * of forged tokens, or an issuer that is down, costs the issuer one request per cooldown.
+     */
+    private async keyFor(...args: Parameters<ReturnType<typeof createLocalJWKSet>>) {
+        const known = () => (this.keys ? this.keys.set(...args) : Promise.reject(keysUnavailable()));
+        const age = this.keys ? this.now() - this.keys.at : Infinity;
+        try {
+            if (age < KEY_SET_MAX_AGE_MS) return await known();
+        } catch (error) {
+            if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+        }
+        if (this.now() - this.lastAttempt >= REFETCH_COOLDOWN_MS) await this.refresh();
+        if (!this.keys || this.now() - this.keys.at > STALE_KEYS_MAX_AGE_MS) throw keysUnavailable();
+        return known();
     }
 
-    /** CALLER_JWKS_URL, or `jwks_uri` from the issuer's OpenID configuration. */
-    private async keySetUrl(): Promise<URL> {
-        if (this.config.jwksUrl) return new URL(this.config.jwksUrl);
-        const answer = await fetch(`${this.config.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(this.timeoutMs) }).catch(() => {
-            throw keysUnavailable();
-        });
-        const parsed = answer.ok ? discovery.safeParse(await answer.json().catch(() => undefined)) : undefined;
-        if (!parsed?.success) throw keysUnavailable();
-        return new URL(parsed.data.jwks_uri);
+    private refresh(): Promise<void> {
+        this.fetching ??= (async () => {
+            this.lastAttempt = this.now();
+            try {
+                const set = keySetJson.parse(await this.fetchJson(await this.keySetUrl()));
+                this.keys = { set: createLocalJWKSet(set), at: this.now() };
+            } catch {
+                // Kept as it was: known keys go on working for a while, and the next attempt waits its cooldown.
+            } finally {
+                this.fetching = undefined;
+            }
+        })();
+        return this.fetching;
+    }
+
+    /** CALLER_JWKS_URL, or `jwks_uri` from the issuer's OpenID configuration (https, or http to this machine). */
+    private async keySetUrl(): Promise<string> {
+        if (this.config.jwksUrl) return this.config.jwksUrl;
+        const { jwks_uri: url } = discovery.parse(await this.fetchJson(`${this.config.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`));
+        if (!isSafeKeyUrl(url)) throw new Error('the OpenID configuration names a key set that is not on https');
+        return url;
+    }
+
+    private async fetchJson(url: string): Promise<unknown> {
+        const answer = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error', headers: { Accept: 'application/json' } });
+        if (!answer.ok) throw new Error(`${url} answered ${answer.status}`);
+        const body = Buffer.from(await answer.arrayBuffer());
+        if (body.length > MAX_KEY_SET_BYTES) throw new Error(`${url} answered more than ${MAX_KEY_SET_BYTES} bytes`);
+        return JSON.parse(body.toString('utf8'));
     }
 }
 
@@ -109,10 +149,9 @@ function toVerificationError(error: unknown): AppError {
     if (error instanceof errors.JWTExpired) return new InvalidCallerToken('The caller token has expired.');
     if (error instanceof errors.JWTClaimValidationFailed) return new InvalidCallerToken(`The caller token was refused: its ${error.claim} claim is not valid here.`);
     if (error instanceof errors.JWKSNoMatchingKey) return new InvalidCallerToken('The caller token is signed with a key the issuer does not publish.');
-    if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return keysUnavailable();
-    if (error instanceof errors.JOSEError) return new InvalidCallerToken('The caller token could not be verified.');
-    // The key set could not be fetched (connection refused, a non-200 answer): never accepted, and said so.
-    return keysUnavailable();
+    // Any other failure is the token's (a bad signature, a key jose will not use, a malformed header): the
+    // key set itself answered, since its failures are keysUnavailable above.
+    return new InvalidCallerToken('The caller token could not be verified.');
 }
 
 function toCaller(payload: JWTPayload, emailClaim: string | undefined): Caller {

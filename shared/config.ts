@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSafeKeyUrl } from './keyUrl';
 
 /**
  * Every app setting the app reads, in one schema. A bad or missing setting stops start-up with one
@@ -323,8 +324,13 @@ function callerProblems(given: Record<string, string | undefined>): string[] {
     }
     const problems: string[] = [];
     if (!given.CALLER_JWT_AUDIENCE?.trim()) problems.push('CALLER_JWT_AUDIENCE: is required when CALLER_JWT_ISSUER is set (the aud the tokens must carry)');
-    if (!given.CALLER_JWKS_URL?.trim() && !(/^https?:\/\/[^\s/]+/i.test(issuer) && URL.canParse(issuer))) {
-        problems.push('CALLER_JWKS_URL: is required when CALLER_JWT_ISSUER is not a URL whose /.well-known/openid-configuration names the keys');
+    const jwksUrl = given.CALLER_JWKS_URL?.trim();
+    // Keys fetched over plain http could be swapped on the way, and with them any token minted.
+    if (jwksUrl && !isSafeKeyUrl(jwksUrl)) problems.push('CALLER_JWKS_URL: must be an https URL');
+    if (!jwksUrl && !isSafeKeyUrl(issuer)) {
+        problems.push('CALLER_JWKS_URL: is required when CALLER_JWT_ISSUER is not an https URL whose /.well-known/openid-configuration names the keys');
     }
+    const clients = given.CALLER_ALLOWED_CLIENT_IDS;
+    if (clients !== undefined && clients.split(',').every((id) => id.trim() === '')) problems.push('CALLER_ALLOWED_CLIENT_IDS: names no client; leave it unset to allow every client');
     return problems;
 }

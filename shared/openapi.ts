@@ -34,9 +34,12 @@ const actionPath = (action: string, summary: string, body: string, callerTokens:
     },
 });
 
-/** `callerTokens`: CALLER_JWT_ISSUER is set, so the action and list routes also take a signed bearer token. */
-export function openApiDocument(options: { callerTokens: boolean } = { callerTokens: false }) {
-    const { callerTokens } = options;
+/**
+ * `callerTokens`: CALLER_JWT_ISSUER is set, so the action and list routes also take a signed bearer token;
+ * `emailFromToken`: CALLER_USER_EMAIL_CLAIM is set too, so the token names the person.
+ */
+export function openApiDocument(options: { callerTokens: boolean; emailFromToken: boolean } = { callerTokens: false, emailFromToken: false }) {
+    const { callerTokens, emailFromToken } = options;
     return {
         openapi: '3.1.0',
         info: { title: 'SailPoint approvals in Moveworks', version: '1.0.0', description: 'Approve, reject, comment on and reassign SailPoint approvals from Moveworks.' },
@@ -52,7 +55,7 @@ export function openApiDocument(options: { callerTokens: boolean } = { callerTok
                     summary: "The person's pending approvals, newest first",
                     security: callerSecurity(callerTokens),
                     parameters: [
-                        { name: 'approverEmail', in: 'query', required: !callerTokens, schema: { type: 'string' }, description: 'Optional when the caller token names the person (CALLER_USER_EMAIL_CLAIM).' },
+                        { name: 'approverEmail', in: 'query', required: !emailFromToken, schema: { type: 'string' }, description: 'Optional when the caller token names the person (CALLER_USER_EMAIL_CLAIM).' },
                         { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
                         { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
                     ],

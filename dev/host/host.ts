@@ -12,6 +12,8 @@ import { HttpTrigger, Registration, TimerTrigger } from './registrations';
  * same function runs is queued, not dropped. A developer tool: not deployed, no bindings beyond these.
  */
 
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
 export interface HostOptions {
     registrations: Registration[];
     port?: number;
@@ -214,6 +216,11 @@ export class LocalHost {
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
         const url = new URL(request.url ?? '/', 'http://localhost');
         const method = (request.method ?? 'GET').toUpperCase();
+        // A page whose own name resolves to 127.0.0.1 (DNS rebinding) would be same-origin with this host;
+        // its requests carry that name, not a loopback one.
+        if (!LOOPBACK_NAMES.includes((request.headers.host ?? '').replace(/:\d+$/, '').toLowerCase())) {
+            return sendJson(response, 421, { error: { code: 'misdirected_request', message: 'The local host answers only requests addressed to localhost or 127.0.0.1.' } });
+        }
         // With no key, a web page the developer visits could post here; a browser sends JSON cross-site only
         // after a CORS preflight, which this host never grants.
         if (this.open && method === 'POST' && !/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
