@@ -1,12 +1,7 @@
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
-/**
- * README: "The audit entry of every attempt records the token's sub (callerSubject), its client
- * (callerClientId) and whether the approver came from the claim". A verified token refused for its client or
- * role throws inside verify(), so `caller` stays undefined and the entry names no caller: the one attempt an
- * operator most wants attributed is not.
- */
+/** A refused attempt is the one an operator most wants attributed: the audit entry names the token's caller. */
 describe('caller tokens: audit of refused callers', () => {
     let h: Harness;
     let fn: FunctionHost;

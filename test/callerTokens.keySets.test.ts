@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { JWK } from 'jose';
 import { REFETCH_COOLDOWN_MS } from '../shared/callerAuth';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
@@ -29,8 +30,6 @@ describe('caller tokens: key set failures', () => {
         return { status: response.status, code: ((await response.json()) as any).error?.code, challenge: response.headers.get('www-authenticate') };
     };
 
-    // README: "503 caller_keys_unavailable: the signing keys could not be fetched"; callerAuth.ts: "(connection
-    // refused, a non-200 answer) ... keysUnavailable". jose throws a plain JOSEError on a non-200, mapped to 401.
     it('answers 503 caller_keys_unavailable, not 401 invalid_token, when the key set answers 503 (CALLER_JWKS_URL set)', async () => {
         const id = await begin();
         // CALLER_JWKS_URL needs the simulator's URL, known only after startHarness: restart with it.
@@ -42,8 +41,7 @@ describe('caller tokens: key set failures', () => {
         expect(answer).toEqual({ status: 503, code: 'caller_keys_unavailable', challenge: null });
     });
 
-    // README: "fetched again when a token names an unknown kid, at most every 5 s, so ... a flood of forged
-    // tokens cannot hammer the issuer". The cooldown counts only from the last successful fetch.
+    // A flood of forged tokens, or an issuer that is down, must not turn into a fetch per request.
     it('fetches a failing key set at most once per cooldown, however many forged tokens arrive', async () => {
         const id = await begin();
         expect((await approve(id, `Bearer ${await token()}`)).status).toBe(200);
@@ -61,13 +59,11 @@ describe('caller tokens: key set failures', () => {
         expect(h.simulator.calls['caller.configuration']).toBeLessThanOrEqual(2);
     });
 
-    // A token the app cannot verify is an invalid token (401), not an unreachable issuer (503): jose throws a
-    // TypeError for an RSA key under 2048 bits, which toVerificationError turns into caller_keys_unavailable.
+    // A key jose will not use (RSA under 2048 bits) makes the token unverifiable (401); the issuer did answer.
     it('answers 401, not 503 caller_keys_unavailable, to a token signed with a published 1024-bit RSA key', async () => {
         const id = await begin();
         const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-        const kid = randomUUID();
-        (h.simulator.callers as any).keys.push({ kid, alg: 'RS256', privateKey, publicJwk: { ...publicKey.export({ format: "jwk" }), kid, alg: 'RS256', use: 'sig' } });
+        const kid = h.simulator.callers.publish(privateKey, publicKey.export({ format: 'jwk' }) as JWK);
         const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
         const now = Math.floor(Date.now() / 1000);
         const input = `${part({ alg: 'RS256', kid, typ: 'JWT' })}.${part({ iss: h.simulator.callers.issuer, aud: AUDIENCE, sub: 'mw', exp: now + 300 })}`;

@@ -3,9 +3,9 @@ import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
 /**
- * Without FUNCTION_KEY, the 415 rule stops a cross-site text/plain POST, but a page that rebinds its own
- * host name to 127.0.0.1 (DNS rebinding) is same-origin with the host: it may POST JSON with no preflight and
- * read the answers. The host never checks the Host header, so such a request acts.
+ * Without FUNCTION_KEY, the 415 rule stops a cross-site text/plain POST; a page that rebinds its own host name
+ * to 127.0.0.1 (DNS rebinding) is same-origin with the host and may POST JSON, so the Host header must be a
+ * loopback name.
  */
 describe('caller tokens: local host without a key and DNS rebinding', () => {
     let h: Harness;

@@ -21,7 +21,7 @@ describe('caller tokens: caller settings that cannot be safe', () => {
         expect(() => loadConfig({ ...valid, ...settings })).toThrow(ConfigError);
     });
 
-    // "A bad combination stops start-up": a client list that names no client silently allows every client.
+    // A client list that names no client would silently allow every client.
     it('stops start-up for a CALLER_ALLOWED_CLIENT_IDS that names no client', () => {
         expect(() => loadConfig({ ...valid, ...caller, CALLER_ALLOWED_CLIENT_IDS: ' , ' })).toThrow(ConfigError);
     });

@@ -25,6 +25,8 @@ export interface MintOptions {
     alg?: 'RS256' | 'ES256';
     /** Sign with a key the issuer never published. */
     unpublishedKey?: boolean;
+    /** More protected header parameters (`crit`, `jku`, ...), as a hostile token would carry. */
+    header?: Record<string, unknown>;
 }
 
 export const CALLER_PATH = '/caller';
@@ -73,12 +75,21 @@ export class CallerIssuer {
         const payload: JWTPayload = { iss: this.issuer, iat: now, exp: now + (options.expiresIn ?? 300), jti: randomUUID(), ...claims };
         if (options.notBefore !== undefined) payload.nbf = now + options.notBefore;
         for (const name of Object.keys(payload)) if (payload[name] === undefined) delete payload[name];
-        return new SignJWT(payload).setProtectedHeader({ alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+        // jose signs a `crit` header only for extensions it is told are understood: here, whatever the token names.
+        const crit = Array.isArray(options.header?.crit) ? Object.fromEntries((options.header.crit as string[]).map((name) => [name, true])) : undefined;
+        return new SignJWT(payload).setProtectedHeader({ alg, kid: key.kid, typ: 'JWT', ...options.header }).sign(key.privateKey, crit ? { crit } : undefined);
     }
 
     /** A new signing key, published beside the old ones; tokens are signed with it from now on. */
     async rotate(alg: 'RS256' | 'ES256' = 'RS256'): Promise<void> {
         await this.newKey(alg, this.keys);
+    }
+
+    /** Publishes a key made elsewhere (a weak one, say) as the current one; answers its kid. */
+    publish(privateKey: KeyLike, publicJwk: JWK, alg: 'RS256' | 'ES256' = 'RS256'): string {
+        const kid = randomUUID();
+        this.keys.push({ kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } });
+        return kid;
     }
 
     /** The public key of the current RS256 key as a PEM-free JWK, for tokens forged with it (HS256 with the public key). */
