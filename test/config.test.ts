@@ -86,6 +86,14 @@ describe('app settings', () => {
         );
     });
 
+    it.each([
+        ['CALLER_JWKS_URL over http to a remote host', { CALLER_JWT_ISSUER: 'https://login.example.com/t/v2.0', CALLER_JWT_AUDIENCE: 'api://a', CALLER_JWKS_URL: 'http://keys.example.com/jwks.json' }, 'CALLER_JWKS_URL'],
+        ['an http issuer, whose keys would be found over http', { CALLER_JWT_ISSUER: 'http://issuer.example.com', CALLER_JWT_AUDIENCE: 'api://a' }, 'CALLER_JWKS_URL'],
+        ['a CALLER_ALLOWED_CLIENT_IDS that names no client', { CALLER_JWT_ISSUER: 'https://login.example.com/t/v2.0', CALLER_JWT_AUDIENCE: 'api://a', CALLER_ALLOWED_CLIENT_IDS: ' , ' }, 'CALLER_ALLOWED_CLIENT_IDS'],
+    ])('stops start-up for %s, naming the setting', (_label, settings, name) => {
+        expect(problemsOf({ ...valid, ...settings }).map((problem) => problem.split(':')[0])).toEqual([name]);
+    });
+
     it('refuses a Moveworks key that already carries "Bearer "', () => {
         expect(problemsOf({ ...valid, MOVEWORKS_API_KEY: 'Bearer abc' })).toEqual([expect.stringMatching(/^MOVEWORKS_API_KEY: .*raw key/)]);
     });

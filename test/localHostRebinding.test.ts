@@ -7,7 +7,7 @@ import { Harness, startHarness } from './support/harness';
  * to 127.0.0.1 (DNS rebinding) is same-origin with the host and may POST JSON, so the Host header must be a
  * loopback name.
  */
-describe('caller tokens: local host without a key and DNS rebinding', () => {
+describe('the local host and DNS rebinding', () => {
     let h: Harness;
     let fn: FunctionHost;
     afterEach(async () => {
