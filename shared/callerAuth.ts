@@ -48,11 +48,12 @@ export class CallerRefused extends AppError {
         this.name = 'CallerRefused';
     }
 }
+
 const keysUnavailable = () => new AppError(503, 'caller_keys_unavailable', "The caller's signing keys could not be fetched; try again shortly.");
 
 const discovery = z.object({ jwks_uri: z.string() }).passthrough();
 const keySetJson = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()) }).passthrough();
-/** A discovery document or key set larger than this is refused unread. */
+/** A discovery document or key set larger than this is refused (a key set holds a few keys of about 1 KiB). */
 const MAX_KEY_SET_BYTES = 256 * 1024;
 /** Keys are used this long past a failed refresh, so a short outage of the issuer does not refuse known keys. */
 const STALE_KEYS_MAX_AGE_MS = 60 * 60_000;
