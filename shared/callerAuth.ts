@@ -1,4 +1,4 @@
-import { createLocalJWKSet, errors, JWTPayload, jwtVerify } from 'jose';
+import type { createLocalJWKSet, JWTPayload } from 'jose';
 import { z } from 'zod';
 import { CallerConfig } from './config';
 import { normalizeEmail } from './email';
@@ -20,6 +20,11 @@ export interface Caller {
     /** The acting person, from CALLER_USER_EMAIL_CLAIM, when it is set. */
     email?: string;
 }
+
+type Jose = typeof import('jose');
+let jose: Promise<Jose> | undefined;
+/** jose is loaded on the first token, not at start-up: it costs every cold start about 40 ms otherwise. */
+const loadJose = () => (jose ??= import('jose'));
 
 const ALGORITHMS = ['RS256', 'ES256'];
 const CLOCK_TOLERANCE_SECONDS = 60;
@@ -89,9 +94,10 @@ export class CallerVerifier {
     private async verifiedPayload(token: string): Promise<JWTPayload> {
         const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['exp'] };
         try {
+            const { jwtVerify } = await loadJose();
             return (await jwtVerify(token, (header, input) => this.keyFor(header, input), options)).payload;
         } catch (error) {
-            throw toVerificationError(error);
+            throw toVerificationError(error, await loadJose());
         }
     }
 
@@ -106,7 +112,7 @@ export class CallerVerifier {
         try {
             if (age < KEY_SET_MAX_AGE_MS) return await known();
         } catch (error) {
-            if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+            if (!(error instanceof (await loadJose()).errors.JWKSNoMatchingKey)) throw error;
         }
         if (this.now() - this.lastAttempt >= REFETCH_COOLDOWN_MS) await this.refresh();
         if (!this.keys || this.now() - this.keys.at > STALE_KEYS_MAX_AGE_MS) throw keysUnavailable();
@@ -118,7 +124,7 @@ export class CallerVerifier {
             this.lastAttempt = this.now();
             try {
                 const set = keySetJson.parse(await this.fetchJson(await this.keySetUrl()));
-                this.keys = { set: createLocalJWKSet(set), at: this.now() };
+                this.keys = { set: (await loadJose()).createLocalJWKSet(set), at: this.now() };
             } catch {
                 // Kept as it was: known keys go on working for a while, and the next attempt waits its cooldown.
             } finally {
@@ -145,7 +151,7 @@ export class CallerVerifier {
     }
 }
 
-function toVerificationError(error: unknown): AppError {
+function toVerificationError(error: unknown, { errors }: Jose): AppError {
     if (error instanceof AppError) return error;
     if (error instanceof errors.JWTExpired) return new InvalidCallerToken('The caller token has expired.');
     if (error instanceof errors.JWTClaimValidationFailed) return new InvalidCallerToken(`The caller token was refused: its ${error.claim} claim is not valid here.`);
