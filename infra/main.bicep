@@ -49,6 +49,9 @@ param moveworksConcurrency int = 16
 param pollSchedule string = '0 */1 * * * *'
 param fullSweepMinutes int = 15
 param watermarkOverlapSeconds int = 300
+@description('Seconds a poll may spend sending; the rest waits for the next poll. Safely under host.json functionTimeout (2 minutes).')
+@minValue(5)
+@maxValue(90)
 param pollBudgetSeconds int = 50
 param httpTimeoutMs int = 15000
 param httpMaxRetries int = 3

@@ -68,6 +68,9 @@ const iscKinds = setting<IscApprovalKind[]>([...ISC_APPROVAL_KINDS], `must be a 
     return ISC_APPROVAL_KINDS.filter((kind) => named.includes(kind));
 });
 
+/** The most a poll may spend sending, safely under host.json's functionTimeout of 2 minutes. */
+export const MAX_POLL_BUDGET_SECONDS = 90;
+
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
 export const DEFAULT_CLEANUP_SCHEDULE = '0 30 3 * * *';
 
@@ -111,7 +114,8 @@ export const settingsSchema = z.object({
     POLL_SCHEDULE: ncrontab,
     FULL_SWEEP_MINUTES: integer(15, 0, 1440),
     WATERMARK_OVERLAP_SECONDS: integer(300, 0, 86_400),
-    POLL_BUDGET_SECONDS: integer(50, 5, 600),
+    // host.json gives a function 2 minutes: the poll's sending stops well before, leaving time to list and record.
+    POLL_BUDGET_SECONDS: integer(50, 5, MAX_POLL_BUDGET_SECONDS),
     HTTP_TIMEOUT_MS: integer(15_000, 100, 120_000),
     HTTP_MAX_RETRIES: integer(3, 0, 10),
     MAX_RESPONSE_BYTES: integer(10 * 1024 * 1024, 1024, 200 * 1024 * 1024),

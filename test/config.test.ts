@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../shared/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, SETTING_NAMES } from '../shared/config';
 import { ApprovalStore } from '../shared/store/approvalStore';
 
 const valid = {
@@ -92,6 +94,19 @@ describe('app settings', () => {
         ['a CALLER_ALLOWED_CLIENT_IDS that names no client', { CALLER_JWT_ISSUER: 'https://login.example.com/t/v2.0', CALLER_JWT_AUDIENCE: 'api://a', CALLER_ALLOWED_CLIENT_IDS: ' , ' }, 'CALLER_ALLOWED_CLIENT_IDS'],
     ])('stops start-up for %s, naming the setting', (_label, settings, name) => {
         expect(problemsOf({ ...valid, ...settings }).map((problem) => problem.split(':')[0])).toEqual([name]);
+    });
+
+    it('lists in local.settings.example.json only settings the app or the host reads, the local-only keys included', () => {
+        const example = JSON.parse(readFileSync(join(__dirname, '..', 'local.settings.example.json'), 'utf8')) as { Values: Record<string, string> };
+        const names = Object.keys(example.Values);
+        expect(names.filter((name) => name !== 'FUNCTIONS_WORKER_RUNTIME' && !(SETTING_NAMES as string[]).includes(name))).toEqual([]);
+        expect(names).toEqual(expect.arrayContaining(['AzureWebJobsStorage', 'FUNCTION_KEY', 'MASTER_KEY']));
+        expect(loadConfig({ ...example.Values, ...valid }).masterKey).toBeUndefined();
+    });
+
+    it('refuses a poll budget the function timeout could cut short', () => {
+        expect(problemsOf({ ...valid, POLL_BUDGET_SECONDS: '91' })).toEqual(['POLL_BUDGET_SECONDS: must be a whole number from 5 to 90']);
+        expect(loadConfig({ ...valid, POLL_BUDGET_SECONDS: '90' }).poll.budgetSeconds).toBe(90);
     });
 
     it('refuses a Moveworks key that already carries "Bearer "', () => {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SETTING_NAMES } from '../shared/config';
+import { MAX_POLL_BUDGET_SECONDS, SETTING_NAMES } from '../shared/config';
 
 // web-tree-sitter 0.22 is CommonJS with the Parser class as its export.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -290,6 +290,15 @@ describe('infrastructure (Bicep)', () => {
         const hostSettings = entries(variable('modules/functionApp.bicep', 'hostSettings'));
         expect(hostSettings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe("'Authorization=AAD;ClientId=${identityClientId}'");
         expect(moduleParams('functionApp').identityClientId).toBe('identity.outputs.clientId');
+    });
+
+    it('bounds the poll budget to what the function timeout leaves, as the app does', () => {
+        const budget = param('main.bicep', 'pollBudgetSeconds');
+        const hostJson = JSON.parse(readFileSync(join(infra, '..', 'host.json'), 'utf8')) as { functionTimeout: string };
+        const [hours, minutes, seconds] = hostJson.functionTimeout.split(':').map(Number);
+        expect(Number(budget.decorators.get('minValue')?.text)).toBe(5);
+        expect(Number(budget.decorators.get('maxValue')?.text)).toBe(MAX_POLL_BUDGET_SECONDS);
+        expect(MAX_POLL_BUDGET_SECONDS).toBeLessThanOrEqual(0.75 * (hours * 3600 + minutes * 60 + seconds));
     });
 
     it('makes Key Vault public network access a parameter, Enabled or Disabled', () => {
