@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-    preset: 'ts-jest',
+    // Specs compile with jest's types (tsconfig.test.json); the production build with tsconfig.json, without them.
+    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
     testEnvironment: 'node',
     roots: ['<rootDir>/test'],
     testMatch: ['**/*.test.ts'],
