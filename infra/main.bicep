@@ -154,9 +154,11 @@ module vault 'modules/keyVault.bicep' = {
 }
 
 // A reference follows the secret's latest version; empty when the secret was not given.
+// Referenced while the source is on, whether or not this deployment passes the secret: a redeploy without
+// it keeps the one stored in the vault (the vault module writes only the secrets given).
 var secretReference = {
-  iiq: empty(iiqClientSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iiq}/)'
-  isc: empty(iscClientSecret) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
+  iiq: empty(iiqBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iiq}/)'
+  isc: empty(iscBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
   moveworks: '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
 }
 

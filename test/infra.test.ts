@@ -192,6 +192,13 @@ describe('infrastructure (Bicep)', () => {
         for (const secret of ['iiqClientSecret', 'iscClientSecret', 'moveworksApiKey']) expect(main()).toMatch(new RegExp(`@secure\\(\\)\\s+param ${secret} `));
     });
 
+    it('keeps the stored secrets on a redeploy without them: a secret is written only when given, and referenced while its source is on', () => {
+        expect(module('keyVault.bicep')).toMatch(/for item in items\(secrets\): if \(!empty\(item\.value\)\)/);
+        expect(main()).toMatch(/iiq: empty\(iiqBaseUrl\) \? '' : '@Microsoft\.KeyVault/);
+        expect(main()).toMatch(/isc: empty\(iscBaseUrl\) \? '' : '@Microsoft\.KeyVault/);
+        expect(main()).not.toMatch(/empty\((iiqClientSecret|iscClientSecret|moveworksApiKey)\) \?/);
+    });
+
     it('declares each caller setting as an optional, described string parameter and writes it to its app setting', () => {
         const appSettings = entries(property(moduleParamsObject('functionApp'), 'appSettings'));
         for (const [name, setting] of Object.entries(CALLER_PARAMETERS)) {
