@@ -56,6 +56,30 @@ describe('local host admin endpoint', () => {
     });
 });
 
+describe('local host routes', () => {
+    it('serves an optional route parameter {x?} with and without it, as Azure does', async () => {
+        const seen: Record<string, string>[] = [];
+        const registration: Registration = {
+            name: 'items',
+            trigger: { type: 'httpTrigger', route: 'items/{id?}', methods: ['GET'], authLevel: 'anonymous' },
+            handler: async (request: { params: Record<string, string> }) => {
+                seen.push({ ...request.params });
+                return { status: 200 };
+            },
+        } as unknown as Registration;
+        const host = new LocalHost({ registrations: [registration], port: 0, timers: false, log: () => undefined });
+        const url = await host.start();
+        try {
+            expect((await fetch(`${url}/api/items`)).status).toBe(200);
+            expect((await fetch(`${url}/api/items/42`)).status).toBe(200);
+            expect((await fetch(`${url}/api/items/42/more`)).status).toBe(404);
+            expect(seen).toEqual([{}, { id: '42' }]);
+        } finally {
+            await host.stop();
+        }
+    });
+});
+
 describe('the local host without FUNCTION_KEY', () => {
     const registration: Registration = { name: 'everyDay', trigger: { type: 'timerTrigger', schedule: '0 0 0 * * *' }, handler: async () => undefined };
 

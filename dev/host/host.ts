@@ -34,6 +34,7 @@ interface HttpRoute {
     parameters: string[];
 }
 
+/** A route template -> a pattern over /api/...; `{name}` is one segment, `{name?}` one that may be left out. */
 function compileRoute(route: string): { pattern: RegExp; parameters: string[] } {
     const parameters: string[] = [];
     const source = route
@@ -41,12 +42,12 @@ function compileRoute(route: string): { pattern: RegExp; parameters: string[] } 
         .split('/')
         .map((segment) => {
             const parameter = /^\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]*)?(\?)?\}$/.exec(segment);
-            if (!parameter) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+            if (!parameter) return `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
             parameters.push(parameter[1]);
-            return '([^/]+)';
+            return parameter[2] ? '(?:/([^/]+))?' : '/([^/]+)';
         })
-        .join('/');
-    return { pattern: new RegExp(`^/api/${source}/?$`, 'i'), parameters };
+        .join('');
+    return { pattern: new RegExp(`^/api${source}/?$`, 'i'), parameters };
 }
 
 function keysMatch(expected: string, given: string | null | undefined): boolean {
@@ -246,7 +247,8 @@ export class LocalHost {
             return sendJson(response, 401, { error: { code: 'unauthorized', message: 'A valid function key is required (x-functions-key header or code query parameter).' } });
         }
         const body = await readBody(request);
-        const params = Object.fromEntries(route.parameters.map((name, index) => [name, decodeURIComponent(match![index + 1])]));
+        // An optional parameter left out is absent, as Azure passes it.
+        const params = Object.fromEntries(route.parameters.flatMap((name, index) => (match![index + 1] === undefined ? [] : [[name, decodeURIComponent(match![index + 1])]])));
         const headers = Object.fromEntries(Object.entries(request.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, Array.isArray(value) ? value.join(', ') : value]])));
         const functionRequest = new HttpRequest({
             method,
