@@ -6,7 +6,7 @@ import { ReassignRequest } from './approvals/reassign';
 import { Config } from './config';
 import { actionBody, retryRefusedBody } from './contract';
 import { isAcceptableApprovalId } from './approvalId';
-import { normalizeEmail } from './email';
+import { actingEmail, normalizeEmail, requiredEmail } from './email';
 import { AppError, badRequest, notFound } from './errors';
 import { Decision } from './model';
 import { truncate } from './text';
@@ -24,25 +24,6 @@ interface CommonInput {
     approverEmail: string;
     comment?: string;
     reassignToEmail?: string;
-}
-
-function email(value: string | undefined, name: string, codes: { missing: string; invalid: string }): string {
-    if (value === undefined || value.trim() === '') throw badRequest(codes.missing, `${name} is required.`);
-    const normalized = normalizeEmail(value);
-    if (!normalized) throw badRequest(codes.invalid, `${name} is not a valid email address.`);
-    return normalized;
-}
-
-/**
- * Who acts: the email a verified caller token names (CALLER_USER_EMAIL_CLAIM), which a different email in
- * the request cannot override; without one, the email the request gives.
- */
-export function actingEmail(given: string | undefined, signedEmail: string | undefined, name: string): string {
-    if (!signedEmail) return email(given, name, { missing: 'missing_email', invalid: 'invalid_email' });
-    if (given !== undefined && given.trim() !== '' && normalizeEmail(given) !== signedEmail) {
-        throw new AppError(403, 'approver_mismatch', `${name} names someone other than the signed-in user the caller's token names; nothing was done.`);
-    }
-    return signedEmail;
 }
 
 /** The JSON body, parsed with `schema`; an empty body is an empty object. A body must say it is JSON. */
@@ -99,7 +80,7 @@ export async function parseCommentInput(request: HttpRequest, limits: Config['de
 
 export async function parseReassignInput(request: HttpRequest, limits: Config['decisions'], signedEmail?: string): Promise<ReassignRequest> {
     const { approvalId, approverEmail, comment, reassignToEmail } = await parseCommon(request, limits, signedEmail, 'cut');
-    const target = email(reassignToEmail, 'reassignToEmail', { missing: 'missing_reassign_email', invalid: 'invalid_reassign_email' });
+    const target = requiredEmail(reassignToEmail, 'reassignToEmail', { missing: 'missing_reassign_email', invalid: 'invalid_reassign_email' });
     if (target === approverEmail) throw badRequest('invalid_reassign_target', 'Reassign to someone other than yourself.');
     return { approvalId, approverEmail, reassignToEmail: target, comment };
 }

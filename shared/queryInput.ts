@@ -1,9 +1,8 @@
 import { HttpRequest } from '@azure/functions';
 import { z } from 'zod';
 import { isAcceptableApprovalId } from './approvalId';
-import { normalizeEmail } from './email';
+import { actingEmail, normalizeEmail } from './email';
 import { badRequest } from './errors';
-import { actingEmail } from './actionInput';
 
 /** Query strings of the read functions -> typed queries; anything malformed answers 400. */
 

@@ -115,9 +115,9 @@ export class IscSource implements ApprovalSource {
      * access-request approval is the one notified and acted on, so the approver gets one message.
      */
     private withoutMirrors(approvals: Approval[], pendingRequests?: Set<string>): Approval[] {
-        if (!this.config.kinds.includes('access-requests')) return approvals;
-        const mirrors = approvals.filter((approval) => approval.requestId !== undefined);
-        if (mirrors.length > 0 && pendingRequests) {
+        const mirrors = approvals.filter((approval) => this.isLeftOutMirror(approval));
+        if (mirrors.length === 0) return approvals;
+        if (pendingRequests) {
             // Mirrors whose access request /pending does not list, poll after poll, would mean the tenant lists
             // some access requests only as generic approvals (see README: facts not yet verified).
             const withoutPendingAccessRequest = mirrors.filter((mirror) => !pendingRequests.has(mirror.requestId as string)).length;
