@@ -78,8 +78,13 @@ param callerAllowedClientIds string = ''
 param callerRequiredRole string = ''
 @description('Optional claim holding the email of the person acting (for Moveworks JWKS Auth, a claim filled from the clicking user\'s email); when set, that claim is the approver and a different approverEmail in the body is refused.')
 param callerUserEmailClaim string = ''
-@description('Optional app role in roles that lets a caller token read the audit log; empty: only the keys can.')
+@description('Optional app role in roles that lets a caller token read the audit trail at GET /api/audit/delegated; empty: only the keys can.')
 param callerAdminRole string = ''
+@description('Turns on the audit reader key (x-audit-key on GET /api/audit/delegated), stored in Key Vault. Pass auditReaderKey with it on the first deployment and whenever it is rotated; later deployments keep the stored key.')
+param enableAuditReaderKey bool = false
+@description('The audit reader key, at least 32 characters (e.g. openssl rand -base64 48); empty keeps the stored one.')
+@secure()
+param auditReaderKey string = ''
 
 @description('Optional CIDR ranges (e.g. 203.0.113.0/24) allowed to reach the function app and its scm (deployment) site; when any is given, every other address is denied on both. Include the Moveworks egress IP ranges for your Moveworks region, or Moveworks cannot call the app, and the addresses you deploy from. Empty: no IP restriction.')
 param allowedCallerIpRanges string[] = []
@@ -101,6 +106,7 @@ var secretNames = {
   iiq: 'iiq-client-secret'
   isc: 'isc-client-secret'
   moveworks: 'moveworks-api-key'
+  auditReader: 'audit-reader-key'
 }
 
 module identity 'modules/identity.bicep' = {
@@ -149,6 +155,7 @@ module vault 'modules/keyVault.bicep' = {
       '${secretNames.iiq}': iiqClientSecret
       '${secretNames.isc}': iscClientSecret
       '${secretNames.moveworks}': moveworksApiKey
+      '${secretNames.auditReader}': auditReaderKey
     }
   }
 }
@@ -160,6 +167,7 @@ var secretReference = {
   iiq: empty(iiqBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iiq}/)'
   isc: empty(iscBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
   moveworks: '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
+  auditReader: enableAuditReaderKey ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.auditReader}/)' : ''
 }
 
 module functionApp 'modules/functionApp.bicep' = {
@@ -222,6 +230,7 @@ module functionApp 'modules/functionApp.bicep' = {
       CALLER_REQUIRED_ROLE: callerRequiredRole
       CALLER_USER_EMAIL_CLAIM: callerUserEmailClaim
       CALLER_ADMIN_ROLE: callerAdminRole
+      AUDIT_READER_KEY: secretReference.auditReader
     }
   }
 }

@@ -18,6 +18,7 @@ import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
 import { ActionResult, HealthReport, PendingList, RetryRefusedResult } from './contract';
 import { TokenCache, tokenCache } from './tokens';
+import { AuditReader, AuditReaderCredentials, authorizeAuditReader } from './auditReaders';
 import { Caller, CallerVerifier } from './callerAuth';
 
 /**
@@ -45,6 +46,8 @@ export interface App {
     health(): HealthReport;
     /** The verified caller behind an Authorization header; undefined when caller tokens are off (CALLER_JWT_ISSUER unset). */
     authenticate(authorization: string | null): Promise<Caller | undefined>;
+    /** Who reads the audit trail at `audit/delegated`; throws 404 when that is off, 401 or 403 when refused. */
+    authorizeAuditReader(credentials: AuditReaderCredentials): Promise<AuditReader>;
 }
 
 export interface AppOverrides {
@@ -175,6 +178,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             return polling;
         },
         authenticate: async (authorization) => callers?.verify(authorization),
+        authorizeAuditReader: (credentials) => authorizeAuditReader(credentials, config.auditReaderKey, config.caller?.adminRole ? callers : undefined),
         decide: (request) => decide(actions, request),
         comment: (request) => comment(actions, request),
         reassign: (request) => reassign(actions, request),

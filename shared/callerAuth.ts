@@ -76,9 +76,7 @@ export class CallerVerifier {
 
     /** The caller behind `Authorization: Bearer <token>`; throws 401 invalid_token, 403 caller_not_allowed or 503. */
     async verify(authorization: string | null | undefined): Promise<Caller> {
-        const token = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization ?? '')?.[1];
-        if (!token) throw new InvalidCallerToken('A signed caller token is required: send Authorization: Bearer <token>.');
-        const caller = toCaller(await this.verifiedPayload(token), this.config.userEmailClaim);
+        const caller = await this.signedCaller(authorization);
         if (this.config.allowedClientIds.length > 0 && !this.config.allowedClientIds.includes(caller.clientId ?? '')) {
             throw new CallerRefused(caller, 'This client is not allowed to call the app (CALLER_ALLOWED_CLIENT_IDS).');
         }
@@ -89,6 +87,24 @@ export class CallerVerifier {
             throw new InvalidCallerToken(`The token carries no valid email in its ${this.config.userEmailClaim} claim (CALLER_USER_EMAIL_CLAIM).`);
         }
         return caller;
+    }
+
+    /**
+     * The reader of the audit trail behind a token carrying CALLER_ADMIN_ROLE. The client list, the acting
+     * role and the email claim are the action callers' rules, not an administrator's, so they do not apply.
+     */
+    async verifyAdmin(authorization: string | null | undefined): Promise<Caller> {
+        const caller = await this.signedCaller(authorization);
+        if (!this.config.adminRole || !caller.roles.includes(this.config.adminRole)) {
+            throw new CallerRefused(caller, `The caller's token does not carry the role ${this.config.adminRole ?? '(none set)'} (CALLER_ADMIN_ROLE).`);
+        }
+        return caller;
+    }
+
+    private async signedCaller(authorization: string | null | undefined): Promise<Caller> {
+        const token = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization ?? '')?.[1];
+        if (!token) throw new InvalidCallerToken('A signed caller token is required: send Authorization: Bearer <token>.');
+        return toCaller(await this.verifiedPayload(token), this.config.userEmailClaim);
     }
 
     private async verifiedPayload(token: string): Promise<JWTPayload> {

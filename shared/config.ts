@@ -146,6 +146,11 @@ export const settingsSchema = z.object({
     CALLER_REQUIRED_ROLE: optionalText,
     CALLER_USER_EMAIL_CLAIM: optionalText,
     CALLER_ADMIN_ROLE: optionalText,
+    AUDIT_READER_KEY: z
+        .string()
+        .trim()
+        .min(32, 'must be at least 32 characters: it opens the audit trail on its own, without a function key')
+        .optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -200,6 +205,8 @@ export interface Config {
     functionKey?: string;
     masterKey?: string;
     caller?: CallerConfig;
+    /** A key that reads the audit trail at `audit/delegated`, revocable without rotating the master key. */
+    auditReaderKey?: string;
 }
 
 export class ConfigError extends Error {
@@ -304,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         auditTableName: s.AUDIT_TABLE_NAME,
         functionKey: s.FUNCTION_KEY,
         masterKey: s.MASTER_KEY,
+        auditReaderKey: s.AUDIT_READER_KEY,
         caller: s.CALLER_JWT_ISSUER
             ? {
                   issuer: s.CALLER_JWT_ISSUER,

@@ -38,6 +38,13 @@ const actionPath = (action: string, summary: string, body: string, callerTokens:
  * `callerTokens`: CALLER_JWT_ISSUER is set, so the action and list routes also take a signed bearer token;
  * `emailFromToken`: CALLER_USER_EMAIL_CLAIM is set too, so the token names the person.
  */
+const auditParameters = [
+    { name: 'approvalId', in: 'query', required: false, schema: { type: 'string' } },
+    { name: 'approverEmail', in: 'query', required: false, schema: { type: 'string' } },
+    { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+    { name: 'pageToken', in: 'query', required: false, schema: { type: 'string' } },
+];
+
 export function openApiDocument(options: { callerTokens: boolean; emailFromToken: boolean } = { callerTokens: false, emailFromToken: false }) {
     const { callerTokens, emailFromToken } = options;
     return {
@@ -67,13 +74,17 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                     operationId: 'audit',
                     summary: 'Every action attempt, newest first (admin key)',
                     security: [{ functionKey: [] }],
-                    parameters: [
-                        { name: 'approvalId', in: 'query', required: false, schema: { type: 'string' } },
-                        { name: 'approverEmail', in: 'query', required: false, schema: { type: 'string' } },
-                        { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
-                        { name: 'pageToken', in: 'query', required: false, schema: { type: 'string' } },
-                    ],
+                    parameters: auditParameters,
                     responses: { '200': { description: 'Audit entries', ...json('AuditPage') }, ...errors(400, 401, 503) },
+                },
+            },
+            '/audit/delegated': {
+                get: {
+                    operationId: 'delegatedAudit',
+                    summary: 'The same entries, for the holder of AUDIT_READER_KEY or a caller token with CALLER_ADMIN_ROLE; no function key',
+                    security: [{ auditReaderKey: [] }, ...(callerTokens ? [{ callerToken: [] }] : [])],
+                    parameters: auditParameters,
+                    responses: { '200': { description: 'Audit entries', ...json('AuditPage') }, ...errors(400, 401, 403, 404, 503) },
                 },
             },
             '/refused/retry': {
@@ -92,6 +103,7 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
             securitySchemes: {
                 functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' },
                 functionKeyQuery: { type: 'apiKey', in: 'query', name: 'code' },
+                auditReaderKey: { type: 'apiKey', in: 'header', name: 'x-audit-key', description: 'AUDIT_READER_KEY' },
                 ...(callerTokens ? { callerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A token from CALLER_JWT_ISSUER for CALLER_JWT_AUDIENCE (RS256 or ES256).' } } : {}),
             },
             schemas: {

@@ -109,6 +109,16 @@ describe('app settings', () => {
         expect(loadConfig({ ...valid, POLL_BUDGET_SECONDS: '90' }).poll.budgetSeconds).toBe(90);
     });
 
+    it('refuses an audit reader key short enough to guess', () => {
+        expect(problemsOf({ ...valid, AUDIT_READER_KEY: 'short-key' })).toEqual([expect.stringMatching(/^AUDIT_READER_KEY: must be at least 32 characters/)]);
+        expect(loadConfig({ ...valid, AUDIT_READER_KEY: 'k'.repeat(32) }).auditReaderKey).toBe('k'.repeat(32));
+    });
+
+    it('refuses an audit reader key whose Key Vault reference was not resolved, rather than accepting the reference text as the key', () => {
+        const reference = '@Microsoft.KeyVault(SecretUri=https://kv-approvals.vault.azure.net/secrets/audit-reader-key/)';
+        expect(problemsOf({ ...valid, AUDIT_READER_KEY: reference })).toEqual([expect.stringMatching(/^AUDIT_READER_KEY: the Key Vault reference was not resolved/)]);
+    });
+
     it('refuses a Moveworks key that already carries "Bearer "', () => {
         expect(problemsOf({ ...valid, MOVEWORKS_API_KEY: 'Bearer abc' })).toEqual([expect.stringMatching(/^MOVEWORKS_API_KEY: .*raw key/)]);
     });

@@ -185,11 +185,11 @@ describe('infrastructure (Bicep)', () => {
     it('keeps every secret in an RBAC Key Vault and references it from the app settings', () => {
         expect(module('keyVault.bicep')).toContain('enableRbacAuthorization: true');
         expect(module('keyVault.bicep')).toContain("'4633458b-17de-408a-b874-0445c86b69e6'");
-        for (const setting of ['IIQ_CLIENT_SECRET', 'ISC_CLIENT_SECRET', 'MOVEWORKS_API_KEY']) {
+        for (const setting of ['IIQ_CLIENT_SECRET', 'ISC_CLIENT_SECRET', 'MOVEWORKS_API_KEY', 'AUDIT_READER_KEY']) {
             expect(main()).toMatch(new RegExp(`${setting}: secretReference\\.`));
         }
         expect(main()).toMatch(/@Microsoft\.KeyVault\(SecretUri=\$\{vault\.outputs\.uri\}secrets\//);
-        for (const secret of ['iiqClientSecret', 'iscClientSecret', 'moveworksApiKey']) expect(main()).toMatch(new RegExp(`@secure\\(\\)\\s+param ${secret} `));
+        for (const secret of ['iiqClientSecret', 'iscClientSecret', 'moveworksApiKey', 'auditReaderKey']) expect(main()).toMatch(new RegExp(`@secure\\(\\)\\s+param ${secret} `));
     });
 
     it('keeps the stored secrets on a redeploy without them: a secret is written only when given, and referenced while its source is on', () => {
@@ -197,6 +197,8 @@ describe('infrastructure (Bicep)', () => {
         expect(main()).toMatch(/iiq: empty\(iiqBaseUrl\) \? '' : '@Microsoft\.KeyVault/);
         expect(main()).toMatch(/isc: empty\(iscBaseUrl\) \? '' : '@Microsoft\.KeyVault/);
         expect(main()).not.toMatch(/empty\((iiqClientSecret|iscClientSecret|moveworksApiKey)\) \?/);
+        expect(main()).toMatch(/auditReader: enableAuditReaderKey \? '@Microsoft\.KeyVault/);
+        expect(main()).not.toMatch(/empty\(auditReaderKey\) \?/);
     });
 
     it('declares each caller setting as an optional, described string parameter and writes it to its app setting', () => {

@@ -22,6 +22,8 @@ const FUNCTION_FILES = readdirSync(FUNCTIONS_DIR)
 export interface FunctionHost {
     url: string;
     host: LocalHost;
+    /** What the host and the functions logged, one line each. */
+    logged: string[];
     post(path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
     get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
     pollNow(): Promise<void>;
@@ -39,12 +41,14 @@ export async function startFunctionHost(settings: Record<string, string>): Promi
         for (const file of FUNCTION_FILES) require(file);
         registrations = (require('@azure/functions-core') as { registrations: Registration[] }).registrations;
     });
-    const host = new LocalHost({ registrations, port: 0, functionKey: settings.FUNCTION_KEY, masterKey: settings.MASTER_KEY, settings, timers: false, log: () => undefined });
+    const logged: string[] = [];
+    const host = new LocalHost({ registrations, port: 0, functionKey: settings.FUNCTION_KEY, masterKey: settings.MASTER_KEY, settings, timers: false, log: (line) => logged.push(line) });
     const url = await host.start();
     const key: Record<string, string> = settings.FUNCTION_KEY ? { 'x-functions-key': settings.FUNCTION_KEY } : {};
     return {
         url,
         host,
+        logged,
         async post(path, body, headers = {}) {
             const response = await fetch(`${url}${path}`, {
                 method: 'POST',

@@ -1,0 +1,26 @@
+import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { getApp } from '../shared/app';
+import { toErrorAnswer } from '../shared/httpAnswers';
+import { jsonLogger } from '../shared/log';
+import { parseAuditQuery } from '../shared/queryInput';
+
+export async function delegatedAudit(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+    const log = jsonLogger(context);
+    try {
+        const app = getApp();
+        const reader = await app.authorizeAuditReader({ key: request.headers.get('x-audit-key'), authorization: request.headers.get('authorization') });
+        const query = parseAuditQuery(request);
+        log.info('audit.read', { ...reader, approvalId: query.approvalId, approverEmail: query.approverEmail });
+        return { status: 200, jsonBody: await app.audit.page(query) };
+    } catch (error) {
+        return toErrorAnswer(error, log);
+    }
+}
+
+app.http('delegatedAudit', {
+    methods: ['GET'],
+    // Anonymous to Azure: the function checks its own credentials (shared/auditReaders.ts).
+    authLevel: 'anonymous',
+    route: 'audit/delegated',
+    handler: delegatedAudit,
+});
