@@ -41,6 +41,14 @@ describe('the deployable package', () => {
         expect(unwanted).toEqual([]);
     });
 
+    it('holds nothing that .funcignore would leave out of a Core Tools publish', () => {
+        const ignored = funcIgnore(readFileSync(join(root, '.funcignore'), 'utf8'));
+        expect(entries.filter((entry) => !entry.endsWith('/') && ignored(entry))).toEqual([]);
+        for (const path of ['test/polling.test.ts', 'shared/app.ts', 'dev/start.ts', 'dist/dev/start.js', 'dist/shared/app.js.map', 'local.settings.json', 'tsconfig.json', 'infra/main.bicep']) {
+            expect([path, ignored(path)]).toEqual([path, true]);
+        }
+    });
+
     it('loads every function from the unpacked zip without dev dependencies', () => {
         const app = join(work, 'app');
         const script = "const fs=require('fs');for (const f of fs.readdirSync('dist/functions')) require('./dist/functions/'+f); console.log('loaded')";
@@ -50,3 +58,25 @@ describe('the deployable package', () => {
         expect(run.stdout).toContain('loaded');
     });
 });
+
+// The gitignore subset .funcignore uses: `*` and `**/` globs, `/` anchors, `dir/` prefixes, `!` exceptions; the last match wins.
+function funcIgnore(text: string): (path: string) => boolean {
+    const rules = text
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'))
+        .map((line) => {
+            const negated = line.startsWith('!');
+            const pattern = line.replace(/^!/, '').replace(/\/$/, '');
+            const glob = pattern
+                .replace(/^\//, '')
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*\*\//g, '\u0000')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\u0000/g, '(.*/)?');
+            // A pattern without a slash matches a name at any depth; with one, it is anchored at the root.
+            const anchored = pattern.includes('/') ? `^${glob}` : `(^|/)${glob}`;
+            return { negated, matches: new RegExp(`${anchored}(/|$)`) };
+        });
+    return (path) => rules.reduce((ignored, rule) => (rule.matches.test(path) ? !rule.negated : ignored), false);
+}
