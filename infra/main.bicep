@@ -179,6 +179,7 @@ module functionApp 'modules/functionApp.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     blobEndpoint: storage.outputs.blobEndpoint
+    storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
@@ -189,7 +190,6 @@ module functionApp 'modules/functionApp.bicep' = {
     appSettings: {
       STATE_TABLE_ENDPOINT: storage.outputs.tableEndpoint
       STATE_TABLE_NAME: stateTableName
-      AZURE_CLIENT_ID: identity.outputs.clientId
       IIQ_BASE_URL: iiqBaseUrl
       IIQ_CLIENT_ID: iiqClientId
       IIQ_CLIENT_SECRET: secretReference.iiq

@@ -105,7 +105,14 @@ export const settingsSchema = z.object({
     MOVEWORKS_CONCURRENCY: integer(16, 1, 64),
     AzureWebJobsStorage: optionalText,
     STATE_TABLE_ENDPOINT: baseUrl.optional(),
-    AZURE_CLIENT_ID: optionalText,
+    // The host's own identity-based storage settings (Flex Consumption): the app reaches its tables the same way.
+    AzureWebJobsStorage__credential: z
+        .string()
+        .trim()
+        .toLowerCase()
+        .refine((value) => value === 'managedidentity', 'must be managedidentity, or unset outside Azure')
+        .optional(),
+    AzureWebJobsStorage__clientId: optionalText,
     STATE_TABLE_NAME: z
         .string()
         .trim()
@@ -194,8 +201,11 @@ export interface Config {
     iiq?: IiqConfig;
     isc?: IscConfig;
     moveworks: { baseUrl: string; eventId: string; apiKey: string; maxPerMinute: number; concurrency: number };
-    /** A connection string (local, Azurite), or a table endpoint reached with a managed identity (Azure). */
-    storage: { connectionString: string; tableName: string } | { endpoint: string; managedIdentityClientId?: string; tableName: string };
+    /**
+     * A connection string (local, Azurite), or a table endpoint reached with the managed identity (Azure:
+     * a user-assigned one when its client id is given) or with the developer's credentials (local).
+     */
+    storage: { connectionString: string; tableName: string } | { endpoint: string; credential: 'managed-identity' | 'developer'; managedIdentityClientId?: string; tableName: string };
     poll: { schedule: string; fullSweepMinutes: number; overlapSeconds: number; budgetSeconds: number };
     http: { timeoutMs: number; maxRetries: number; maxResponseBytes: number };
     decisions: { requireRejectReason: boolean; maxCommentLength: number; allowSelfApproval: boolean; notifyRequester: boolean };
@@ -291,7 +301,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             concurrency: s.MOVEWORKS_CONCURRENCY,
         },
         storage: s.STATE_TABLE_ENDPOINT
-            ? { endpoint: s.STATE_TABLE_ENDPOINT, managedIdentityClientId: s.AZURE_CLIENT_ID, tableName: s.STATE_TABLE_NAME }
+            ? s.AzureWebJobsStorage__credential
+                ? { endpoint: s.STATE_TABLE_ENDPOINT, credential: 'managed-identity', managedIdentityClientId: s.AzureWebJobsStorage__clientId, tableName: s.STATE_TABLE_NAME }
+                : { endpoint: s.STATE_TABLE_ENDPOINT, credential: 'developer', tableName: s.STATE_TABLE_NAME }
             : { connectionString: s.AzureWebJobsStorage as string, tableName: s.STATE_TABLE_NAME },
         poll: {
             schedule: s.POLL_SCHEDULE,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { ConfigError, loadConfig, SETTING_NAMES } from '../shared/config';
+import { toStorageCredential } from '../shared/store/credential';
 import { ApprovalStore } from '../shared/store/approvalStore';
 
 const valid = {
@@ -153,11 +155,26 @@ describe('reaching the state table', () => {
         expect(store.tableUrl).toBe('http://127.0.0.1:10002/devstoreaccount1');
     });
 
-    it('uses the table endpoint with the managed identity when STATE_TABLE_ENDPOINT is set (Azure)', () => {
-        const config = loadConfig({ ...withoutStorage, STATE_TABLE_ENDPOINT: 'https://stapprovals.table.core.windows.net', AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555' });
-        expect(config.storage).toEqual({ endpoint: 'https://stapprovals.table.core.windows.net', managedIdentityClientId: '11111111-2222-3333-4444-555555555555', tableName: 'approvals' });
+    const identity = '11111111-2222-3333-4444-555555555555';
+    const inAzure = { STATE_TABLE_ENDPOINT: 'https://stapprovals.table.core.windows.net', AzureWebJobsStorage__credential: 'managedidentity', AzureWebJobsStorage__clientId: identity };
+
+    it('reaches the table with the managed identity in Azure, as the host reaches its storage: AzureWebJobsStorage__credential and __clientId', () => {
+        const config = loadConfig({ ...withoutStorage, ...inAzure });
+        expect(config.storage).toEqual({ endpoint: 'https://stapprovals.table.core.windows.net', credential: 'managed-identity', managedIdentityClientId: identity, tableName: 'approvals' });
         expect(ApprovalStore.fromSettings(config.storage, 1000).tableUrl).toBe('https://stapprovals.table.core.windows.net');
+        expect(toStorageCredential(config.storage as Extract<typeof config.storage, { endpoint: string }>)).toBeInstanceOf(ManagedIdentityCredential);
     });
+
+    it('reaches a table endpoint with the developer credentials (az login and the like) when run outside Azure', () => {
+        const config = loadConfig({ ...withoutStorage, STATE_TABLE_ENDPOINT: inAzure.STATE_TABLE_ENDPOINT });
+        expect(config.storage).toMatchObject({ credential: 'developer' });
+        expect(toStorageCredential(config.storage as Extract<typeof config.storage, { endpoint: string }>)).toBeInstanceOf(DefaultAzureCredential);
+    });
+
+    it('refuses a storage credential the host would not understand, naming the setting', () => {
+        expect(problemsOf({ ...withoutStorage, ...inAzure, AzureWebJobsStorage__credential: 'password' })).toEqual([expect.stringMatching(/^AzureWebJobsStorage__credential: must be managedidentity/)]);
+    });
+
 
     it('asks for one of the two when neither is set, and refuses both at once', () => {
         expect(problemsOf(withoutStorage)).toEqual([expect.stringMatching(/^STATE_TABLE_ENDPOINT: set it .* or AzureWebJobsStorage/)]);

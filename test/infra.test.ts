@@ -19,9 +19,9 @@ function bicepFiles(dir: string): string[] {
 const LOCAL_ONLY = ['FUNCTION_KEY', 'MASTER_KEY', 'AzureWebJobsStorage'];
 /** Settings the template writes for the Functions host and Application Insights, not for the app. */
 const HOST_SETTINGS = [
+    'AzureWebJobsStorage__accountName',
     'AzureWebJobsStorage__credential',
     'AzureWebJobsStorage__clientId',
-    'AzureWebJobsStorage__blobServiceUri',
     'APPLICATIONINSIGHTS_CONNECTION_STRING',
     'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
 ];
@@ -151,7 +151,16 @@ describe('infrastructure (Bicep)', () => {
         };
         visit(root);
         expect(keys.length).toBeGreaterThan(0);
-        expect(keys.sort()).toEqual(SETTING_NAMES.filter((name) => !LOCAL_ONLY.includes(name)).sort());
+        expect(keys.sort()).toEqual(SETTING_NAMES.filter((name) => !LOCAL_ONLY.includes(name) && !HOST_SETTINGS.includes(name)).sort());
+    });
+
+    it('gives the host identity-based storage as the Flex samples do: account name, managed identity and its client id', () => {
+        const app = module('functionApp.bicep');
+        expect(app).toMatch(/AzureWebJobsStorage__accountName: storageAccountName\n/);
+        expect(app).toMatch(/AzureWebJobsStorage__credential: 'managedidentity'\n/);
+        expect(app).toMatch(/AzureWebJobsStorage__clientId: identityClientId\n/);
+        expect(main()).toMatch(/storageAccountName: storage\.outputs\.name\n/);
+        expect(app).not.toMatch(/AzureWebJobsStorage:/);
     });
 
     it('writes only host settings besides the app settings', () => {

@@ -5,7 +5,10 @@ param tags object
 @description('Resource id and client id of the user-assigned identity the app runs as.')
 param identityId string
 param identityClientId string
+@description('Blob endpoint of the storage account, for the deployment container.')
 param blobEndpoint string
+@description('The storage account the host keeps its state in (timer leases, keys), reached with the identity.')
+param storageAccountName string
 param deploymentContainerName string
 param maximumInstanceCount int
 param instanceMemoryMB int
@@ -125,11 +128,12 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
   }
 }
 
-// The host's own settings: identity-based storage and Application Insights without keys.
+// The host's own settings: identity-based storage as in Microsoft's Flex samples, and Application Insights
+// without keys. The app reads __credential and __clientId too, to reach its tables with the same identity.
 var hostSettings = {
+  AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
-  AzureWebJobsStorage__blobServiceUri: blobEndpoint
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
 }

@@ -4,6 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Config } from '../config';
 import { currentDeadline } from '../http';
 import { Decision, SourceName } from '../model';
+import { toStorageCredential } from './credential';
 
 /**
  * Azure Table Storage state: one row per approval (PartitionKey = source, RowKey = approval id) and one
@@ -408,9 +409,7 @@ export function openTable(storage: Config['storage'], tableName: string, attempt
 
 function connect(storage: Config['storage'], tableName: string): TableClient {
     if ('connectionString' in storage) return TableClient.fromConnectionString(storage.connectionString, tableName, { allowInsecureConnection: true });
-    // Loaded only here, in Azure: @azure/identity adds about 100 ms to every cold start that does not use it.
-    const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
-    return new TableClient(storage.endpoint, tableName, new DefaultAzureCredential({ managedIdentityClientId: storage.managedIdentityClientId }));
+    return new TableClient(storage.endpoint, tableName, toStorageCredential(storage));
 }
 
 /**
