@@ -57,7 +57,10 @@ async function parseCommon(request: HttpRequest, limits: Config['decisions'], si
 
     const body = await parseBody(request, actionBody);
 
-    const approverEmail = actingEmail(body.approverEmail ?? request.query.get('user_email') ?? undefined, signedEmail, 'approverEmail');
+    const queryEmail = request.query.get('user_email') ?? undefined;
+    // With a signed email, every email the request names must be that person's, the query's as well as the body's.
+    if (signedEmail) actingEmail(queryEmail, signedEmail, 'user_email');
+    const approverEmail = actingEmail(body.approverEmail ?? queryEmail, signedEmail, 'approverEmail');
     let comment = (body.comment ?? request.query.get('reason') ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '').trim();
     if (comment.length > limits.maxCommentLength) {
         if (longComment === 'refuse') throw badRequest('comment_too_long', `The comment is longer than ${limits.maxCommentLength} characters.`);

@@ -18,10 +18,12 @@ export interface AuditReaderCredentials {
 }
 
 export async function authorizeAuditReader(
-    { key, authorization }: AuditReaderCredentials,
+    { key: header, authorization }: AuditReaderCredentials,
     readerKey: string | undefined,
     admins: CallerVerifier | undefined,
 ): Promise<AuditReader> {
+    // An empty header is no key: a client that always sends the header can still use a token.
+    const key = header === null || header.trim() === '' ? null : header;
     if (!readerKey && !admins) {
         throw notFound('not_configured', 'Delegated audit access is off: set AUDIT_READER_KEY, or CALLER_ADMIN_ROLE with caller tokens, or read GET /api/audit with the master key.');
     }

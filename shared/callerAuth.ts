@@ -130,7 +130,9 @@ export class CallerVerifier {
         } catch (error) {
             if (!(error instanceof (await loadJose()).errors.JWKSNoMatchingKey)) throw error;
         }
-        if (this.now() - this.lastAttempt >= REFETCH_COOLDOWN_MS) await this.refresh();
+        // A fetch already under way may bring the key: every token waits for it, not only the one that started it.
+        if (this.fetching) await this.fetching;
+        else if (this.now() - this.lastAttempt >= REFETCH_COOLDOWN_MS) await this.refresh();
         if (!this.keys || this.now() - this.keys.at > STALE_KEYS_MAX_AGE_MS) throw keysUnavailable();
         return known();
     }
@@ -160,10 +162,27 @@ export class CallerVerifier {
 
     private async fetchJson(url: string): Promise<unknown> {
         const answer = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error', headers: { Accept: 'application/json' } });
-        if (!answer.ok) throw new Error(`${url} answered ${answer.status}`);
-        const body = Buffer.from(await answer.arrayBuffer());
-        if (body.length > MAX_KEY_SET_BYTES) throw new Error(`${url} answered more than ${MAX_KEY_SET_BYTES} bytes`);
-        return JSON.parse(body.toString('utf8'));
+        if (!answer.ok || !answer.body) {
+            await answer.body?.cancel();
+            throw new Error(`${url} answered ${answer.status}`);
+        }
+        const tooLarge = () => new Error(`${url} answered more than ${MAX_KEY_SET_BYTES} bytes`);
+        if (Number(answer.headers.get('content-length') ?? 0) > MAX_KEY_SET_BYTES) {
+            await answer.body.cancel();
+            throw tooLarge();
+        }
+        // Read as it arrives and stop at the limit: a hostile or broken issuer cannot make the app hold more.
+        const chunks: Uint8Array[] = [];
+        let length = 0;
+        for await (const chunk of answer.body) {
+            length += chunk.length;
+            if (length > MAX_KEY_SET_BYTES) {
+                await answer.body.cancel().catch(() => undefined);
+                throw tooLarge();
+            }
+            chunks.push(chunk);
+        }
+        return JSON.parse(Buffer.concat(chunks).toString('utf8'));
     }
 }
 

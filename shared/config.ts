@@ -267,6 +267,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
     }
     problems.push(...callerProblems(given));
+    for (const other of ['FUNCTION_KEY', 'MASTER_KEY']) {
+        if (given.AUDIT_READER_KEY?.trim() && given.AUDIT_READER_KEY.trim() === given[other]?.trim()) {
+            problems.push(`AUDIT_READER_KEY: must differ from ${other}, or every holder of that key can read the audit trail`);
+        }
+    }
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
     const s = result.data;
@@ -353,6 +358,9 @@ function callerProblems(given: Record<string, string | undefined>): string[] {
     if (jwksUrl && !isSafeKeyUrl(jwksUrl)) problems.push('CALLER_JWKS_URL: must be an https URL');
     if (!jwksUrl && !isSafeKeyUrl(issuer)) {
         problems.push('CALLER_JWKS_URL: is required when CALLER_JWT_ISSUER is not an https URL whose /.well-known/openid-configuration names the keys');
+    }
+    if (given.CALLER_ADMIN_ROLE?.trim() && given.CALLER_ADMIN_ROLE.trim() === given.CALLER_REQUIRED_ROLE?.trim()) {
+        problems.push('CALLER_ADMIN_ROLE: must differ from CALLER_REQUIRED_ROLE, or every caller that acts can read the whole audit trail');
     }
     const clients = given.CALLER_ALLOWED_CLIENT_IDS;
     if (clients !== undefined && clients.split(',').every((id) => id.trim() === '')) problems.push('CALLER_ALLOWED_CLIENT_IDS: names no client; leave it unset to allow every client');

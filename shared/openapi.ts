@@ -66,7 +66,7 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                         { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
                         { name: 'offset', in: 'query', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
                     ],
-                    responses: { '200': { description: 'Pending approvals', ...json('PendingList') }, ...errors(400, 401, 503) },
+                    responses: { '200': { description: 'Pending approvals', ...json('PendingList') }, ...errors(400, 401, ...(callerTokens ? [403] : []), 503) },
                 },
             },
             '/audit': {

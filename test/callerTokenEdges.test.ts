@@ -1,7 +1,27 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { exportJWK, generateKeyPair, JWK, JWTHeaderParameters, SignJWT } from 'jose';
 import { REFETCH_COOLDOWN_MS } from '../shared/callerAuth';
-import { AUDIENCE, callerApp, JAMIE } from './support/callerApp';
+import { createServer, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { AUDIENCE, callerApp, FUNCTION_KEY, JAMIE } from './support/callerApp';
+
+/** A key-set server on 127.0.0.1 that answers with `answer`, counting requests. */
+async function serveKeys(answer: (response: ServerResponse) => Promise<void>) {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+        requests++;
+        answer(response).catch(() => response.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+        requests: () => requests,
+        close: () => new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+        }),
+    };
+}
 
 /** Caller tokens at their edges: odd or hostile tokens, a failing issuer, and what the audit and the document say. */
 describe('caller tokens at the edges', () => {
@@ -94,6 +114,13 @@ describe('caller tokens at the edges', () => {
             expect(app.h.simulator.decisions).toEqual([]);
         });
 
+        it('answers 403 approver_mismatch when the body names the token\'s person but ?user_email= names someone else', async () => {
+            const id = await app.begin(claim);
+            const answer = await app.approve(id, await app.bearer({ user_email: JAMIE }), { approverEmail: JAMIE }, {}, '?user_email=carol.jones@example.com');
+            expect([answer.status, answer.code]).toEqual([403, 'approver_mismatch']);
+            expect(app.h.simulator.decisions).toEqual([]);
+        });
+
         it("accepts the guide's query form with no body alongside the claim", async () => {
             const id = await app.begin(claim);
             expect((await app.post(`/api/approvals/${id}/approve?user_email=${JAMIE}`, { authorization: await app.bearer({ user_email: JAMIE }) })).status).toBe(200);
@@ -171,6 +198,43 @@ describe('caller tokens at the edges', () => {
             expect(app.h.simulator.calls['caller.configuration']).toBeLessThanOrEqual(2);
         });
 
+        it('accepts every token that arrives while a slow key set is being fetched, with one fetch', async () => {
+            const slow = await serveKeys(async (response) => {
+                await wait(400);
+                response.setHeader('content-type', 'application/json');
+                response.end(await (await fetch(app.h.simulator.callers.jwksUrl)).text());
+            });
+            try {
+                await app.begin({ CALLER_JWKS_URL: slow.url });
+                const list = async () => (await fetch(`${app.fn.url}/api/approvals?approverEmail=${JAMIE}`, { headers: { 'x-functions-key': FUNCTION_KEY, authorization: await app.bearer() } })).status;
+                expect(await Promise.all(Array.from({ length: 8 }, list))).toEqual(Array(8).fill(200));
+                expect(slow.requests()).toBe(1);
+            } finally {
+                await slow.close();
+            }
+        });
+
+        it('stops reading a key set once it passes 256 KiB, and refuses the token', async () => {
+            let written = 0;
+            const huge = await serveKeys(async (response) => {
+                response.setHeader('content-type', 'application/json');
+                const chunk = Buffer.alloc(64 * 1024, 0x20);
+                while (written < 64 * 1024 * 1024 && !response.destroyed) {
+                    written += chunk.length;
+                    if (!response.write(chunk)) await Promise.race([new Promise((resolve) => response.once('drain', resolve)), new Promise((resolve) => response.once('close', resolve))]);
+                }
+                response.end();
+            });
+            try {
+                const id = await app.begin({ CALLER_JWKS_URL: huge.url });
+                const answer = await app.approve(id, await app.bearer());
+                expect([answer.status, answer.code]).toEqual([503, 'caller_keys_unavailable']);
+                expect(written).toBeLessThan(16 * 1024 * 1024);
+            } finally {
+                await huge.close();
+            }
+        });
+
         it('answers 401 to a token signed with a published key jose will not use (RSA under 2048 bits)', async () => {
             const id = await app.begin();
             const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -195,6 +259,12 @@ describe('caller tokens at the edges', () => {
             const id = await app.begin(claim);
             expect((await app.approve(id, await app.bearer({ user_email: 'carol.jones@example.com' }), { approverEmail: JAMIE })).status).toBe(403);
             expect(await app.lastAuditOf(id)).toMatchObject({ result: 'approver_mismatch', approverFromClaim: true, approverEmail: 'carol.jones@example.com' });
+        });
+
+        it('lists 403 among the answers of GET /api/approvals when caller tokens are on', async () => {
+            await app.begin();
+            const document = (await (await fetch(`${app.fn.url}/api/openapi.json`)).json()) as { paths: Record<string, { get: { responses: Record<string, unknown> } }> };
+            expect(Object.keys(document.paths['/approvals'].get.responses)).toContain('403');
         });
 
         it('declares approverEmail optional on GET /api/approvals only when the token names the person', async () => {

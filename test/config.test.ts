@@ -111,6 +111,18 @@ describe('app settings', () => {
         expect(loadConfig({ ...valid, POLL_BUDGET_SECONDS: '90' }).poll.budgetSeconds).toBe(90);
     });
 
+    it('refuses an audit reader key that is also the function key or the master key, which would open the audit trail to their holders', () => {
+        const key = 'k'.repeat(40);
+        expect(problemsOf({ ...valid, AUDIT_READER_KEY: key, FUNCTION_KEY: key })).toEqual([expect.stringMatching(/^AUDIT_READER_KEY: must differ from FUNCTION_KEY/)]);
+        expect(problemsOf({ ...valid, AUDIT_READER_KEY: key, MASTER_KEY: key })).toEqual([expect.stringMatching(/^AUDIT_READER_KEY: must differ from MASTER_KEY/)]);
+    });
+
+    it('refuses an admin role that every acting caller holds (CALLER_REQUIRED_ROLE), which would let Moveworks read the whole audit trail', () => {
+        const tokens = { CALLER_JWT_ISSUER: 'https://login.example.com/t/v2.0', CALLER_JWT_AUDIENCE: 'api://a', CALLER_REQUIRED_ROLE: 'Approvals.Act' };
+        expect(problemsOf({ ...valid, ...tokens, CALLER_ADMIN_ROLE: 'Approvals.Act' })).toEqual([expect.stringMatching(/^CALLER_ADMIN_ROLE: must differ from CALLER_REQUIRED_ROLE/)]);
+        expect(loadConfig({ ...valid, ...tokens, CALLER_ADMIN_ROLE: 'Audit.Read' }).caller?.adminRole).toBe('Audit.Read');
+    });
+
     it('refuses an audit reader key short enough to guess', () => {
         expect(problemsOf({ ...valid, AUDIT_READER_KEY: 'short-key' })).toEqual([expect.stringMatching(/^AUDIT_READER_KEY: must be at least 32 characters/)]);
         expect(loadConfig({ ...valid, AUDIT_READER_KEY: 'k'.repeat(32) }).auditReaderKey).toBe('k'.repeat(32));
