@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isSafeKeyUrl } from './keyUrl';
+import { parseSchedule } from './ncrontab';
 
 /**
  * Every app setting the app reads, in one schema. A bad or missing setting stops start-up with one
@@ -50,13 +51,16 @@ const pattern = (defaultValue: string) =>
         }
     });
 
-/** Six NCRONTAB fields (with seconds), as the Functions timer trigger expects. */
-const ncrontab = z
-    .string()
-    .trim()
-    .optional()
-    .transform((value) => (value === undefined || value === '' ? DEFAULT_POLL_SCHEDULE : value))
-    .refine((value) => value.split(/\s+/).length === 6, 'must have six NCRONTAB fields (seconds first), e.g. "0 */1 * * * *"');
+/** An NCRONTAB schedule (six fields, seconds first) that the timer trigger can read, checked by the same parser the local host runs. */
+const ncrontab = (defaultValue: string) =>
+    setting(defaultValue, `must be a six-field NCRONTAB schedule (seconds first), e.g. "${defaultValue}"`, (text) => {
+        try {
+            parseSchedule(text);
+            return text;
+        } catch {
+            return undefined;
+        }
+    });
 
 /** The kinds of ISC approval the app can bring into chat. */
 export const ISC_APPROVAL_KINDS = ['access-requests', 'generic'] as const;
@@ -118,7 +122,7 @@ export const settingsSchema = z.object({
         .trim()
         .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits, starting with a letter)')
         .default('approvals'),
-    POLL_SCHEDULE: ncrontab,
+    POLL_SCHEDULE: ncrontab(DEFAULT_POLL_SCHEDULE),
     FULL_SWEEP_MINUTES: integer(15, 0, 1440),
     WATERMARK_OVERLAP_SECONDS: integer(300, 0, 86_400),
     // host.json gives a function 2 minutes: the poll's sending stops well before, leaving time to list and record.
@@ -133,12 +137,7 @@ export const settingsSchema = z.object({
     REMIND_MAX: integer(2, 0, 10),
     NOTIFY_REQUESTER: flag(false),
     RETENTION_DAYS: integer(90, 1, 3650),
-    CLEANUP_SCHEDULE: z
-        .string()
-        .trim()
-        .optional()
-        .transform((value) => (value === undefined || value === '' ? DEFAULT_CLEANUP_SCHEDULE : value))
-        .refine((value) => value.split(/\s+/).length === 6, 'must have six NCRONTAB fields (seconds first), e.g. "0 30 3 * * *"'),
+    CLEANUP_SCHEDULE: ncrontab(DEFAULT_CLEANUP_SCHEDULE),
     AUDIT_TABLE_NAME: z
         .string()
         .trim()

@@ -106,6 +106,14 @@ describe('app settings', () => {
         expect(loadConfig({ ...example.Values, ...valid }).masterKey).toBeUndefined();
     });
 
+    it('reads schedules with day and month names, as Azure does, and refuses syntax the timer trigger cannot read, naming the setting', () => {
+        expect(loadConfig({ ...valid, POLL_SCHEDULE: '0 */5 9-17 * * MON-FRI', CLEANUP_SCHEDULE: '0 30 3 * Jan Mon' }).poll.schedule).toBe('0 */5 9-17 * * MON-FRI');
+        expect(problemsOf({ ...valid, POLL_SCHEDULE: '0 0 0 L * *', CLEANUP_SCHEDULE: '0 70 3 * * *' })).toEqual([
+            'POLL_SCHEDULE: must be a six-field NCRONTAB schedule (seconds first), e.g. "0 */1 * * * *"',
+            'CLEANUP_SCHEDULE: must be a six-field NCRONTAB schedule (seconds first), e.g. "0 30 3 * * *"',
+        ]);
+    });
+
     it('refuses a poll budget the function timeout could cut short', () => {
         expect(problemsOf({ ...valid, POLL_BUDGET_SECONDS: '91' })).toEqual(['POLL_BUDGET_SECONDS: must be a whole number from 5 to 90']);
         expect(loadConfig({ ...valid, POLL_BUDGET_SECONDS: '90' }).poll.budgetSeconds).toBe(90);

@@ -1,5 +1,5 @@
 import { LocalHost, substituteSettings } from '../dev/host/host';
-import { nextOccurrence, parseSchedule } from '../dev/host/ncrontab';
+import { nextOccurrence, parseSchedule } from '../shared/ncrontab';
 import { Registration } from '../dev/host/registrations';
 
 describe('local host timers', () => {
@@ -13,6 +13,37 @@ describe('local host timers', () => {
 
     it('refuses a five-field cron expression', () => {
         expect(() => parseSchedule('*/1 * * * *')).toThrow(/six fields/);
+    });
+
+    // The examples of Azure's timer trigger documentation (NCRONTAB expressions), each with its next run.
+    it.each([
+        ['0 */5 * * * *', 'once every five minutes', '2026-11-23T10:15:30Z', '2026-11-23T10:20:00.000Z'],
+        ['0 0 * * * *', 'once at the top of every hour', '2026-11-23T10:15:30Z', '2026-11-23T11:00:00.000Z'],
+        ['0 0 */2 * * *', 'once every two hours', '2026-11-23T11:15:30Z', '2026-11-23T12:00:00.000Z'],
+        ['0 0 9-17 * * *', 'once every hour from 9 AM to 5 PM', '2026-11-23T17:30:00Z', '2026-11-24T09:00:00.000Z'],
+        ['0 30 9 * * *', 'at 9:30 AM every day', '2026-11-23T10:00:00Z', '2026-11-24T09:30:00.000Z'],
+        ['0 30 9 * * 1-5', 'at 9:30 AM every weekday', '2026-11-27T10:00:00Z', '2026-11-30T09:30:00.000Z'],
+        ['0 30 9 * Jan Mon', 'at 9:30 AM every Monday in January', '2026-11-23T10:00:00Z', '2027-01-04T09:30:00.000Z'],
+        ['0 0 9 * * MON-FRI', 'at 9 AM on weekdays, by name', '2026-11-28T10:00:00Z', '2026-11-30T09:00:00.000Z'],
+        ['0 0 0 * * Sun', 'at midnight on Sundays', '2026-11-23T10:00:00Z', '2026-11-29T00:00:00.000Z'],
+        ['0 0 0 1 Jan-Mar *', 'at midnight on the first of each month of the first quarter', '2026-11-23T10:00:00Z', '2027-01-01T00:00:00.000Z'],
+    ])('reads %s (%s) as Azure does', (expression, _meaning, after, next) => {
+        expect(nextOccurrence(parseSchedule(expression), new Date(after)).toISOString()).toBe(next);
+    });
+
+    it('runs only on days that match both the day of the month and the day of the week, as NCRONTAB does', () => {
+        expect(nextOccurrence(parseSchedule('0 0 0 13 * Fri'), new Date('2026-11-23T00:00:00Z')).toISOString()).toBe('2027-08-13T00:00:00.000Z');
+    });
+
+    it.each([
+        ['0 0 0 L * *', 'last day of the month'],
+        ['0 0 0 ? * *', 'no specific value'],
+        ['0 0 0 * * 5#3', 'nth weekday'],
+        ['0 0 0 15W * *', 'nearest weekday'],
+        ['0 0 0 * * Funday', 'an unknown name'],
+        ['0 61 * * * *', 'a minute out of range'],
+    ])('refuses %s (%s), which NCRONTAB does not read', (expression) => {
+        expect(() => parseSchedule(expression)).toThrow();
     });
 
     it('substitutes %SETTING% from the app settings and names a missing one', () => {
