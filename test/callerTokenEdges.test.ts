@@ -219,9 +219,10 @@ describe('caller tokens at the edges', () => {
             const huge = await serveKeys(async (response) => {
                 response.setHeader('content-type', 'application/json');
                 const chunk = Buffer.alloc(64 * 1024, 0x20);
+                const closed = new Promise((resolve) => response.once('close', resolve));
                 while (written < 64 * 1024 * 1024 && !response.destroyed) {
                     written += chunk.length;
-                    if (!response.write(chunk)) await Promise.race([new Promise((resolve) => response.once('drain', resolve)), new Promise((resolve) => response.once('close', resolve))]);
+                    if (!response.write(chunk)) await Promise.race([new Promise((resolve) => response.once('drain', resolve)), closed]);
                 }
                 response.end();
             });
