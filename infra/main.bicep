@@ -96,6 +96,27 @@ param allowedCallerIpRanges string[] = []
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
+@description('Email address the alerts go to; empty sends no email (the alerts still show in the portal).')
+param alertEmail string = ''
+@description('Webhook the alerts are posted to (Teams, Slack, a pager), in the common alert schema; empty posts nowhere.')
+@secure()
+param alertWebhookUrl string = ''
+@description('Polls of a source failing in a row, with none succeeding, that alert.')
+@minValue(1)
+param alertPollFailuresInARow int = 3
+@description('Minutes without a successful poll before the heartbeat alert fires.')
+@minValue(5)
+param alertHeartbeatMinutes int = 10
+@description('Messages owed for the next poll, at least, that must keep growing across 3 polls to alert.')
+@minValue(1)
+param alertOwedThreshold int = 1
+@description('Action route 5xx answers within 5 minutes that alert.')
+@minValue(1)
+param alertServerErrorThreshold int = 5
+@description('Messages or reminders Moveworks refused or failed within 15 minutes that alert.')
+@minValue(1)
+param alertRefusedThreshold int = 1
+
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -125,6 +146,33 @@ module monitoring 'modules/monitoring.bicep' = {
     location: location
     tags: tags
     publisherPrincipalId: identity.outputs.principalId
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    name: name
+    location: location
+    tags: tags
+    appInsightsId: monitoring.outputs.id
+    alertEmail: alertEmail
+    alertWebhookUrl: alertWebhookUrl
+    pollFailuresInARow: alertPollFailuresInARow
+    heartbeatMinutes: alertHeartbeatMinutes
+    owedThreshold: alertOwedThreshold
+    serverErrorThreshold: alertServerErrorThreshold
+    refusedThreshold: alertRefusedThreshold
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    name: name
+    location: location
+    tags: tags
+    appInsightsId: monitoring.outputs.id
   }
 }
 
@@ -240,3 +288,5 @@ output functionAppUrl string = 'https://${functionApp.outputs.defaultHostName}'
 output keyVaultName string = vault.outputs.name
 output storageAccountName string = storage.outputs.name
 output applicationInsightsName string = monitoring.outputs.name
+output alertNames array = alerts.outputs.alertNames
+output workbookId string = workbook.outputs.id

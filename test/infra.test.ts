@@ -104,7 +104,14 @@ describe('infrastructure (Bicep)', () => {
     const resources = (file: string, type: string) =>
         declared(file)
             .filter((d) => d.kind === 'resource' && value(d.node.namedChildren[1])?.split('@')[0] === type)
-            .map((d) => ({ symbol: d.name, apiVersion: value(d.node.namedChildren[1])!.split('@')[1], body: d.node.namedChildren.find((child) => child.type === 'object')! }));
+            .map((d) => ({ symbol: d.name, apiVersion: value(d.node.namedChildren[1])!.split('@')[1], body: resourceBody(d.node) }));
+    /** A resource's object, or for a `[for ...: {...}]` loop the object it repeats. */
+    const resourceBody = (node: Node): Node => {
+        const direct = node.namedChildren.find((child) => child.type === 'object');
+        if (direct) return direct;
+        const loop = node.namedChildren.find((child) => child.type === 'for_statement');
+        return loop!.namedChildren.find((child) => child.type === 'object')!;
+    };
     /** The params object of a module declaration of main.bicep. */
     const moduleParamsObject = (symbol: string) => {
         const found = declared('main.bicep').find((d) => d.kind === 'module' && d.name === symbol);
@@ -118,7 +125,7 @@ describe('infrastructure (Bicep)', () => {
 
     it('has main.bicep and its modules', () => {
         expect(bicepFiles(infra).map((path) => relative(infra, path)).sort()).toEqual(
-            ['main.bicep', 'modules/functionApp.bicep', 'modules/identity.bicep', 'modules/keyVault.bicep', 'modules/monitoring.bicep', 'modules/storage.bicep'].sort(),
+            ['main.bicep', 'modules/alerts.bicep', 'modules/functionApp.bicep', 'modules/identity.bicep', 'modules/keyVault.bicep', 'modules/monitoring.bicep', 'modules/storage.bicep', 'modules/workbook.bicep'].sort(),
         );
     });
 
@@ -131,6 +138,58 @@ describe('infrastructure (Bicep)', () => {
         };
         visit(root);
         expect(broken).toEqual([]);
+    });
+
+    describe('alerts and the dashboard (issue 13)', () => {
+        const ALERTS: Record<string, string> = {
+            alertPollFailuresInARow: 'pollFailuresInARow',
+            alertHeartbeatMinutes: 'heartbeatMinutes',
+            alertOwedThreshold: 'owedThreshold',
+            alertServerErrorThreshold: 'serverErrorThreshold',
+            alertRefusedThreshold: 'refusedThreshold',
+        };
+
+        it('deploys one log alert per condition on Application Insights, each sent to the action group', () => {
+            const [rule] = resources('modules/alerts.bicep', 'Microsoft.Insights/scheduledQueryRules');
+            expect(rule.apiVersion).toBe('2023-12-01');
+            expect(value(property(rule.body, 'kind'))).toBe('LogAlert');
+            expect(property(rule.body, 'properties.scopes')?.text).toContain('appInsightsId');
+            expect(property(rule.body, 'properties.actions.actionGroups')?.text).toContain('actionGroup.id');
+            const keys = (variable('modules/alerts.bicep', 'rules')?.namedChildren ?? []).map((item) => value(property(item, 'key')));
+            expect(keys).toEqual(['poll-failing', 'no-successful-poll', 'owed-growing', 'action-errors', 'table-unreachable', 'moveworks-refused']);
+        });
+
+        it('sends the alerts to an email and a webhook given as parameters, the webhook kept secret', () => {
+            const [group] = resources('modules/alerts.bicep', 'Microsoft.Insights/actionGroups');
+            expect(property(group.body, 'properties.emailReceivers')?.text).toContain('alertEmail');
+            expect(property(group.body, 'properties.webhookReceivers')?.text).toContain('alertWebhookUrl');
+            expect(param('main.bicep', 'alertWebhookUrl').decorators.has('secure')).toBe(true);
+            expect(moduleParams('alerts')).toMatchObject({ alertEmail: 'alertEmail', alertWebhookUrl: 'alertWebhookUrl', appInsightsId: 'monitoring.outputs.id' });
+        });
+
+        it('takes every threshold as a parameter with a default and a lower bound, passed through to the module', () => {
+            for (const [top, inner] of Object.entries(ALERTS)) {
+                const declaredTop = param('main.bicep', top);
+                expect([top, declaredTop.type, declaredTop.default !== undefined, declaredTop.decorators.has('minValue')]).toEqual([top, 'int', true, true]);
+                expect(param('modules/alerts.bicep', inner).default).toBeDefined();
+                expect(moduleParams('alerts')[inner]).toBe(top);
+            }
+        });
+
+        it('deploys the workbook on Application Insights with the charts of workbook.json', () => {
+            const [workbook] = resources('modules/workbook.bicep', 'Microsoft.Insights/workbooks');
+            expect(property(workbook.body, 'properties.sourceId')?.text).toBe('appInsightsId');
+            expect(property(workbook.body, 'properties.serializedData')?.text).toBe("loadTextContent('workbook.json')");
+            const document = JSON.parse(readFileSync(join(infra, 'modules', 'workbook.json'), 'utf8')) as { items: { type: number; content: { title?: string } }[] };
+            expect(document.items.filter((item) => item.type === 3).map((item) => item.content.title)).toEqual([
+                'Approvals notified, by source',
+                'Decisions, by outcome and channel',
+                'Time from notification to decision in chat (p50, p95, minutes)',
+                'Refused and failed calls, by system',
+                'Messages owed for the next poll, by source',
+            ]);
+            expect(moduleParams('workbook')).toMatchObject({ appInsightsId: 'monitoring.outputs.id' });
+        });
     });
 
     it('catches a syntax error (the check is not vacuous)', () => {

@@ -50,3 +50,4 @@ resource publisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output workspaceId string = workspace.id
 output connectionString string = appInsights.properties.ConnectionString
 output name string = appInsights.name
+output id string = appInsights.id

@@ -58,7 +58,7 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
             },
         );
         await saveDecision(deps, record, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
-        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next) });
+        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next), sinceNotifiedMs: now() - record.createdAt });
         return answer(movesOnSentence(approval, approverNames(next)));
     }
 
@@ -71,7 +71,7 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
         decidingSince: undefined,
         updatedAt: now(),
     }));
-    deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id });
+    deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, sinceNotifiedMs: now() - record.createdAt });
     await deps.announce?.(source, approval, request.decision, person, request.comment);
     return answer(outcomeSentence(approval, request.decision));
 }
