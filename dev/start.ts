@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Config, ConfigError, DEFAULT_CLEANUP_SCHEDULE, DEFAULT_POLL_SCHEDULE, loadConfig } from '../shared/config';
+import { ConfigError, DEFAULT_CLEANUP_SCHEDULE, DEFAULT_POLL_SCHEDULE, describeSources, loadConfig } from '../shared/config';
 import { AZURITE_TABLE_PORT, canConnect, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
+import { loadLocalSettings } from './localSettings';
 import { loadRegistrations } from './host/registrations';
 import { seedAccessRequestSampleData, seedIscSampleData, seedSampleData } from './simulator/sampleData';
 import { SentMessage, Simulator } from './simulator/simulator';
@@ -15,13 +16,6 @@ import { SentMessage, Simulator } from './simulator/simulator';
 
 const root = join(__dirname, '..', '..');
 
-function loadLocalSettings(): void {
-    const file = join(root, 'local.settings.json');
-    if (!existsSync(file)) return;
-    const values = (JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, string> }).Values ?? {};
-    for (const [name, value] of Object.entries(values)) if (process.env[name] === undefined) process.env[name] = value;
-}
-
 function plainText(message: SentMessage): string {
     return message.message
         .replace(/<br>/g, '\n    ')
@@ -31,15 +25,6 @@ function plainText(message: SentMessage): string {
         .replace(/&quot;/g, '"')
         .replace(/&#39;/g, "'")
         .replace(/&amp;/g, '&');
-}
-
-/** "IdentityIQ; Identity Security Cloud v2025 (access-requests, generic)": what this run polls. */
-function describeSources(config: Config): string {
-    const sources = [
-        ...(config.iiq ? ['IdentityIQ'] : []),
-        ...(config.isc ? [`Identity Security Cloud ${config.isc.apiVersion} (kinds: ${config.isc.kinds.join(', ')})`] : []),
-    ];
-    return sources.join('; ');
 }
 
 function functionFiles(): string[] {

@@ -16,7 +16,8 @@ import { toOutcomeMessage } from './moveworks/message';
 import { Pacer } from './pacer';
 import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
-import { ActionResult, HealthReport, PendingList, RetryRefusedResult } from './contract';
+import { ActionResult, DeepHealthReport, HealthReport, PendingList, RetryRefusedResult } from './contract';
+import { runPreflight } from './preflight';
 import { TokenCache, tokenCache } from './tokens';
 import { AuditReader, AuditReaderCredentials, authorizeAuditReader } from './auditReaders';
 import { Caller, CallerVerifier } from './callerAuth';
@@ -44,6 +45,8 @@ export interface App {
     comment(request: CommentRequest): Promise<ActionResult>;
     reassign(request: ReassignRequest): Promise<ActionResult>;
     health(): HealthReport;
+    /** Every configured dependency tried, read-only (`npm run check`'s checks, without the test message). */
+    preflight(): Promise<DeepHealthReport>;
     /** The verified caller behind an Authorization header; undefined when caller tokens are off (CALLER_JWT_ISSUER unset). */
     authenticate(authorization: string | null): Promise<Caller | undefined>;
     /** Who reads the audit trail at `audit/delegated`; throws 404 when that is off, 401 or 403 when refused. */
@@ -96,6 +99,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         announce: config.decisions.notifyRequester ? announce : undefined,
     };
     let polling: Promise<SyncReport[]> | undefined;
+    let checking: Promise<DeepHealthReport> | undefined;
     const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs) : undefined;
 
     return {
@@ -182,6 +186,11 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         decide: (request) => decide(actions, request),
         comment: (request) => comment(actions, request),
         reassign: (request) => reassign(actions, request),
+        preflight() {
+            // Callers arriving while the checks run share them, so a burst of deep health checks costs SailPoint one set of calls.
+            checking ??= runPreflight(config, { log }).finally(() => (checking = undefined));
+            return checking;
+        },
         health() {
             return {
                 status: 'ok',

@@ -3,8 +3,8 @@ import { CallerVerifier } from './callerAuth';
 import { AppError, notFound } from './errors';
 
 /**
- * Who may read the audit trail at `audit/delegated`: the holder of AUDIT_READER_KEY, or a caller token
- * with CALLER_ADMIN_ROLE. Azure does not tell the app which of its keys a request passed with, so this
+ * Who may read the audit trail at `audit/delegated`, and run the deep health check: the holder of
+ * AUDIT_READER_KEY, or a caller token with CALLER_ADMIN_ROLE. Azure does not tell the app which of its keys a request passed with, so this
  * route is anonymous to Azure and checks its own credentials; either can be revoked on its own, without
  * rotating the master key that `audit` takes.
  */
@@ -25,7 +25,7 @@ export async function authorizeAuditReader(
     // An empty header is no key: a client that always sends the header can still use a token.
     const key = header === null || header.trim() === '' ? null : header;
     if (!readerKey && !admins) {
-        throw notFound('not_configured', 'Delegated audit access is off: set AUDIT_READER_KEY, or CALLER_ADMIN_ROLE with caller tokens, or read GET /api/audit with the master key.');
+        throw notFound('not_configured', 'Delegated access (GET /api/audit/delegated, GET /api/health?deep=true) is off: set AUDIT_READER_KEY, or CALLER_ADMIN_ROLE with caller tokens; GET /api/audit takes the master key.');
     }
     if (key !== null || !admins) {
         if (readerKey && key !== null && sameKey(key, readerKey)) return { by: 'reader_key' };

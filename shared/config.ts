@@ -342,6 +342,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     };
 }
 
+/** "IdentityIQ; Identity Security Cloud v2025 (kinds: access-requests, generic)": what this configuration polls. */
+export function describeSources(config: Config): string {
+    const sources = [
+        ...(config.iiq ? ['IdentityIQ'] : []),
+        ...(config.isc ? [`Identity Security Cloud ${config.isc.apiVersion} (kinds: ${config.isc.kinds.join(', ')})`] : []),
+    ];
+    return sources.join('; ');
+}
+
 const CALLER_OPTIONS = ['CALLER_JWT_AUDIENCE', 'CALLER_JWKS_URL', 'CALLER_ALLOWED_CLIENT_IDS', 'CALLER_REQUIRED_ROLE', 'CALLER_USER_EMAIL_CLAIM', 'CALLER_ADMIN_ROLE'] as const;
 
 /** Caller verification is on with CALLER_JWT_ISSUER; then an audience is required, and the keys must be findable. */

@@ -35,6 +35,12 @@ export const healthBody = z.object({
     moveworks: z.object({ baseUrl: z.string(), maxPerMinute: z.number() }),
 });
 
+/** One preflight check: ok, or failed with what went wrong and what to change (a setting, a role, a scope, a plugin). */
+export const checkResult = z.object({ name: z.string(), ok: z.boolean(), cause: z.string().optional(), fix: z.string().optional() });
+
+/** GET /api/health?deep=true: every configured dependency tried, read-only; `failed` when any check failed. */
+export const deepHealthBody = z.object({ status: z.enum(['ok', 'failed']), checks: z.array(checkResult) });
+
 export const pendingApproval = z.object({
     approvalId: z.string(),
     source: z.enum(['iiq', 'isc']),
@@ -81,6 +87,8 @@ export const retryRefusedResult = z.object({ approvals: z.number(), recipients: 
 export type RetryRefusedResult = z.infer<typeof retryRefusedResult>;
 export type ActionResult = z.infer<typeof actionResult>;
 export type HealthReport = z.infer<typeof healthBody>;
+export type CheckResult = z.infer<typeof checkResult>;
+export type DeepHealthReport = z.infer<typeof deepHealthBody>;
 export type PendingList = z.infer<typeof pendingList>;
 export type AuditEntry = z.infer<typeof auditEntry>;
 export type AuditPage = z.infer<typeof auditPage>;

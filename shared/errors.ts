@@ -26,6 +26,7 @@ export const decisionUnderWay = (system: string, action: string) =>
 /**
  * A call to another system failed after its retries; `status` is that system's answer, if any.
  * `tooLarge` says the answer was over MAX_RESPONSE_BYTES, so asking for a smaller page can succeed.
+ * `detail` is what the system itself said (its error code, text and tracking id), for an operator to quote.
  */
 export class UpstreamError extends Error {
     constructor(
@@ -33,6 +34,7 @@ export class UpstreamError extends Error {
         message: string,
         readonly status?: number,
         readonly tooLarge?: boolean,
+        readonly detail?: string,
     ) {
         super(message);
         this.name = 'UpstreamError';

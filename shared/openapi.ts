@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionBody, actionResult, auditPage, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from './contract';
+import { actionBody, actionResult, auditPage, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from './contract';
 
 /**
  * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
@@ -96,7 +96,27 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                     responses: { '200': { description: 'Cleared; the next poll sends', ...json('RetryRefusedResult') }, ...errors(400, 401, 503) },
                 },
             },
-            '/health': { get: { operationId: 'health', summary: 'Which sources are configured', responses: { '200': { description: 'Healthy', ...json('Health') }, ...errors(500) } } },
+            '/health': {
+                get: {
+                    operationId: 'health',
+                    summary: 'Which sources are configured (anonymous); with deep=true, every dependency tried, for the audit reader key or a caller token with CALLER_ADMIN_ROLE',
+                    // Anonymous without deep; the deep check takes the credentials of /audit/delegated.
+                    security: [{}, { auditReaderKey: [] }, ...(callerTokens ? [{ callerToken: [] }] : [])],
+                    parameters: [
+                        {
+                            name: 'deep',
+                            in: 'query',
+                            required: false,
+                            schema: { type: 'string', enum: ['true', 'false'], default: 'false' },
+                            description: 'true: try each configured dependency read-only (tokens, IdentityIQ plugin, ISC, the tables, Moveworks) and answer DeepHealth, 200 even when a check failed (status "failed").',
+                        },
+                    ],
+                    responses: {
+                        '200': { description: 'Health, or with deep=true the checks', content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Health' }, { $ref: '#/components/schemas/DeepHealth' }] } } } },
+                        ...errors(400, 401, 403, 404, 500),
+                    },
+                },
+            },
             '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
         },
         components: {
@@ -114,6 +134,7 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                 RetryRefusedRequest: schema(retryRefusedBody),
                 RetryRefusedResult: schema(retryRefusedResult),
                 Health: schema(healthBody),
+                DeepHealth: schema(deepHealthBody),
                 Error: schema(errorBody),
             },
         },

@@ -47,3 +47,11 @@ export function parseAuditQuery(request: HttpRequest): { approvalId?: string; ap
     if (pageToken !== undefined && !isTablePageToken(pageToken)) throw badRequest('invalid_query', 'pageToken is not one this app gave out; start again without it.');
     return { approvalId, approverEmail: optionalEmail(request, 'approverEmail'), limit: whole(request, 'limit', 50, 1, 1000), pageToken };
 }
+
+/** `deep=true` asks for every dependency to be tried; absent or `false`, the plain anonymous answer. */
+export function parseHealthQuery(request: HttpRequest): { deep: boolean } {
+    const deep = request.query.get('deep');
+    if (deep === null || deep === '' || /^false$/i.test(deep)) return { deep: false };
+    if (/^true$/i.test(deep)) return { deep: true };
+    throw badRequest('invalid_query', 'deep must be true or false.');
+}

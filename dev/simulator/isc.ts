@@ -7,7 +7,8 @@ import { IncomingMessage } from 'node:http';
  * reassign 204), serial steps (an approve hands the approval to the next step, which keeps it PENDING),
  * access-request approvals (pending list with owner-id/filters/sorters/paging, approve, reject and forward
  * answering 202, a generic mirror that follows them), identities by email or id, ErrorResponseDto bodies,
- * and 100 requests per 10 s per client answered with 429 and Retry-After. Every answered exchange is kept
+ * the token's scopes (a route needing one it lacks answers 403), and 100 requests per 10 s per client
+ * answered with 429 and Retry-After. Every answered exchange is kept
  * in `exchanges` so a spec can check it against SailPoint's published schemas.
  */
 
@@ -171,6 +172,22 @@ const ACCESS_REQUEST_SORT_FIELDS: Record<string, (approval: IscAccessRequestAppr
     created: (approval) => approval.created,
     modified: (approval) => approval.modified,
 };
+const READ_APPROVALS = ['idn:access-request-approvals:read', 'idn:access-request-approvals:manage'];
+const MANAGE_APPROVALS = ['idn:access-request-approvals:manage'];
+/** Any one of these scopes lets a token use the route (SailPoint's spec lists them per operation). */
+const ROUTE_SCOPES: Record<Exclude<IscRoute, 'isc.token'>, string[]> = {
+    'isc.list': READ_APPROVALS,
+    'isc.get': READ_APPROVALS,
+    'isc.accessRequests.pending': READ_APPROVALS,
+    'isc.identities': ['idn:identity:read', 'idn:identity:manage'],
+    'isc.approve': MANAGE_APPROVALS,
+    'isc.reject': MANAGE_APPROVALS,
+    'isc.comments': MANAGE_APPROVALS,
+    'isc.reassign': MANAGE_APPROVALS,
+    'isc.accessRequests.approve': MANAGE_APPROVALS,
+    'isc.accessRequests.reject': MANAGE_APPROVALS,
+    'isc.accessRequests.forward': MANAGE_APPROVALS,
+};
 /** The forwarder ISC names when the app forwards through the API: the identity behind the API client. */
 const API_CLIENT_NAME = 'Moveworks service identity';
 
@@ -207,6 +224,8 @@ export class IscTenant {
     readonly exchanges: IscExchange[] = [];
     /** Whether the API client's identity has the ORG_ADMIN user level, which listing the whole org's access-request approvals needs. */
     orgAdmin = true;
+    /** The scopes the API client's personal access token carries; a request needing one it lacks is refused 403. */
+    readonly scopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read']);
     apiVersion = 'v2025';
     tokenLifetimeSeconds = 750;
     maxPer10Seconds = 100;
@@ -397,6 +416,8 @@ export class IscTenant {
         if (!session || session.expiresAt <= Date.now()) return json({ error: 'JWT validation failed: JWT is expired' }, 401);
         const limited = this.rateLimit(session.clientId);
         if (limited) return limited;
+        const accepted = ROUTE_SCOPES[route];
+        if (!accepted.some((scope) => this.scopes.has(scope))) return errorResponse(403, `The token lacks the scope this request needs: one of ${accepted.join(', ')}.`);
         const id = decodeURIComponent(url.pathname.split('/')[3] ?? '');
         switch (route) {
             case 'isc.list':
@@ -424,7 +445,7 @@ export class IscTenant {
         if (form.get('client_id') !== this.clientId || form.get('client_secret') !== this.clientSecret) return json({ error: 'invalid_client' }, 401);
         const token = `eyJ${randomBytes(24).toString('base64url')}`;
         this.tokens.set(token, { clientId: this.clientId, expiresAt: Date.now() + this.tokenLifetimeSeconds * 1000 });
-        return json({ access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: 'idn:access-request-approvals:manage idn:identity:read' });
+        return json({ access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: [...this.scopes].join(' ') });
     }
 
     private rateLimit(clientId: string): IscAnswer | undefined {
@@ -465,13 +486,15 @@ export class IscTenant {
         const clauses = parseIscFilter(filters);
         if (!clauses || clauses.some((clause) => clause.field !== 'email' && clause.field !== 'id')) return errorResponse(400, `Unsupported filter: ${filters}`);
         const everyIdentity = url.searchParams.get('defaultFilter') === 'NONE';
+        const limit = wholeNumber(url.searchParams.get('limit'), 250);
+        if (limit === undefined || limit > 250) return errorResponse(400, 'limit must be between 0 and 250');
         const rows = [...this.identities.values()].filter((identity) =>
             (everyIdentity || identity.correlated !== false) &&
             clauses.every((clause) =>
                 clause.values.some((value) => (clause.field === 'email' ? identity.email?.toLowerCase() === value.toLowerCase() : identity.id === value)),
             ),
         );
-        return json(rows.map((identity) => ({ id: identity.id, name: identity.name, emailAddress: identity.email ?? null, identityStatus: 'ACTIVE' })));
+        return json(rows.slice(0, limit).map((identity) => ({ id: identity.id, name: identity.name, emailAddress: identity.email ?? null, identityStatus: 'ACTIVE' })));
     }
 
     private act(route: IscRoute, id: string, body: string): IscAnswer {

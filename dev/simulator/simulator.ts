@@ -10,7 +10,8 @@ import { IscRoute, IscTenant } from './isc';
  * served over HTTP on 127.0.0.1 for tests and for the `npm start` demo. It behaves as the reference
  * describes: opaque expiring tokens, XML work item lists with filter/orderby/offset/limit, a PUT that
  * trusts its caller, completed items that vanish, and a per-minute message limit answering 429 with
- * Retry-After. Controls: latency, queued or random faults, hostile bodies, token expiry, clock skew.
+ * Retry-After. Controls: latency, queued or random faults, hostile bodies, token expiry, clock skew, the
+ * plugin's allowWrites switch, and the plugin itself missing.
  */
 
 export interface SimIdentity {
@@ -327,6 +328,7 @@ export class Simulator {
 
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
         const url = new URL(request.url ?? '/', 'http://simulator');
+        if (!this.pluginInstalled && url.pathname.startsWith(`${PLUGIN}/`)) return this.reply(response, 404, 'text/html', '<html><body><h1>HTTP Status 404 - Not Found</h1></body></html>');
         const route = this.routeOf(request.method ?? 'GET', url.pathname);
         if (!route) return this.reply(response, 404, 'text/plain', 'Not found');
         this.calls[route]++;
@@ -478,6 +480,9 @@ export class Simulator {
 
     /** Set false to answer work item filters on `id` as a plugin that cannot resolve them would (500). */
     workItemIdFilter = true;
+
+    /** Set false to serve IdentityIQ without the Moveworks plugin: its OAuth still issues tokens, every plugin path answers 404. */
+    pluginInstalled = true;
 
     private listWorkItems(url: URL): Answer {
         this.beforeListPage?.(this.integerParameter(url, 'offset') ?? 0);

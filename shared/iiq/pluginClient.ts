@@ -50,8 +50,9 @@ export class PluginClient {
         return this.call('PUT', `/object/WorkItem/${encodeURIComponent(id)}`, {}, JSON.stringify(body), 'not-idempotent');
     }
 
-    async queryIdentities(filter: string): Promise<IdentityRow[]> {
-        const answer = await this.call('GET', '/table/Identity', { attributes: 'id,name,email', filter }, undefined, 'idempotent');
+    /** Identities matching `filter` (any, without one), at most `limit` when given. */
+    async queryIdentities(filter: string | undefined, limit?: number): Promise<IdentityRow[]> {
+        const answer = await this.call('GET', '/table/Identity', { attributes: 'id,name,email', filter, limit }, undefined, 'idempotent');
         const parsed = identityTable.safeParse(parseJsonBody(this.expectOk(answer, 'look up identities').body));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'IdentityIQ answered an identity lookup with an unexpected shape');
         return parsed.data.objects ?? [];
@@ -64,6 +65,11 @@ export class PluginClient {
         const parsed = memberTable.safeParse(parseJsonBody(this.expectOk(answer, 'list workgroup members').body));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'IdentityIQ answered a workgroup lookup with an unexpected shape');
         return (parsed.data.objects ?? []).map((member) => member.id);
+    }
+
+    /** A token for the plugin, through the cache: with a cache of its own, the caller learns whether IdentityIQ issues one now. */
+    token(): Promise<string> {
+        return this.tokens.get(this.tokenKey, () => this.fetchToken());
     }
 
     private async call(method: 'GET' | 'PUT', path: string, query: Query, body: string | undefined, retry: RetryPolicy): Promise<HttpAnswer> {

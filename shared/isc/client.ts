@@ -38,20 +38,19 @@ type Query = Record<string, string | number | undefined>;
 export const PERMISSIONS_HINT =
     'ISC_CLIENT_ID and ISC_CLIENT_SECRET must be a personal access token of an identity with the ORG_ADMIN user level and the scopes idn:access-request-approvals:read, idn:access-request-approvals:manage and idn:identity:read.';
 
+/** ISC's error body (detail code, texts, tracking id) as one line an admin can quote to SailPoint support; empty when it has none. */
+export function iscFailureDetail(answer: HttpAnswer): string {
+    const parsed = errorResponse.safeParse(parseJsonBody(answer.body));
+    if (!parsed.success) return '';
+    const body = parsed.data;
+    const texts = (body.messages ?? []).map((message) => message.text).filter(Boolean);
+    const what = [body.detailCode, ...texts, body.error, body.message].filter(Boolean).join(': ').trim().slice(0, 300);
+    return [what, body.trackingId ? `tracking id ${body.trackingId}` : ''].filter(Boolean).join('; ');
+}
+
 /** ISC's error body, as one line an admin can quote to SailPoint support. */
 export function describeIscFailure(answer: HttpAnswer, action: string): string {
-    let detail = '';
-    try {
-        const parsed = errorResponse.safeParse(JSON.parse(answer.body));
-        if (parsed.success) {
-            const body = parsed.data;
-            const texts = (body.messages ?? []).map((message) => message.text).filter(Boolean);
-            const what = [body.detailCode, ...texts, body.error, body.message].filter(Boolean).join(': ').trim().slice(0, 300);
-            detail = [what, body.trackingId ? `tracking id ${body.trackingId}` : ''].filter(Boolean).join('; ');
-        }
-    } catch {
-        detail = '';
-    }
+    const detail = iscFailureDetail(answer);
     const hint =
         answer.status === 403
             ? ` ${PERMISSIONS_HINT}`
@@ -100,6 +99,11 @@ export class IscClient {
         return this.listPage('/access-request-approvals/pending', 'list pending access-request approvals', { filters, count, sorters: 'created', limit, offset });
     }
 
+    /** One page of the access-request approvals the token's own identity owns (`owner-id=me`), which needs no ORG_ADMIN level. */
+    listOwnAccessRequests(limit: number): Promise<ListPage> {
+        return this.listPage('/access-request-approvals/pending', 'list its own pending access-request approvals', { 'owner-id': 'me', limit, offset: 0 });
+    }
+
     private async listPage(path: string, action: string, query: Query): Promise<ListPage> {
         const answer = await this.call('GET', path, query);
         const items = parseJsonBody(this.expectOk(answer, action));
@@ -125,17 +129,22 @@ export class IscClient {
         return this.call('POST', `/access-request-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
     }
 
-    /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default. */
-    async findIdentities(filter: string, options: { uncorrelated?: boolean } = {}): Promise<IscIdentityRow[]> {
-        const answer = await this.call('GET', '/identities', { filters: filter, limit: 250, defaultFilter: options.uncorrelated ? 'NONE' : undefined });
+    /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default; no filter: any identities. */
+    async findIdentities(filter: string | undefined, options: { uncorrelated?: boolean; limit?: number } = {}): Promise<IscIdentityRow[]> {
+        const answer = await this.call('GET', '/identities', { filters: filter, limit: options.limit ?? 250, defaultFilter: options.uncorrelated ? 'NONE' : undefined });
         const parsed = z.array(identityRow).safeParse(parseJsonBody(this.expectOk(answer, 'look up identities')));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered an identity lookup with an unexpected shape');
         return parsed.data;
     }
 
+    /** A token for the API, through the cache: with a cache of its own, the caller learns whether ISC issues one now. */
+    token(): Promise<string> {
+        return this.tokens.get(this.tokenKey, () => this.fetchToken());
+    }
+
     expectOk(answer: HttpAnswer, action: string): string {
         if (answer.status >= 200 && answer.status < 300) return answer.body;
-        throw new UpstreamError(SYSTEM, describeIscFailure(answer, action), answer.status);
+        throw new UpstreamError(SYSTEM, describeIscFailure(answer, action), answer.status, undefined, iscFailureDetail(answer) || undefined);
     }
 
     private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent'): Promise<HttpAnswer> {
