@@ -39,9 +39,9 @@ param iscApprovalKinds string = 'access-requests,generic'
 param moveworksBaseUrl string = 'https://api.moveworks.ai'
 @description('Id of the published Moveworks Creator Studio event.')
 param moveworksEventId string
-@description('Moveworks API key, without "Bearer ".')
+@description('Moveworks API key, without "Bearer ". Required on the first deployment and when it is rotated; empty keeps the stored one.')
 @secure()
-param moveworksApiKey string
+param moveworksApiKey string = ''
 param moveworksMaxPerMinute int = 120
 param moveworksConcurrency int = 16
 
@@ -101,11 +101,25 @@ param alertEmail string = ''
 @description('Webhook the alerts are posted to (Teams, Slack, a pager), in the common alert schema; empty posts nowhere.')
 @secure()
 param alertWebhookUrl string = ''
-@description('Polls of a source failing in a row, with none succeeding, that alert.')
+@description('The last polls of a source that must all have failed to alert (they must fit in an hour).')
 @minValue(1)
+@maxValue(20)
 param alertPollFailuresInARow int = 3
-@description('Minutes without a successful poll before the heartbeat alert fires.')
-@minValue(5)
+@description('Minutes without a successful poll before the heartbeat alert fires: more than the time between polls, and a window size Azure Monitor accepts.')
+@allowed([
+  5
+  10
+  15
+  30
+  45
+  60
+  120
+  180
+  240
+  300
+  360
+  1440
+])
 param alertHeartbeatMinutes int = 10
 @description('Messages owed for the next poll, at least, that must keep growing across 3 polls to alert.')
 @minValue(1)

@@ -1,3 +1,4 @@
+import { isStorageFailure, storageFailure } from './httpAnswers';
 import { ActionDependencies, claimTtlMs } from './approvals/authorize';
 import { comment, CommentRequest } from './approvals/comment';
 import { decide, DecisionRequest } from './approvals/decide';
@@ -59,6 +60,9 @@ export interface AppOverrides {
     now?: () => number;
 }
 
+/** A deep health answer is reused this long, however often it is asked for. */
+const DEEP_HEALTH_REUSE_MS = 30_000;
+
 export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const log = overrides.log ?? jsonLogger(console);
     const now = overrides.now ?? Date.now;
@@ -100,6 +104,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     };
     let polling: Promise<SyncReport[]> | undefined;
     let checking: Promise<DeepHealthReport> | undefined;
+    let lastCheck: { at: number; report: DeepHealthReport } | undefined;
     const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs) : undefined;
 
     return {
@@ -171,6 +176,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
                     const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) } }).catch(
                         (error: unknown) => {
                             log.error('sync.failed', { source: source.name, error: errorMessage(error) });
+                            if (isStorageFailure(error)) log.error('storage.failed', { source: source.name, ...storageFailure(error) });
                             return undefined;
                         },
                     );
@@ -187,8 +193,15 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         comment: (request) => comment(actions, request),
         reassign: (request) => reassign(actions, request),
         preflight() {
-            // Callers arriving while the checks run share them, so a burst of deep health checks costs SailPoint one set of calls.
-            checking ??= runPreflight(config, { log }).finally(() => (checking = undefined));
+            // Callers arriving while the checks run, or soon after, share them: a burst of deep health checks,
+            // or a monitor polling it, costs SailPoint one set of calls per DEEP_HEALTH_REUSE_MS.
+            if (lastCheck && now() - lastCheck.at < DEEP_HEALTH_REUSE_MS) return Promise.resolve(lastCheck.report);
+            checking ??= runPreflight(config, { log })
+                .then((report) => {
+                    lastCheck = { at: now(), report };
+                    return report;
+                })
+                .finally(() => (checking = undefined));
             return checking;
         },
         health() {

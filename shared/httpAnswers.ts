@@ -9,6 +9,16 @@ export function errorAnswer(status: number, code: string, message: string): Http
     return { status, jsonBody: { error: { code, message } } };
 }
 
+/** A table call that failed: a RestError, or an AbortError, which a table call aborted at its deadline is (the store was too slow). */
+export function isStorageFailure(error: unknown): error is RestError | Error {
+    return error instanceof RestError || (error instanceof Error && error.name === 'AbortError');
+}
+
+/** The fields of a `storage.failed` event, which the table alert and the runbook read. */
+export function storageFailure(error: RestError | Error): { status?: number; code: string } {
+    return error instanceof RestError ? { status: error.statusCode, code: error.code ?? 'unknown' } : { code: 'timed out' };
+}
+
 export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
     if (error instanceof AppError) {
         const answer = errorAnswer(error.status, error.code, error.message);
@@ -19,9 +29,8 @@ export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
         log.error('config.invalid', { problems: error.problems.join('; ') });
         return errorAnswer(500, 'invalid_configuration', error.message);
     }
-    // A table call aborted at its deadline is an AbortError, not a RestError: the store was too slow to answer.
-    if (error instanceof RestError || (error instanceof Error && error.name === 'AbortError')) {
-        log.error('storage.failed', error instanceof RestError ? { status: error.statusCode, code: error.code } : { code: 'timed out' });
+    if (isStorageFailure(error)) {
+        log.error('storage.failed', storageFailure(error));
         return errorAnswer(503, 'storage_unavailable', 'The app could not reach its state store; try again in a minute.');
     }
     log.error('http.unhandled', { error: errorMessage(error) });

@@ -107,8 +107,8 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                             name: 'deep',
                             in: 'query',
                             required: false,
-                            schema: { type: 'string', enum: ['true', 'false'], default: 'false' },
-                            description: 'true: try each configured dependency read-only (tokens, IdentityIQ plugin, ISC, the tables, Moveworks) and answer DeepHealth, 200 even when a check failed (status "failed").',
+                            schema: { type: 'string', default: 'false' },
+                            description: 'true or 1: try each configured dependency read-only (tokens, IdentityIQ plugin, ISC, the tables, Moveworks) and answer DeepHealth, 200 even when a check failed (status "failed"), reused for 30 s. Any other value: the plain answer.',
                         },
                     ],
                     responses: {

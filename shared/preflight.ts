@@ -132,7 +132,13 @@ function explainCommon(system: string, urlSetting: string, budgetMs: number, err
         };
     }
     const status = statusOf(error);
+    if (error instanceof UpstreamError && error.tooLarge) {
+        return { cause: `${system} answered more than MAX_RESPONSE_BYTES`, fix: `check that ${urlSetting} points at ${system} itself, not a page in front of it; raise MAX_RESPONSE_BYTES if its answers are really that large` };
+    }
     if (error instanceof UpstreamError && status === undefined) return { cause: error.message, fix: `check ${urlSetting} (scheme, host and port) and that this machine can reach it` };
+    if (status !== undefined && status >= 300 && status < 400) {
+        return { cause: `${system} answered with a redirect (${status}), which the app does not follow`, fix: `set ${urlSetting} to the address it redirects to (often https:// instead of http://, or without a trailing path)` };
+    }
     if (status === 429) return { cause: `${system} answered 429`, fix: 'rate limited, try again in a minute' };
     if (status !== undefined && status >= 500) return { cause: `${system} failed (${status})`, fix: `try again in a minute; if it persists, ${system}'s own logs say why` };
     return undefined;
@@ -408,8 +414,8 @@ function secretsOf(config: Config): string[] {
 
 /** What other systems said is quoted in causes: a secret or token they echoed must not travel on. */
 function redacted(checks: CheckResult[], secrets: string[]): CheckResult[] {
-    // A very short "secret" would blank out ordinary words; none of the app's secrets is that short in practice.
-    const hidden = secrets.filter((secret) => secret.length >= 8);
+    // Every secret, however short: a short one may blank out an ordinary word, which is the lesser harm.
+    const hidden = secrets.filter((secret) => secret.length > 0);
     const hide = (text: string) => hidden.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
     return checks.map(({ name, ok, cause, fix }) => ({ name: hide(name), ok, ...(cause !== undefined ? { cause: hide(cause) } : {}), ...(fix !== undefined ? { fix: hide(fix) } : {}) }));
 }

@@ -49,9 +49,7 @@ export function parseAuditQuery(request: HttpRequest): { approvalId?: string; ap
 }
 
 /** `deep=true` asks for every dependency to be tried; absent or `false`, the plain anonymous answer. */
+/** `deep=true` (or `1`) asks for the checks; anything else is the plain answer, as before `deep` existed. */
 export function parseHealthQuery(request: HttpRequest): { deep: boolean } {
-    const deep = request.query.get('deep');
-    if (deep === null || deep === '' || /^false$/i.test(deep)) return { deep: false };
-    if (/^true$/i.test(deep)) return { deep: true };
-    throw badRequest('invalid_query', 'deep must be true or false.');
+    return { deep: /^(true|1)$/i.test(request.query.get('deep') ?? '') };
 }

@@ -170,19 +170,43 @@ describe('infrastructure (Bicep)', () => {
         it('takes every threshold as a parameter with a default and a lower bound, passed through to the module', () => {
             for (const [top, inner] of Object.entries(ALERTS)) {
                 const declaredTop = param('main.bicep', top);
-                expect([top, declaredTop.type, declaredTop.default !== undefined, declaredTop.decorators.has('minValue')]).toEqual([top, 'int', true, true]);
+                expect([top, declaredTop.type, declaredTop.default !== undefined, declaredTop.decorators.has('minValue') || declaredTop.decorators.has('allowed')]).toEqual([top, 'int', true, true]);
                 expect(param('modules/alerts.bicep', inner).default).toBeDefined();
                 expect(moduleParams('alerts')[inner]).toBe(top);
             }
         });
 
+        it('points every alert at a section of the runbook that exists and names its key', () => {
+            const runbook = readFileSync(join(__dirname, '..', 'docs', 'operations.md'), 'utf8');
+            const sections = [...runbook.matchAll(/^## (.+)$/gm)].map((match) => match[1]);
+            for (const rule of variable('modules/alerts.bicep', 'rules')?.namedChildren ?? []) {
+                const key = value(property(rule, 'key'))!;
+                const title = /See docs\/operations\.md "([^"]+)"/.exec(value(property(rule, 'description')) ?? '')?.[1];
+                expect([key, sections.find((section) => section === `${title} (\`${key}\`)`)]).toEqual([key, expect.any(String)]);
+            }
+        });
+
+        it('gives every rule a window size Azure Monitor accepts, whatever the parameters', () => {
+            const ACCEPTED_MINUTES = [5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880];
+            const minutes = (duration: string) => (/^PT(\d+)H$/.exec(duration) ? Number(/^PT(\d+)H$/.exec(duration)![1]) * 60 : Number(/^PT(\d+)M$/.exec(duration)?.[1]));
+            const windows = (variable('modules/alerts.bicep', 'rules')?.namedChildren ?? []).map((item) => value(property(item, 'window'))!);
+            const heartbeat = param('modules/alerts.bicep', 'heartbeatMinutes').decorators.get('allowed')?.text ?? '';
+            const heartbeatChoices = [...heartbeat.matchAll(/\d+/g)].map((match) => Number(match[0]));
+            expect(heartbeatChoices.length).toBeGreaterThan(0);
+            for (const window of windows) {
+                const sizes = window === 'PT${heartbeatMinutes}M' ? heartbeatChoices : [minutes(window)];
+                expect([window, sizes.filter((size) => !ACCEPTED_MINUTES.includes(size))]).toEqual([window, []]);
+            }
+            expect(param('main.bicep', 'alertHeartbeatMinutes').decorators.get('allowed')?.text).toBe(heartbeat);
+        });
+
         it('deploys the workbook on Application Insights with the charts of workbook.json', () => {
             const [workbook] = resources('modules/workbook.bicep', 'Microsoft.Insights/workbooks');
             expect(property(workbook.body, 'properties.sourceId')?.text).toBe('appInsightsId');
-            expect(property(workbook.body, 'properties.serializedData')?.text).toBe("loadTextContent('workbook.json')");
+            expect(property(workbook.body, 'properties.serializedData')?.text).toBe("string(union(loadJsonContent('workbook.json'), { fallbackResourceIds: [appInsightsId] }))");
             const document = JSON.parse(readFileSync(join(infra, 'modules', 'workbook.json'), 'utf8')) as { items: { type: number; content: { title?: string } }[] };
             expect(document.items.filter((item) => item.type === 3).map((item) => item.content.title)).toEqual([
-                'Approvals notified, by source',
+                'Messages sent to approvers, by source',
                 'Decisions, by outcome and channel',
                 'Time from notification to decision in chat (p50, p95, minutes)',
                 'Refused and failed calls, by system',
@@ -265,6 +289,7 @@ describe('infrastructure (Bicep)', () => {
         expect(main()).toMatch(/iiq: empty\(iiqBaseUrl\) \? '' : '@Microsoft\.KeyVault/);
         expect(main()).toMatch(/isc: empty\(iscBaseUrl\) \? '' : '@Microsoft\.KeyVault/);
         expect(main()).not.toMatch(/empty\((iiqClientSecret|iscClientSecret|moveworksApiKey)\) \?/);
+        for (const secret of ['iiqClientSecret', 'iscClientSecret', 'moveworksApiKey', 'auditReaderKey']) expect([secret, value(param('main.bicep', secret).default)]).toEqual([secret, '']);
         expect(main()).toMatch(/auditReader: enableAuditReaderKey \? '@Microsoft\.KeyVault/);
         expect(main()).not.toMatch(/empty\(auditReaderKey\) \?/);
     });

@@ -328,6 +328,27 @@ describe('npm run check', () => {
         for (const value of [h.settings.IIQ_CLIENT_SECRET, h.settings.ISC_CLIENT_SECRET, h.settings.MOVEWORKS_API_KEY, 'AccountKey', 'Bearer ']) expect(output).not.toContain(value);
     });
 
+    it('names a redirect as such, with the address to use as the fix', async () => {
+        await begin();
+        h.simulator.failNext('iiq.list', { status: 302, contentType: 'text/html', body: '<a href="https://iiq.example.com/">moved</a>' });
+        const { output } = await check();
+        expect(output).toMatch(/FAIL IdentityIQ plugin: list one work item: IdentityIQ answered with a redirect \(302\).* — set IIQ_BASE_URL to the address it redirects to/);
+    });
+
+    it('names an answer over MAX_RESPONSE_BYTES as such, not as a host that cannot be reached', async () => {
+        await begin();
+        h.simulator.failNext('isc.identities', { status: 200, contentType: 'application/json', body: `[${'"x",'.repeat(2000)}"x"]` });
+        const { output } = await check({ MAX_RESPONSE_BYTES: '1024' });
+        expect(output).toMatch(/FAIL Identity Security Cloud: look up one identity: Identity Security Cloud answered more than MAX_RESPONSE_BYTES — .*raise MAX_RESPONSE_BYTES/);
+    });
+
+    it('never prints a short secret an upstream echoes either', async () => {
+        h = await startHarness({ simulator: { sources: ['iiq', 'isc'], iscClientSecret: 'pa$$w0r' } });
+        h.simulator.failNext('isc.identities', { status: 403, contentType: 'application/json', body: JSON.stringify({ detailCode: '403 Forbidden', messages: [{ text: 'client pa$$w0r may not' }] }) });
+        const { output } = await check();
+        expect(output).not.toContain('pa$$w0r');
+    });
+
     it('runs as a process: `node dist/dev/check.js` prints the lines and exits 0, or 1 when a check failed (dist is built by npm test)', async () => {
         await begin();
         const cli = join(__dirname, '..', 'dist', 'dev', 'check.js');
@@ -375,7 +396,7 @@ describe('GET /api/health?deep=true', () => {
 
     it('keeps plain GET /api/health anonymous and unchanged, trying nothing', async () => {
         await serve({ AUDIT_READER_KEY: READER_KEY });
-        for (const query of ['', '?deep=false']) {
+        for (const query of ['', '?deep=false', '?deep=0', '?deep=maybe']) {
             const answer = await get(query);
             expect(answer).toEqual({ status: 200, body: { status: 'ok', sources: expect.any(Object), moveworks: expect.any(Object) }, text: '' });
         }
@@ -416,19 +437,28 @@ describe('GET /api/health?deep=true', () => {
         for (const secret of [h.settings.IIQ_CLIENT_SECRET, h.settings.ISC_CLIENT_SECRET, h.settings.MOVEWORKS_API_KEY, READER_KEY, 'moveworks-function-key', 'AccountKey']) expect(text).not.toContain(secret);
     });
 
-    it('refuses as GET /api/audit/delegated does: 401 without or with a wrong key, 404 when neither credential is set, 400 for a bad deep', async () => {
+    it('refuses as GET /api/audit/delegated does: 401 without or with a wrong key, 404 when neither credential is set', async () => {
         await serve({ AUDIT_READER_KEY: READER_KEY });
         for (const headers of [{}, { 'x-audit-key': `${READER_KEY}x` }, { 'x-functions-key': 'moveworks-function-key' }] as Record<string, string>[]) {
             const answer = await get('?deep=true', headers);
             expect([answer.status, answer.body.error.code]).toEqual([401, 'invalid_key']);
         }
-        expect((await get('?deep=maybe', { 'x-audit-key': READER_KEY })).body.error.code).toBe('invalid_query');
         expect(h.simulator.requests).toEqual([]);
         await fn!.stop();
         fn = await startFunctionHost({ ...h.settings, FUNCTION_KEY: 'moveworks-function-key' });
         const off = await get('?deep=true', { 'x-audit-key': READER_KEY });
         expect([off.status, off.body.error.code]).toEqual([404, 'not_configured']);
         expect(off.body.error.message).toMatch(/health\?deep=true/);
+    });
+
+    it('answers deep checks asked again within 30 s from the last run, so a monitor polling it costs SailPoint one set of calls', async () => {
+        await serve({ AUDIT_READER_KEY: READER_KEY });
+        const first = await get('?deep=1', { 'x-audit-key': READER_KEY });
+        const asked = h.simulator.requests.length;
+        expect(asked).toBeGreaterThan(0);
+        const second = await get('?deep=true', { 'x-audit-key': READER_KEY });
+        expect(second.body).toEqual(first.body);
+        expect(h.simulator.requests.length).toBe(asked);
     });
 
     it('takes a caller token with CALLER_ADMIN_ROLE, and refuses one without it (403)', async () => {

@@ -9,11 +9,25 @@ param alertEmail string = ''
 @description('Webhook (e.g. a Teams, Slack or paging service URL) the alerts are posted to; empty posts nowhere.')
 @secure()
 param alertWebhookUrl string = ''
-@description('Polls of a source that must fail in a row, with none succeeding, to alert. With the default schedule a poll runs every minute.')
+@description('The last polls of a source that must all have failed to alert. They must fit in the hour the rule looks back over: with the default schedule a poll runs every minute.')
 @minValue(1)
+@maxValue(20)
 param pollFailuresInARow int = 3
-@description('Minutes without one successful poll of any source before the heartbeat alert fires.')
-@minValue(5)
+@description('Minutes without one successful poll of any source before the heartbeat alert fires: more than the time between polls, and one of the window sizes Azure Monitor accepts.')
+@allowed([
+  5
+  10
+  15
+  30
+  45
+  60
+  120
+  180
+  240
+  300
+  360
+  1440
+])
 param heartbeatMinutes int = 10
 @description('Messages owed for the next poll, at least, that must keep growing across 3 polls to alert.')
 @minValue(1)
@@ -38,11 +52,12 @@ var rules = [
   {
     key: 'poll-failing'
     displayName: 'Polling keeps failing'
-    description: 'A source failed ${pollFailuresInARow} polls in a row, with none succeeding: nothing new reaches approvers from it. See docs/operations.md "Polling keeps failing".'
+    description: 'The last ${pollFailuresInARow} polls of a source all failed: nothing new reaches approvers from it. See docs/operations.md "Polling keeps failing".'
     severity: 1
     frequency: 'PT5M'
-    window: 'PT${pollFailuresInARow + 2}M'
-    query: '${events}| where event in ("sync.done", "sync.failed")\n| extend failed = event == "sync.failed" or tobool(e.listingFailed)\n| summarize failures = countif(failed), successes = countif(not(failed)) by source = tostring(e.source)\n| where failures >= ${pollFailuresInARow} and successes == 0'
+    window: 'PT1H'
+    // The newest N polls of each source, numbered per source, newest first.
+    query: '${events}| where event in ("sync.done", "sync.failed")\n| extend source = tostring(e.source), failed = event == "sync.failed" or tobool(e.listingFailed)\n| order by source asc, timestamp desc\n| extend rank = row_number(1, source != prev(source))\n| where rank <= ${pollFailuresInARow}\n| summarize polls = count(), failures = countif(failed) by source\n| where polls == ${pollFailuresInARow} and failures == polls'
   }
   {
     key: 'no-successful-poll'
@@ -55,12 +70,12 @@ var rules = [
   }
   {
     key: 'owed-growing'
-    displayName: 'Messages owed keep growing'
-    description: 'The messages owed for the next poll grew across 3 polls of a source: Moveworks is slow or limiting, or sends keep failing. See docs/operations.md "Messages owed keep growing".'
+    displayName: 'Messages owed keep growing or are not sent'
+    description: 'Across the last 3 polls of a source, the messages owed for the next poll grew each time, or stayed owed with nothing sent: Moveworks is down, slow or limiting, or sends keep failing. See docs/operations.md "Messages owed keep growing or are not sent".'
     severity: 2
     frequency: 'PT5M'
-    window: 'PT15M'
-    query: '${events}| where event == "sync.done"\n| project timestamp, source = tostring(e.source), owed = toint(e.owedForNextPoll)\n| order by source asc, timestamp asc\n| extend growing = source == prev(source, 2) and owed > prev(owed) and prev(owed) > prev(owed, 2)\n| summarize arg_max(timestamp, growing, owed) by source\n| where growing and owed >= ${owedThreshold}'
+    window: 'PT1H'
+    query: '${events}| where event == "sync.done"\n| project timestamp, source = tostring(e.source), owed = toint(e.owedForNextPoll), sent = toint(e.messagesSent)\n| order by source asc, timestamp desc\n| extend rank = row_number(1, source != prev(source))\n| where rank <= 3\n| order by source asc, timestamp asc\n| extend grew = source == prev(source) and owed > prev(owed)\n| summarize polls = count(), growths = countif(grew), sends = sum(sent), least = min(owed) by source\n| where polls == 3 and least >= ${owedThreshold} and (growths == 2 or sends == 0)'
   }
   {
     key: 'action-errors'
@@ -74,11 +89,11 @@ var rules = [
   {
     key: 'table-unreachable'
     displayName: 'State table unreachable'
-    description: 'The app could not reach its table: actions answer 503 storage_unavailable, and polls stop recording. See docs/operations.md "State table unreachable".'
+    description: 'The app could not reach its table, from an action (which answers 503 storage_unavailable) or from a poll (which stops before sending). See docs/operations.md "State table unreachable".'
     severity: 1
     frequency: 'PT5M'
     window: 'PT5M'
-    query: '${events}| where event == "storage.failed" or (event == "sync.failed" and tostring(e.error) has_any ("table", "storage", "ECONNREFUSED", "AuthorizationPermissionMismatch"))\n| summarize failures = count()\n| where failures > 0'
+    query: '${events}| where event == "storage.failed"\n| summarize failures = count()\n| where failures > 0'
   }
   {
     key: 'moveworks-refused'

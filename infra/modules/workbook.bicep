@@ -17,7 +17,8 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
     displayName: 'SailPoint approvals in Moveworks (${name})'
     category: 'workbook'
     sourceId: appInsightsId
-    serializedData: loadTextContent('workbook.json')
+    // Opened from Azure Monitor → Workbooks rather than from Application Insights, the charts still read this app.
+    serializedData: string(union(loadJsonContent('workbook.json'), { fallbackResourceIds: [appInsightsId] }))
   }
 }
 

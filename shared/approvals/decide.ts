@@ -58,7 +58,7 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
             },
         );
         await saveDecision(deps, record, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
-        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next), sinceNotifiedMs: now() - record.createdAt });
+        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next), sinceNotifiedMs: sinceNotified(record, now()) });
         return answer(movesOnSentence(approval, approverNames(next)));
     }
 
@@ -71,9 +71,21 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
         decidingSince: undefined,
         updatedAt: now(),
     }));
-    deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, sinceNotifiedMs: now() - record.createdAt });
+    deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, sinceNotifiedMs: sinceNotified(record, now()) });
     await deps.announce?.(source, approval, request.decision, person, request.comment);
     return answer(outcomeSentence(approval, request.decision));
+}
+
+/**
+ * How long the deciding approvers had their message: since the first notification of the current
+ * approvers and step, not since the row was made, so a reassignment, a later step or a message held back
+ * by an outage does not count against them. Undefined while that message is still owed.
+ */
+export function sinceNotified(record: ApprovalRecord, now: number): number | undefined {
+    const first = record.notified
+        .filter((entry) => !entry.reminder && entry.approverKey === record.approverKey && (entry.step ?? 0) === record.step)
+        .reduce<number | undefined>((earliest, entry) => (earliest === undefined || entry.at < earliest ? entry.at : earliest), undefined);
+    return first === undefined ? undefined : now - first;
 }
 
 /** Writes the decision to the row; a table failure is logged, never answered: the source already decided. */
