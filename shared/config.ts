@@ -53,14 +53,20 @@ const pattern = (defaultValue: string) =>
 
 /** An NCRONTAB schedule (six fields, seconds first) that the timer trigger can read, checked by the same parser the local host runs. */
 const ncrontab = (defaultValue: string) =>
-    setting(defaultValue, `must be a six-field NCRONTAB schedule (seconds first), e.g. "${defaultValue}"`, (text) => {
-        try {
-            parseSchedule(text);
-            return text;
-        } catch {
-            return undefined;
-        }
-    });
+    z
+        .string()
+        .trim()
+        .optional()
+        .transform((value, ctx) => {
+            if (value === undefined || value === '') return defaultValue;
+            try {
+                parseSchedule(value);
+                return value;
+            } catch (error) {
+                ctx.addIssue({ code: 'custom', message: `must be a six-field NCRONTAB schedule (seconds first), e.g. "${defaultValue}": ${error instanceof Error ? error.message : String(error)}` });
+                return z.NEVER;
+            }
+        });
 
 /** The kinds of ISC approval the app can bring into chat. */
 export const ISC_APPROVAL_KINDS = ['access-requests', 'generic'] as const;

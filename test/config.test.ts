@@ -109,9 +109,10 @@ describe('app settings', () => {
     it('reads schedules with day and month names, as Azure does, and refuses syntax the timer trigger cannot read, naming the setting', () => {
         expect(loadConfig({ ...valid, POLL_SCHEDULE: '0 */5 9-17 * * MON-FRI', CLEANUP_SCHEDULE: '0 30 3 * Jan Mon' }).poll.schedule).toBe('0 */5 9-17 * * MON-FRI');
         expect(problemsOf({ ...valid, POLL_SCHEDULE: '0 0 0 L * *', CLEANUP_SCHEDULE: '0 70 3 * * *' })).toEqual([
-            'POLL_SCHEDULE: must be a six-field NCRONTAB schedule (seconds first), e.g. "0 */1 * * * *"',
-            'CLEANUP_SCHEDULE: must be a six-field NCRONTAB schedule (seconds first), e.g. "0 30 3 * * *"',
+            'POLL_SCHEDULE: must be a six-field NCRONTAB schedule (seconds first), e.g. "0 */1 * * * *": invalid day field "L": "L" is not a number',
+            'CLEANUP_SCHEDULE: must be a six-field NCRONTAB schedule (seconds first), e.g. "0 30 3 * * *": invalid minute field "70": 70 is outside 0-59',
         ]);
+        expect(loadConfig({ ...valid, POLL_SCHEDULE: '0 5/10 * * * *' }).poll.schedule).toBe('0 5/10 * * * *');
     });
 
     it('refuses a poll budget the function timeout could cut short', () => {

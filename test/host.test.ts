@@ -31,6 +31,26 @@ describe('local host timers', () => {
         expect(nextOccurrence(parseSchedule(expression), new Date(after)).toISOString()).toBe(next);
     });
 
+    // NCrontab (the library the timer trigger uses): names match by prefix of the full name, "v/step" runs
+    // from v to the maximum, a reversed range is swapped, and a step of 0 is read as 1.
+    it.each([
+        ['0 5/15 * * * *', '2026-11-23T10:06:00Z', '2026-11-23T10:20:00.000Z'],
+        ['0 0 9 * * Mon/2', '2026-11-24T10:00:00Z', '2026-11-25T09:00:00.000Z'],
+        ['0 0 9 * * Monday', '2026-11-24T10:00:00Z', '2026-11-30T09:00:00.000Z'],
+        ['0 0 9 1 January *', '2026-11-24T10:00:00Z', '2027-01-01T09:00:00.000Z'],
+        ['0 0 9 * * Thurs', '2026-11-24T10:00:00Z', '2026-11-26T09:00:00.000Z'],
+        ['0 0 9 1 Sept *', '2026-11-24T10:00:00Z', '2027-09-01T09:00:00.000Z'],
+        ['0 0 9 * * FRI-MON', '2026-11-28T10:00:00Z', '2026-11-30T09:00:00.000Z'],
+        ['0 0 9 * * Monday-Friday', '2026-11-28T10:00:00Z', '2026-11-30T09:00:00.000Z'],
+        ['*/0 * * * * *', '2026-11-23T10:00:00Z', '2026-11-23T10:00:01.000Z'],
+    ])('reads %s as NCRONTAB does', (expression, after, next) => {
+        expect(nextOccurrence(parseSchedule(expression), new Date(after)).toISOString()).toBe(next);
+    });
+
+    it.each([['0 0 9 * * 7'], ['0 0 9 * * 6-7'], ['0 0 9 * * 0,7'], ['0 /5 * * * *'], ['0\t0 9 * * *']])('refuses %j, which NCRONTAB does not read (day of week above 6, a step without a start, a tab)', (expression) => {
+        expect(() => parseSchedule(expression)).toThrow();
+    });
+
     it('runs only on days that match both the day of the month and the day of the week, as NCRONTAB does', () => {
         expect(nextOccurrence(parseSchedule('0 0 0 13 * Fri'), new Date('2026-11-23T00:00:00Z')).toISOString()).toBe('2027-08-13T00:00:00.000Z');
     });
