@@ -171,9 +171,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             // One poll at a time per process: a poll asked for while one runs waits for it and then runs.
             const run = async () => {
                 const reports: SyncReport[] = [];
-                for (const source of sources) {
+                // One budget for the whole poll, not one per source: the sources run one after the other, and
+                // together they must stay under the function timeout. Each source may use its share of what
+                // is left, so one source's backlog cannot starve the other of sends poll after poll.
+                const deadline = now() + config.poll.budgetSeconds * 1000;
+                for (const [index, source] of sources.entries()) {
+                    const budgetSeconds = Math.max(0, deadline - now()) / (sources.length - index) / 1000;
                     // One source failing (its table rows, its API) must not stop the other's poll.
-                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) } }).catch(
+                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, budgetSeconds, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) } }).catch(
                         (error: unknown) => {
                             log.error('sync.failed', { source: source.name, error: errorMessage(error) });
                             if (isStorageFailure(error)) log.error('storage.failed', { source: source.name, ...storageFailure(error) });

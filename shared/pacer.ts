@@ -21,10 +21,12 @@ export class Pacer {
         this.windowMs = windowMs + Math.max(250, windowMs * 0.02);
     }
 
-    /** Waits for a slot and takes it; answers false (taking nothing) when the slot would open after `deadline`. */
+    /** Waits for a slot and takes it; answers false (taking nothing) once `deadline` has passed, or when the slot would open after it. */
     async acquire(deadline: number): Promise<boolean> {
         for (;;) {
             const now = this.now();
+            // A free slot is no reason to start past the deadline: the caller's time budget is spent.
+            if (now >= deadline) return false;
             while (this.starts.length > 0 && this.starts[0] <= now - this.windowMs) this.starts.shift();
             const openAt = Math.max(this.pausedUntil, this.starts.length < this.limit ? now : this.starts[0] + this.windowMs);
             if (openAt <= now) {

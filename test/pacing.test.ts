@@ -96,3 +96,34 @@ describe('pacing Moveworks messages', () => {
         expect(await h.app.store.get('iiq', bobs.id)).toMatchObject({ refused: ['bob.smith@example.com'] });
     });
 });
+
+describe('the poll time budget', () => {
+    let h: Harness;
+    afterEach(() => h?.stop());
+
+    it('starts no message after POLL_BUDGET_SECONDS, even with rate-limit slots free: the rest wait for the next poll', async () => {
+        h = await startHarness({ simulator: { sources: ['iiq'], latencyMs: 400 }, settings: { MOVEWORKS_CONCURRENCY: '1', POLL_BUDGET_SECONDS: '5' } });
+        for (let i = 0; i < 30; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.jamie.id, description: `iiq ${i}` });
+        const started = Date.now();
+        const [report] = await h.app.poll();
+        // A send that started before the deadline may finish one round trip (400 ms) after it.
+        expect(h.simulator.messages.filter((message) => message.at > started + 5_000 + 400)).toEqual([]);
+        expect(report.owedForNextPoll).toBeGreaterThan(0);
+        await h.app.poll();
+        await h.app.poll();
+        expect(new Set(h.simulator.messages.map((message) => message.slots.approval_id)).size).toBe(h.simulator.messages.length);
+    }, 60_000);
+
+    it('shares one budget between the sources, so a poll of both stays within POLL_BUDGET_SECONDS and under the function timeout', async () => {
+        h = await startHarness({ simulator: { sources: ['iiq', 'isc'], latencyMs: 400 }, settings: { MOVEWORKS_CONCURRENCY: '1', POLL_BUDGET_SECONDS: '5' } });
+        for (let i = 0; i < 30; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.jamie.id, description: `iiq ${i}` });
+        const jamie = h.iscSample.people.jamie.id;
+        for (let i = 0; i < 30; i++) h.simulator.isc.addApproval({ name: `isc ${i}`, requesterId: jamie, requesteeId: jamie, assignedTo: [{ kind: 'identity', id: jamie }] });
+        const started = Date.now();
+        const reports = await h.app.poll();
+        expect(reports.map((report) => report.source).sort()).toEqual(['iiq', 'isc']);
+        expect(h.simulator.messages.filter((message) => message.at > started + 5_000 + 400)).toEqual([]);
+        // Neither source's backlog takes the whole budget: both sent some.
+        expect(reports.every((report) => report.messagesSent > 0)).toBe(true);
+    }, 60_000);
+});
