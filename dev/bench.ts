@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../shared/app';
-import { loadConfig } from '../shared/config';
+import { loadConfig, MAX_POLL_BUDGET_SECONDS } from '../shared/config';
 import { silentLogger } from '../shared/log';
 import { TokenCache } from '../shared/tokens';
 import { startAzurite } from './azurite';
@@ -15,7 +15,8 @@ import { SimulatorOptions } from './simulator/simulator';
 /**
  * `npm run bench`: runs the real poll and approve code paths against the bundled simulator (with a
  * per-call latency) on Azurite and prints, for each case, the measured figure, its limit and their ratio.
- * Options: --n, --latency, --concurrency, --rate, --json. Writes the table to docs/benchmarks.md.
+ * Options: --n, --latency, --concurrency, --rate, --only, --json. A run of every case writes its table to
+ * docs/benchmarks.md.
  */
 
 const CASES = ['burst', 'idle', 'drain', 'cold', 'memory', 'approve', 'access'] as const;
@@ -67,8 +68,14 @@ async function environment(connectionString: string, simulatorOptions: Simulator
         STATE_TABLE_NAME: `bench${Date.now()}${tableCounter++}`,
         ...settings,
     };
-    const app = createApp(loadConfig(env), { log: silentLogger, tokens: new TokenCache() });
-    return { simulator, sample, env, app };
+    try {
+        const app = createApp(loadConfig(env), { log: silentLogger, tokens: new TokenCache() });
+        return { simulator, sample, env, app };
+    } catch (error) {
+        // A setting the config refuses would otherwise leave the simulator's process running.
+        await simulator.stop();
+        throw error;
+    }
 }
 
 const callsTo = (prefix: string) => (calls: Record<string, number>) => Object.entries(calls).filter(([route]) => route.startsWith(prefix)).reduce((sum, [, count]) => sum + count, 0);
@@ -198,8 +205,28 @@ function coldStart(): Row[] {
     ];
 }
 
+/** Runs of the memory case: the target holds for every run, and V8 returns freed memory lazily, so runs differ. */
+const MEMORY_RUNS = 3;
+
 async function memory(connectionString: string): Promise<Row[]> {
-    const { simulator, env } = await environment(connectionString, { moveworksPerMinute: 10_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '64', POLL_BUDGET_SECONDS: '600' });
+    const runs: { rss: number; heapUsed: number; notified: number }[] = [];
+    for (let run = 0; run < MEMORY_RUNS; run++) runs.push(await memoryRun(connectionString));
+    const worst = runs.reduce((a, b) => (b.rss > a.rss ? b : a));
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
+    return [
+        {
+            case: '5b. resident memory after full sweeps of 10,000 pending approvals',
+            measured: worst.rss / 1024 / 1024,
+            unit: 'MB',
+            limit: 200,
+            target: '≤ 200 MB',
+            note: `highest of ${MEMORY_RUNS} runs (${runs.map((one) => mb(one.rss)).join(', ')} MB); ${Math.min(...runs.map((one) => one.notified))} approvals notified by the first sweep; V8 heap in use ${runs.map((one) => mb(one.heapUsed)).join(', ')} MB`,
+        },
+    ];
+}
+
+async function memoryRun(connectionString: string): Promise<{ rss: number; heapUsed: number; notified: number }> {
+    const { simulator, env } = await environment(connectionString, { moveworksPerMinute: 10_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '64', POLL_BUDGET_SECONDS: String(MAX_POLL_BUDGET_SECONDS) });
     try {
         await simulator.call('addApprovals', 9_997);
         const script = `
@@ -218,16 +245,7 @@ async function memory(connectionString: string): Promise<Row[]> {
         if (run.status !== 0 || run.stderr) throw new Error(`memory case failed: ${run.stderr}`);
         const { rss, detail } = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { rss: number; detail: { heapUsed: number; external: number } };
         const stats = await simulator.stats();
-        return [
-            {
-                case: '5b. resident memory after full sweeps of 10,000 pending approvals',
-                measured: rss / 1024 / 1024,
-                unit: 'MB',
-                limit: 200,
-                target: '≤ 200 MB',
-                note: `${new Set(stats.messages.map((message) => message.approvalId)).size} approvals notified by the first sweep; V8 heap in use ${(detail.heapUsed / 1024 / 1024).toFixed(0)} MB`,
-            },
-        ];
+        return { rss, heapUsed: detail.heapUsed, notified: new Set(stats.messages.map((message) => message.approvalId)).size };
     } finally {
         await simulator.stop();
     }
@@ -308,6 +326,9 @@ async function accessRequestBurst(connectionString: string, options: Options): P
     ];
 }
 
+/** The machine and Node a run measured on: the figures depend on both. */
+const machine = () => `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+
 function format(rows: Row[], options: Options, elapsed: number): string {
     const number = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(3));
     const lines = [
@@ -316,7 +337,7 @@ function format(rows: Row[], options: Options, elapsed: number): string {
         ...rows.map((row) => `| ${row.case} | ${number(row.measured)} ${row.unit} | ${number(row.limit)} ${row.unit} | ${row.limit ? (row.measured / row.limit).toFixed(2) : '—'} | ${row.target} | ${row.note} |`),
     ];
     return [
-        `Run ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Azurite 3.35 in memory, ${(elapsed / 1000).toFixed(0)} s in all.`,
+        `Run ${new Date().toISOString()} on ${machine()}, Azurite 3.35 in memory, ${(elapsed / 1000).toFixed(0)} s in all.`,
         `Command: \`npm run bench -- --n ${options.n} --latency ${options.latency} --concurrency ${options.concurrency} --rate ${options.rate}\``,
         '',
         ...lines,
@@ -344,15 +365,18 @@ async function main(): Promise<void> {
             console.error(`[bench] ${name} done in ${((Date.now() - caseStarted) / 1000).toFixed(1)} s`);
         }
         if (options.json) {
-            console.log(JSON.stringify({ options, rows }, null, 2));
+            const figures = rows.map((row) => ({ ...row, ratio: row.limit ? row.measured / row.limit : undefined }));
+            console.log(JSON.stringify({ run: { at: new Date().toISOString(), machine: machine(), seconds: (Date.now() - started) / 1000 }, options, rows: figures }, null, 2));
             return;
         }
         const table = format(rows, options, Date.now() - started);
         console.log(table);
+        // The page records a whole run; a run of some cases only prints its table.
+        if (CASES.some((name) => !options.only.includes(name))) return;
         mkdirSync(join(root, 'docs'), { recursive: true });
         writeFileSync(
             join(root, 'docs', 'benchmarks.md'),
-            `# Benchmarks\n\nFigures from the last \`npm run bench\` on this project's development machine (see the first line). The\nbenchmark runs the real poll and approve code against the bundled simulator on Azurite; the limits are\nexplained in README "Benchmark and soak". Resident memory (5b) varies from run to run because V8 returns\nfreed memory lazily: seven runs on this machine measured 165 to 213 MB; the note gives the heap in use.\n\n${table}\n`,
+            `# Benchmarks\n\nFigures from the last \`npm run bench\` on this project's development machine (see the first line). The\nbenchmark runs the real poll and approve code against the bundled simulator on Azurite; the limits are\nexplained in README "Benchmark and soak". Resident memory (5b) varies from run to run because V8 returns\nfreed memory lazily, so the case runs ${MEMORY_RUNS} times and counts the highest; the note gives each run\nand its heap in use.\n\n${table}\n`,
         );
     } finally {
         await azurite.stop();

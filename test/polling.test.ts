@@ -16,6 +16,30 @@ describe('polling IdentityIQ', () => {
         expect(h.simulator.calls['iiq.list']).toBe(3);
     });
 
+    it('lists a large sweep only as fast as it sends, so it holds a few pages rather than the whole sweep', async () => {
+        h = await startHarness({
+            simulator: { moveworksPerMinute: 100_000, latencyMs: 10 },
+            settings: { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '8', IIQ_PAGE_SIZE: '100', POLL_BUDGET_SECONDS: '60' },
+        });
+        for (let i = 0; i < 1500; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.carol.id });
+        const aheadOfSends: number[] = [];
+        h.simulator.beforeListPage = (offset) => aheadOfSends.push(offset - h.simulator.messages.length);
+        const [report] = await h.app.poll();
+        expect(report).toMatchObject({ listed: 1503, newApprovals: 1503, messagesSent: 1503, listingFailed: false });
+        expect(new Set(h.simulator.messages.map((m) => m.slots.approval_id)).size).toBe(1503);
+        expect(aheadOfSends).toHaveLength(16);
+        expect(Math.max(...aheadOfSends)).toBeLessThan(1000);
+    });
+
+    it('still lists and records the whole sweep when the Moveworks limit lets it send only a few', async () => {
+        h = await startHarness({ settings: { MOVEWORKS_MAX_PER_MINUTE: '5', POLL_BUDGET_SECONDS: '5', IIQ_PAGE_SIZE: '100' } });
+        for (let i = 0; i < 1200; i++) h.simulator.addWorkItem({ ownerId: h.sample.people.carol.id });
+        const started = Date.now();
+        const [report] = await h.app.poll();
+        expect(report).toMatchObject({ listed: 1203, newApprovals: 1203, messagesSent: 5, owedForNextPoll: 1198, listingFailed: false });
+        expect(Date.now() - started).toBeLessThan(15_000);
+    });
+
     it.each([
         ['hours behind', -3 * 3600_000],
         ['hours ahead of', 3 * 3600_000],

@@ -1,6 +1,6 @@
 import { Approval, approverKey, approverNames } from '../model';
 import { describeRequest, toApprovalMessage } from '../moveworks/message';
-import { ApprovalRecord } from '../store/approvalStore';
+import { ApprovalRecord, OpenRow } from '../store/approvalStore';
 
 /**
  * How an approval's row follows what the source says: a new row, the same row for new approvers (a
@@ -80,7 +80,7 @@ export function isLaterStep(step: number | undefined, approval: Approval): boole
 }
 
 /** Whether an action holds the row's claim right now; an older claim belongs to a caller that died. */
-export function isClaimInProgress(record: ApprovalRecord, now: number, claimTtlMs: number): boolean {
+export function isClaimInProgress(record: OpenRow, now: number, claimTtlMs: number): boolean {
     return record.status === 'deciding' && now - (record.decidingSince ?? 0) < claimTtlMs;
 }
 

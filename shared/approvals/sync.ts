@@ -5,7 +5,7 @@ import { isAcceptableApprovalId } from '../approvalId';
 import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toReminderMessage } from '../moveworks/message';
-import { ApprovalRecord, ApprovalStore, isRowRefused, notifiedInStep, pendingRecipients } from '../store/approvalStore';
+import { ApprovalRecord, ApprovalStore, hasTexts, isRowRefused, notifiedInStep, OpenRow, pendingRecipients } from '../store/approvalStore';
 import { isClaimInProgress, isLaterStep, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
@@ -54,6 +54,8 @@ export interface SyncReport {
 }
 
 const TABLE_CONCURRENCY = 16;
+/** Rows queued for sending beyond which the listing waits for the sends (see Sender.roomFor). */
+const MAX_WAITING_TO_SEND = 500;
 const UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE = 3;
 
 export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
@@ -85,8 +87,8 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     };
 
     // One query for every open row (instead of a read per listed approval); rows not in it are new.
-    const known = new Map<string, ApprovalRecord>();
-    for await (const record of store.listOpen(source.name)) known.set(record.id, record);
+    const known = new Map<string, OpenRow>();
+    for await (const row of store.listOpenRows(source.name)) known.set(row.id, row);
     const pollId = randomUUID();
     // What earlier polls left owed goes first; new and reassigned approvals join the queue as they are recorded.
     const sender = new Sender(deps, deadline, report, now, pollId);
@@ -94,20 +96,32 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     for (const record of [...known.values()].sort((x, y) => x.changedAt - y.changedAt)) sender.enqueue(record);
     const seen = new Set<string>();
     let watermark = cursor.watermark;
+    // A page is recorded while the next one is fetched, two at most, and only while the sends keep up, so a
+    // sweep holds a few pages rather than every approval it lists.
+    let recording: Promise<unknown> = Promise.resolve();
+    let recordingFailed: { error: unknown } | undefined;
     try {
         for await (const page of source.listPending(since)) {
             report.listed += page.approvals.length;
             report.skipped += page.skipped;
             const fresh = usableApprovals(deps, page.approvals, report).filter((approval) => !seen.has(approval.id));
             // Listed as pending, usable or not: a row whose id a changed setting now refuses is not vanished.
-            for (const approval of page.approvals) seen.add(approval.id);
+            for (const approval of page.approvals) seen.add(detached(approval.id));
             for (const approval of fresh) watermark = Math.max(watermark ?? 0, approval.changedAt);
-            await recordChanges(deps, fresh, known, report, now, pollId, sender);
+            const previous = recording;
+            await sender.roomFor(MAX_WAITING_TO_SEND, deadline);
+            recording = recordChanges(deps, fresh, known, report, now, pollId, sender).catch((error: unknown) => (recordingFailed ??= { error }));
+            await previous;
+            if (recordingFailed) throw recordingFailed.error;
         }
+        await recording;
+        if (recordingFailed) throw recordingFailed.error;
     } catch (error) {
         report.listingFailed = true;
         log.error('sync.listing_failed', { source: source.name, fullSweep, error: errorMessage(error) });
     }
+    // Still recording when the listing failed: its rows are queued before the sender is told to finish.
+    await recording;
 
     if (!report.listingFailed) {
         if (fullSweep) await closeConfirmedGone(deps, known, seen, report, now, pollId, sender);
@@ -120,6 +134,12 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     log.info('sync.done', { ...report, elapsedMs: now() - startedAt });
     return report;
 }
+
+/**
+ * A copy of an id kept for the whole poll: an id parsed out of a listed page may be a slice of it, and V8
+ * keeps a slice's whole source alive, so a set of such ids would hold every page of a sweep.
+ */
+const detached = (id: string) => Buffer.from(id).toString();
 
 /** Ids that fit the source's pattern and the one approval id rule; anything else is set aside, not stored. */
 function usableApprovals(deps: SyncDependencies, approvals: Approval[], report: SyncReport): Approval[] {
@@ -144,7 +164,7 @@ async function perRow(deps: SyncDependencies, approvalId: string, write: () => P
 async function recordChanges(
     deps: SyncDependencies,
     approvals: Approval[],
-    known: Map<string, ApprovalRecord>,
+    known: Map<string, OpenRow>,
     report: SyncReport,
     now: () => number,
     pollId: string,
@@ -186,10 +206,12 @@ async function recordChanges(
             return;
         }
         await perRow(deps, approval.id, async () => {
+            const whole = await asListed(store, record);
+            if (!whole) return;
             // A step approved inside the source: the next step's approvers are all owed a message.
             const nextStep = isLaterStep(record.sourceStep, approval);
             const updated = await store.update(
-                nextStep ? reopened(record, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(record, approval, recipientsOf(approval), at),
+                nextStep ? reopened(whole, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(whole, approval, recipientsOf(approval), at),
             );
             if (!updated) return;
             sender.enqueue(updated);
@@ -199,12 +221,15 @@ async function recordChanges(
             log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
         });
     });
-    const { inserted, existing, refused } = await store.insertMany(fresh);
-    for (const row of inserted) {
-        report.newApprovals++;
-        sender.enqueue(row);
+    const existing: string[] = [];
+    for await (const written of store.insertMany(fresh, deps.settings.concurrency)) {
+        for (const row of written.inserted) {
+            report.newApprovals++;
+            sender.enqueue(row);
+        }
+        existing.push(...written.existing);
+        for (const { id, error } of written.refused) log.warn('sync.row_refused', { source: source.name, approvalId: id, error: errorMessage(error) });
     }
-    for (const { id, error } of refused) log.warn('sync.row_refused', { source: source.name, approvalId: id, error: errorMessage(error) });
     // Rows that exist but were not open: decided or closed through this app, or closed by a sweep.
     const listed = new Map(changes.map(({ approval }) => [approval.id, approval]));
     await mapLimited(existing, TABLE_CONCURRENCY, (id) => perRow(deps, id, () => reopenIfPending(deps, listed.get(id)!, recipientsOf, report, now, sender)));
@@ -239,7 +264,7 @@ async function reopenIfPending(
  */
 async function closeConfirmedGone(
     deps: SyncDependencies,
-    known: Map<string, ApprovalRecord>,
+    known: Map<string, OpenRow>,
     seen: Set<string>,
     report: SyncReport,
     now: () => number,
@@ -253,7 +278,7 @@ async function closeConfirmedGone(
         const confirmed = await deps.source.confirmPending(unseen);
         // Still pending (whatever a setting now says of its id), or too large to read even alone: the
         // source did not say it is gone, so the row stays open.
-        for (const id of [...confirmed.pending.map((approval) => approval.id), ...confirmed.undetermined]) seen.add(id);
+        for (const id of [...confirmed.pending.map((approval) => approval.id), ...confirmed.undetermined]) seen.add(detached(id));
         stillPending = usableApprovals(deps, confirmed.pending, report);
     } catch (error) {
         deps.log.warn('sync.confirm_failed', { source: deps.source.name, unseen: unseen.length, error: errorMessage(error) });
@@ -276,7 +301,7 @@ async function closeConfirmedGone(
  */
 async function queueReminders(
     deps: SyncDependencies,
-    known: Map<string, ApprovalRecord>,
+    known: Map<string, OpenRow>,
     seen: Set<string>,
     sender: Sender,
     report: SyncReport,
@@ -309,30 +334,46 @@ async function queueReminders(
             return;
         }
         if (approverKey(live.approval) !== record.approverKey || live.approval.inFlight) return;
-        const claimed = await deps.store.update({ ...record, remindersSent: record.remindersSent + 1, reminderOwed: record.recipients, updatedAt: now() });
+        const whole = await asListed(deps.store, record);
+        if (!whole) return;
+        const claimed = await deps.store.update({ ...whole, remindersSent: whole.remindersSent + 1, reminderOwed: whole.recipients, updatedAt: now() });
         if (!claimed) return;
         report.remindersQueued++;
         sender.enqueue(claimed);
     });
 }
 
-async function closeVanished(store: ApprovalStore, record: ApprovalRecord, at: number): Promise<boolean> {
-    if (record.status === 'deciding') return false;
-    return (await store.update({ ...record, status: 'closed', closedReason: 'no longer pending in the source', updatedAt: at })) !== undefined;
+async function closeVanished(store: ApprovalStore, row: OpenRow, at: number): Promise<boolean> {
+    if (row.status === 'deciding') return false;
+    const whole = await asListed(store, row);
+    return whole !== undefined && (await store.update({ ...whole, status: 'closed', closedReason: 'no longer pending in the source', updatedAt: at })) !== undefined;
+}
+
+/**
+ * The whole row for a write: an open row was listed without its texts, so it is read again, and answers
+ * undefined when it changed since, as the write conditional on the listed ETag would have lost.
+ */
+async function asListed(store: ApprovalStore, row: OpenRow | ApprovalRecord): Promise<ApprovalRecord | undefined> {
+    if (hasTexts(row)) return row;
+    const record = await store.get(row.source, row.id);
+    return record?.etag === row.etag ? record : undefined;
 }
 
 /**
  * Sends what rows are owed, oldest first, as they are queued, at most `concurrency` at once. Once one send
- * is put off (rate limit, outage, budget spent) the rest would be too, so they are left untouched.
+ * is put off (rate limit, outage, budget spent) the rest would be too, so they are left untouched. What was
+ * sent is recorded after the send gives up its place, so the next one starts while the table writes, and
+ * the records of sends finishing together share a table transaction.
  */
 class Sender {
     private readonly run: ReturnType<typeof createLimiter>;
-    private readonly latest = new Map<string, ApprovalRecord>();
+    private readonly latest = new Map<string, OpenRow | ApprovalRecord>();
     private readonly handled = new Set<string>();
     private readonly sending: Promise<void>[] = [];
     private readonly untouched: ApprovalRecord[] = [];
     private putOff = false;
     private unavailableInARow = 0;
+    private room?: { below: number; open: () => void };
 
     constructor(
         private readonly deps: SyncDependencies,
@@ -345,13 +386,28 @@ class Sender {
     }
 
     /** Queues a row, or refreshes the queued copy of it (a later write changed its ETag). */
-    enqueue(record: ApprovalRecord): void {
+    enqueue(record: OpenRow | ApprovalRecord): void {
         if (this.handled.has(record.id) || pendingRecipients(record).length === 0) return;
         const queued = this.latest.has(record.id);
         this.latest.set(record.id, record);
         // Handled from the moment it is queued: a send that fails while later pages are still listed must not
         // become an unhandled rejection, which would end the worker process and any action running in it.
-        if (!queued) this.sending.push(this.run(() => this.send(record.id)).catch((error: unknown) => this.failed(record.id, error)));
+        if (!queued) this.sending.push(this.send(record.id).catch((error: unknown) => this.failed(record.id, error)));
+    }
+
+    /**
+     * Resolves once fewer than `below` rows wait for their turn, or at `deadline`, after which sends wind
+     * down and the listing must still finish.
+     */
+    async roomFor(below: number, deadline: number): Promise<void> {
+        if (this.latest.size < below) return;
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((open) => {
+            this.room = { below, open };
+            timer = setTimeout(open, Math.max(0, deadline - this.now()));
+        });
+        clearTimeout(timer);
+        this.room = undefined;
     }
 
     private failed(id: string, error: unknown): void {
@@ -362,56 +418,71 @@ class Sender {
     async finish(): Promise<void> {
         await Promise.all(this.sending);
         // Leases this poll took when it recorded new approvals must not keep the next poll from sending them.
-        const held = this.untouched.filter((record) => record.leaseHolder === this.pollId);
-        await mapLimited(held, TABLE_CONCURRENCY, (record) =>
-            this.deps.store.modify(record, (latest) => (latest.leaseHolder === this.pollId ? { ...latest, sendLeaseUntil: 0, leaseHolder: undefined } : undefined)),
+        await Promise.all(
+            this.untouched.map((record) =>
+                this.deps.store.modifyBatched(record, (latest) => (latest.leaseHolder === this.pollId ? { ...latest, sendLeaseUntil: 0, leaseHolder: undefined } : undefined)),
+            ),
         );
     }
 
     private async send(id: string): Promise<void> {
+        const delivery = await this.run(() => this.deliver(id));
+        if (!delivery) return;
+        await recordDelivery(this.deps, delivery, this.now);
+        if (delivery.owed) this.report.owedForNextPoll++;
+        else if (delivery.sent.length > 0) {
+            this.report.messagesSent++;
+            this.report.recipientsNotified += delivery.sent.length;
+        }
+    }
+
+    private async deliver(id: string): Promise<Delivery | undefined> {
         // Only the id stays once a row is taken up, so a large backlog is not held in memory twice.
         const record = this.latest.get(id)!;
         this.latest.delete(id);
-        this.handled.add(id);
+        this.handled.add(detached(id));
+        if (this.room && this.latest.size < this.room.below) this.room.open();
         if (this.putOff) {
-            this.untouched.push(record);
+            if (hasTexts(record) && record.leaseHolder === this.pollId) this.untouched.push(record);
             this.report.owedForNextPoll++;
-            return;
+            return undefined;
         }
-        const outcome = await sendOne(this.deps, record, this.deadline, this.now, this.pollId);
-        if (outcome.kind === 'owed') {
-            this.report.owedForNextPoll++;
+        const delivery = await deliver(this.deps, record, this.deadline, this.now, this.pollId);
+        if (delivery?.owed) {
             // A rate limit, a spent budget, a bad key or event would put off every other send too; one
             // unavailable answer may be a blip (a write is not retried after it), several in a row an
             // outage; a message refused for itself says nothing about the others.
-            if (outcome.affects === 'every-message') this.putOff = true;
-            if (outcome.affects === 'maybe-every-message' && ++this.unavailableInARow >= UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE) this.putOff = true;
-            return;
-        }
-        this.unavailableInARow = 0;
-        if (outcome.kind === 'sent' && outcome.recipients > 0) {
-            this.report.messagesSent++;
-            this.report.recipientsNotified += outcome.recipients;
-        }
+            if (delivery.owed === 'every-message') this.putOff = true;
+            if (delivery.owed === 'maybe-every-message' && ++this.unavailableInARow >= UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE) this.putOff = true;
+        } else this.unavailableInARow = 0;
+        return delivery;
     }
 }
 
 /** What an owed message says of the others: they would be put off too, maybe (Moveworks unavailable), or not. */
 type OwedScope = 'every-message' | 'maybe-every-message' | 'this-message';
-type SendResult = { kind: 'sent'; recipients: number } | { kind: 'owed'; affects: OwedScope } | { kind: 'held-elsewhere' };
 
-/** Sends what one row is owed, under a lease so that a concurrent poll does not send it too. */
-async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline: number, now: () => number, pollId: string): Promise<SendResult> {
+/** One row's messages: who got one and who was refused, under the lease taken for them; `owed` when some stay owed. */
+interface Delivery {
+    record: ApprovalRecord;
+    reminders: Set<string>;
+    sent: string[];
+    refused: string[];
+    owed?: OwedScope;
+}
+
+/** Sends what one row is owed, under a lease so that a concurrent poll does not send it too; undefined when another holds it. */
+async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord, deadline: number, now: () => number, pollId: string): Promise<Delivery | undefined> {
     const { store, events, log, source } = deps;
-    const ours = initial.leaseHolder === pollId && initial.sendLeaseUntil > now();
-    if (!ours && initial.sendLeaseUntil > now()) return { kind: 'held-elsewhere' };
+    const ours = queued.leaseHolder === pollId && queued.sendLeaseUntil > now();
+    if (!ours && queued.sendLeaseUntil > now()) return undefined;
+    const initial = await asListed(store, queued);
+    if (!initial) return undefined;
     const record = ours ? initial : await store.update({ ...initial, sendLeaseUntil: now() + SEND_LEASE_MS, leaseHolder: pollId, updatedAt: now() });
-    if (!record) return { kind: 'held-elsewhere' };
+    if (!record) return undefined;
     const reminders = new Set(record.reminderOwed);
     const recipients = pendingRecipients(record);
-    const sent: string[] = [];
-    const refused: string[] = [];
-    let owed: { affects: OwedScope } | undefined;
+    const delivery: Delivery = { record, reminders, sent: [], refused: [] };
     const batches: { message: string; emails: string[] }[] = [];
     for (const [message, emails] of [
         [record.message, recipients.filter((email) => !reminders.has(email))],
@@ -419,29 +490,34 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
     ] as const) {
         for (let start = 0; start < emails.length; start += MAX_RECIPIENTS_PER_MESSAGE) batches.push({ message, emails: emails.slice(start, start + MAX_RECIPIENTS_PER_MESSAGE) });
     }
-    while (batches.length > 0 && !owed) {
+    while (batches.length > 0 && !delivery.owed) {
         const { message, emails: batch } = batches.shift()!;
         const outcome = await events.send(message, batch, record.id, deadline);
-        if (outcome.kind === 'sent') sent.push(...batch);
+        if (outcome.kind === 'sent') delivery.sent.push(...batch);
         else if (outcome.kind === 'refused' && batch.length > 1) {
             // Moveworks refuses a whole request when one recipient is unknown to it: find who by halves, so
             // one unknown member of a group of 500 costs 19 requests (one, then two per halving) rather than 500.
             const half = Math.ceil(batch.length / 2);
             batches.unshift({ message, emails: batch.slice(0, half) }, { message, emails: batch.slice(half) });
         } else if (outcome.kind === 'refused') {
-            refused.push(...batch);
+            delivery.refused.push(...batch);
             log.error('sync.message_refused', { source: source.name, approvalId: record.id, recipients: batch.length, reason: outcome.reason });
         } else if (outcome.kind === 'failed') {
-            owed = { affects: outcome.scope };
+            delivery.owed = outcome.scope;
             log.error('sync.message_failed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         } else {
-            owed = { affects: outcome.cause === 'unavailable' ? 'maybe-every-message' : 'every-message' };
+            delivery.owed = outcome.cause === 'unavailable' ? 'maybe-every-message' : 'every-message';
             log.warn('sync.message_owed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         }
     }
+    return delivery;
+}
+
+/** Records who was sent to or refused and gives the lease up; throws, leaving the message owed, when the table write fails. */
+async function recordDelivery(deps: SyncDependencies, { record, reminders, sent, refused }: Delivery, now: () => number): Promise<void> {
     const at = now();
     const sentOrRefused = new Set([...sent, ...refused]);
-    const saved = await store.modify(record, (latest) => {
+    const saved = await deps.store.modifyBatched(record, (latest) => {
         // Recorded for the step and approvers the message was written for, even if the row moved on meanwhile.
         const alreadyNotified = new Set(notifiedInStep(latest.notified, record.step).map((entry) => entry.email));
         return {
@@ -459,6 +535,5 @@ async function sendOne(deps: SyncDependencies, initial: ApprovalRecord, deadline
             updatedAt: at,
         };
     });
-    if (!saved) log.error('sync.notification_not_recorded', { source: source.name, approvalId: initial.id, recipients: sent.length });
-    return owed ? { kind: 'owed', ...owed } : { kind: 'sent', recipients: sent.length };
+    if (!saved) deps.log.error('sync.notification_not_recorded', { source: deps.source.name, approvalId: record.id, recipients: sent.length });
 }

@@ -1,6 +1,7 @@
 import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
 import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { mapLimited } from '../concurrency';
 import { Config } from '../config';
 import { currentDeadline } from '../http';
 import { Decision, SourceName } from '../model';
@@ -83,13 +84,36 @@ export function notifiedInStep(notified: NotifiedRecipient[], step: number): Not
     return notified.filter((entry) => (entry.step ?? 0) === step);
 }
 
+/**
+ * An open row as a poll lists it: everything but the texts of its message, which a poll needs only for
+ * the few rows it writes or sends (see listOpenRows, and hasTexts to tell the two apart).
+ */
+export type OpenRow = Omit<ApprovalRecord, 'message' | 'summary' | 'approverNames'>;
+
+export const hasTexts = (row: OpenRow | ApprovalRecord): row is ApprovalRecord => 'message' in row;
+
 /** Recipients still owed a notification for the current approvers. */
-export function pendingRecipients(record: ApprovalRecord): string[] {
+export function pendingRecipients(record: Pick<ApprovalRecord, 'recipients' | 'notified' | 'refused' | 'reminderOwed' | 'step'>): string[] {
     const done = new Set([...notifiedInStep(record.notified, record.step).map((entry) => entry.email), ...record.refused]);
     return [...new Set([...record.recipients.filter((email) => !done.has(email)), ...record.reminderOwed])];
 }
 
 const CURSOR_PARTITION = 'cursor';
+
+/**
+ * An entity group transaction holds at most 100 operations on one partition and 4 MiB in all; the size
+ * is estimated from the entities with room left for the multipart envelope around each.
+ */
+const MAX_ROWS_PER_TRANSACTION = 100;
+const MAX_TRANSACTION_BYTES = 3.5 * 2 ** 20;
+const ENVELOPE_BYTES_PER_ROW = 1024;
+/**
+ * Transactions of gathered changes written at once: while they are in flight the next changes gather, so
+ * a quiet moment writes a change at once and a busy one writes a hundred in one request.
+ */
+const TRANSACTIONS_IN_FLIGHT = 2;
+/** Row writes at once when a transaction's rows are written one by one. */
+const ROW_WRITES_IN_FLIGHT = 16;
 
 /**
  * Azure Tables caps a string property at 64 KiB (32 K UTF-16 characters), a binary one at 64 KiB, and an
@@ -112,10 +136,14 @@ function writeList(entity: Entity, name: string, value: unknown): void {
     }
 }
 
+/** An entity holds at most 1 MiB, so no list takes more chunks than this. */
+const MAX_LIST_CHUNKS = Math.ceil(2 ** 20 / LIST_CHUNK_BYTES);
+
+/** A list column; a column that a query selects and the row lacks may come back as null. */
 function readList(entity: Record<string, unknown>, name: string): unknown[] {
-    if (entity[`${name}Gz0`] === undefined) return JSON.parse(String(entity[name] ?? '[]')) as unknown[];
+    if (entity[`${name}Gz0`] == null) return JSON.parse(String(entity[name] ?? '[]')) as unknown[];
     const chunks: Buffer[] = [];
-    for (let chunk = 0; entity[`${name}Gz${chunk}`] !== undefined; chunk++) chunks.push(asBytes(entity[`${name}Gz${chunk}`]));
+    for (let chunk = 0; entity[`${name}Gz${chunk}`] != null; chunk++) chunks.push(asBytes(entity[`${name}Gz${chunk}`]));
     return JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as unknown[];
 }
 
@@ -148,6 +176,49 @@ function fromNotifiedGroups(stored: unknown[]): NotifiedRecipient[] {
 }
 
 type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+/**
+ * About the bytes an entity takes in a request body: binary values travel as base64, text as UTF-8 (its
+ * JSON escapes are left to the margin; a transaction the table still finds too large is written row by row).
+ */
+function entityBytes(entity: Entity): number {
+    let bytes = ENVELOPE_BYTES_PER_ROW;
+    for (const name in entity) {
+        const value = entity[name];
+        if (value instanceof Uint8Array) bytes += name.length + Math.ceil(value.byteLength / 3) * 4;
+        else if (typeof value === 'string') bytes += name.length + Buffer.byteLength(value);
+        else if (value !== undefined) bytes += name.length + 64;
+    }
+    return bytes;
+}
+
+/** Consecutive groups of items that each fit in one transaction, the first of at most `firstRows`. */
+function transactionGroups<T>(items: T[], bytesOf: (item: T) => number, firstRows = MAX_ROWS_PER_TRANSACTION): T[][] {
+    const groups: T[][] = [];
+    let bytes = 0;
+    for (const item of items) {
+        const size = bytesOf(item);
+        const last = groups[groups.length - 1];
+        const rows = groups.length === 1 ? Math.min(firstRows, MAX_ROWS_PER_TRANSACTION) : MAX_ROWS_PER_TRANSACTION;
+        if (last && last.length < rows && bytes + size <= MAX_TRANSACTION_BYTES) {
+            last.push(item);
+            bytes += size;
+        } else {
+            groups.push([item]);
+            bytes = size;
+        }
+    }
+    return groups;
+}
+
+type Change = (record: ApprovalRecord) => ApprovalRecord | undefined;
+
+/** A change waiting for the next transaction (see modifyBatched). */
+interface GatheredChange {
+    record: ApprovalRecord;
+    change: Change;
+    settle: (outcome: Promise<ApprovalRecord | undefined>) => void;
+}
 
 const asNumber = (value: unknown) => (value === undefined || value === null ? undefined : Number(value));
 const asString = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
@@ -216,6 +287,18 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
     };
 }
 
+/**
+ * The columns of an open row, from the entity every record makes, so a column added there is listed
+ * too: the row's own names, every chunk a list may take, and not the texts.
+ */
+const OPEN_ROW_COLUMNS = (() => {
+    const texts = new Set(['message', 'summary', 'approverNames']);
+    const lists = ['recipients', 'notified', 'refused', 'reminderOwed'];
+    const names = Object.keys(toEntity({ notified: [], recipients: [], refused: [], reminderOwed: [] } as unknown as ApprovalRecord)).filter((name) => !texts.has(name));
+    const chunks = lists.flatMap((list) => Array.from({ length: MAX_LIST_CHUNKS }, (_, chunk) => `${list}Gz${chunk}`));
+    return [...names.map((name) => (name === 'partitionKey' ? 'PartitionKey' : name === 'rowKey' ? 'RowKey' : name)), ...chunks];
+})();
+
 const isStatus = (error: unknown, ...statuses: number[]) => error instanceof RestError && statuses.includes(error.statusCode ?? 0);
 
 /** The table refused this one row (a bad key, a value or entity too large), as opposed to being unreachable. */
@@ -223,6 +306,8 @@ export const isRowRefused = (error: unknown) => isStatus(error, 400, 413);
 
 export class ApprovalStore {
     private ready?: Promise<void>;
+    private readonly gathered: GatheredChange[] = [];
+    private transactionsInFlight = 0;
 
     /** Table operations issued, for the benchmark's idle-poll figure. */
     operations = 0;
@@ -263,24 +348,30 @@ export class ApprovalStore {
     }
 
     /**
-     * Inserts new rows of one source, 100 to a transaction (a table request per hundred rows rather than
-     * per row). A transaction fails whole when one row exists already (another poll was first, or the row
-     * was decided or closed) or one row is refused; its rows are then inserted one by one. Answers the rows
-     * this call inserted, the ids that existed already, and the rows the table refused (see isRowRefused).
+     * Inserts new rows of one source, up to 100 to a transaction (a table request per hundred rows rather
+     * than per row), and answers each transaction's outcome as soon as it is known, so its rows can be
+     * sent while the next ones are written. A transaction fails whole when one row exists already (another
+     * poll was first, or the row was decided or closed) or one row is refused; its rows are then inserted
+     * one by one. Answers the rows inserted, the ids that existed already, and the rows the table refused
+     * (see isRowRefused). A caller that sends what it inserts keeps the first transaction to what it sends
+     * at once (`firstRows`), so the first sends wait for a small write rather than a hundred-row one.
      */
-    async insertMany(records: ApprovalRecord[]): Promise<{ inserted: ApprovalRecord[]; existing: string[]; refused: { id: string; error: unknown }[] }> {
+    async *insertMany(
+        records: ApprovalRecord[],
+        firstRows = MAX_ROWS_PER_TRANSACTION,
+    ): AsyncIterable<{ inserted: ApprovalRecord[]; existing: string[]; refused: { id: string; error: unknown }[] }> {
         await this.ensureTable();
-        const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
-        for (let start = 0; start < records.length; start += 100) {
-            const chunk = records.slice(start, start + 100);
+        const entities = records.map((record) => ({ record, entity: toEntity(record) }));
+        for (const group of transactionGroups(entities, ({ entity }) => entityBytes(entity), firstRows)) {
+            const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
             this.operations++;
             try {
-                const { subResponses } = await this.table.submitTransaction(chunk.map((record) => ['create', toEntity(record)]));
-                const etags = new Map(subResponses.map((response) => [response.rowKey, response.etag]));
-                result.inserted.push(...chunk.map((record) => ({ ...record, etag: etags.get(record.id) })));
+                const { subResponses } = await this.table.submitTransaction(group.map(({ entity }) => ['create', entity]));
+                // Sub-responses come in the order of the operations; their row keys are URL-encoded.
+                result.inserted.push(...group.map(({ record }, index) => ({ ...record, etag: subResponses[index]?.etag })));
             } catch (error) {
                 if (!isStatus(error, 409, 400, 413)) throw error;
-                for (const record of chunk) {
+                for (const { record } of group) {
                     try {
                         const one = await this.insert(record);
                         if (one) result.inserted.push(one);
@@ -291,8 +382,8 @@ export class ApprovalStore {
                     }
                 }
             }
+            yield result;
         }
-        return result;
     }
 
     /** Replaces the row if nobody changed it since it was read; answers undefined when someone did. */
@@ -314,7 +405,7 @@ export class ApprovalStore {
      */
     async modify(
         current: ApprovalRecord,
-        change: (record: ApprovalRecord) => ApprovalRecord | undefined,
+        change: Change,
         attempts = 5,
     ): Promise<ApprovalRecord | undefined> {
         let record: ApprovalRecord | undefined = current;
@@ -328,8 +419,93 @@ export class ApprovalStore {
         return undefined;
     }
 
+    /**
+     * As modify, for a writer that can let its change wait for others: changes asked for while earlier
+     * ones are being written gather into entity group transactions (one partition, distinct rows), each
+     * row still conditional on the ETag it was read with. A transaction is all or nothing, so when it fails
+     * because a row was changed or removed meanwhile (412, 404), or the table refuses a row (400, 413),
+     * nothing of it was written and its rows go through modify one by one: the changed row is re-read and
+     * the change re-applied, the refused one fails alone. Any other failure fails every change in it.
+     */
+    modifyBatched(current: ApprovalRecord, change: Change): Promise<ApprovalRecord | undefined> {
+        return new Promise((resolve, reject) => {
+            this.gathered.push({ record: current, change, settle: (outcome) => void outcome.then(resolve, reject) });
+            this.writeGathered();
+        });
+    }
+
+    private writeGathered(): void {
+        while (this.transactionsInFlight < TRANSACTIONS_IN_FLIGHT && this.gathered.length > 0) {
+            this.transactionsInFlight++;
+            void this.writeTogether(this.takeGathered()).finally(() => {
+                this.transactionsInFlight--;
+                this.writeGathered();
+            });
+        }
+    }
+
+    /** The oldest gathered changes of one partition that fit one transaction; a second change to a row waits for the next. */
+    private takeGathered(): { gathered: GatheredChange; changed: ApprovalRecord; entity: Entity }[] {
+        const taken: { gathered: GatheredChange; changed: ApprovalRecord; entity: Entity }[] = [];
+        const rows = new Set<string>();
+        const partition = this.gathered[0].record.source;
+        let bytes = 0;
+        for (let index = 0; index < this.gathered.length && taken.length < MAX_ROWS_PER_TRANSACTION; ) {
+            const gathered = this.gathered[index];
+            if (gathered.record.source !== partition || rows.has(gathered.record.id)) {
+                index++;
+                continue;
+            }
+            const changed = gathered.change(gathered.record);
+            if (!changed) {
+                this.gathered.splice(index, 1);
+                gathered.settle(Promise.resolve(undefined));
+                continue;
+            }
+            const entity = toEntity(changed);
+            const size = entityBytes(entity);
+            if (taken.length > 0 && bytes + size > MAX_TRANSACTION_BYTES) break;
+            this.gathered.splice(index, 1);
+            rows.add(gathered.record.id);
+            taken.push({ gathered, changed, entity });
+            bytes += size;
+        }
+        return taken;
+    }
+
+    private async writeTogether(taken: { gathered: GatheredChange; changed: ApprovalRecord; entity: Entity }[]): Promise<void> {
+        if (taken.length === 0) return;
+        const oneByOne = () =>
+            mapLimited(taken, ROW_WRITES_IN_FLIGHT, async ({ gathered }) => {
+                const outcome = this.modify(gathered.record, gathered.change);
+                gathered.settle(outcome);
+                await outcome.catch(() => undefined);
+            });
+        if (taken.length === 1) return void (await oneByOne());
+        try {
+            await this.ensureTable();
+            this.operations++;
+            const { subResponses } = await this.table.submitTransaction(taken.map(({ changed, entity }) => ['update', entity, 'Replace', { etag: changed.etag ?? '*' }]));
+            taken.forEach(({ gathered, changed }, index) => gathered.settle(Promise.resolve({ ...changed, etag: subResponses[index]?.etag })));
+        } catch (error) {
+            if (isStatus(error, 412, 404, 400, 413)) return void (await oneByOne());
+            for (const { gathered } of taken) gathered.settle(Promise.reject(error));
+        }
+    }
+
     listOpen(source: SourceName): AsyncIterable<ApprovalRecord> {
         return this.query(odata`PartitionKey eq ${source} and (status eq 'open' or status eq 'deciding')`);
+    }
+
+    /**
+     * The open rows without their texts: a poll reads every open row and writes or sends few of them, and
+     * the texts are most of a row, so leaving them out keeps a sweep of many rows small to read and hold.
+     */
+    async *listOpenRows(source: SourceName): AsyncIterable<OpenRow> {
+        for await (const record of this.query(odata`PartitionKey eq ${source} and (status eq 'open' or status eq 'deciding')`, OPEN_ROW_COLUMNS)) {
+            const { message, summary, approverNames, ...row } = record;
+            yield row;
+        }
     }
 
     /** Removes approvals decided or closed before `cutoff` (local clock); answers how many. */
@@ -378,9 +554,9 @@ export class ApprovalStore {
         }
     }
 
-    private async *query(filter: string): AsyncIterable<ApprovalRecord> {
+    private async *query(filter: string, select?: string[]): AsyncIterable<ApprovalRecord> {
         await this.ensureTable();
-        const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter }, disableTypeConversion: true }).byPage({ maxPageSize: 1000 });
+        const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select }, disableTypeConversion: true }).byPage({ maxPageSize: 1000 });
         for await (const page of pages) {
             this.operations++;
             for (const entity of page) yield fromEntity(unwrapTyped(entity));
