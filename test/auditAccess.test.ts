@@ -1,3 +1,4 @@
+import { AUDIENCE, JAMIE } from './support/callerApp';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
@@ -9,16 +10,14 @@ describe('reading the audit trail without the master key', () => {
         await h.stop();
     });
 
-    const AUDIENCE = 'api://sailpoint-approvals';
     const READER_KEY = 'audit-reader-key-0123456789abcdef0123456789';
-    const jamie = 'jamie.rivera@example.com';
     /** Keys on, one approval approved, so the audit trail has an entry; `settings` on top. */
     const begin = async (settings: Record<string, string> = {}) => {
         h = await startHarness();
         fn = await startFunctionHost({ ...h.settings, FUNCTION_KEY: 'moveworks-function-key', MASTER_KEY: 'the-master-key', ...settings });
         await fn.pollNow();
         const id = h.sample.workItems.roleRequest.id;
-        expect((await fn.post(`/api/approvals/${id}/approve`, { approverEmail: jamie })).status).toBe(200);
+        expect((await fn.post(`/api/approvals/${id}/approve`, { approverEmail: JAMIE })).status).toBe(200);
         return id;
     };
     const beginWithTokens = async (settings: Record<string, string> = {}) => {
