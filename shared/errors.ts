@@ -40,3 +40,11 @@ export class UpstreamError extends Error {
         this.name = 'UpstreamError';
     }
 }
+
+/** A call the app did not send, because the system asked it to wait (a 429's Retry-After not yet over). */
+export class WaitingOutRateLimit extends UpstreamError {
+    constructor(system: string) {
+        super(system, `${system} is rate limiting the app; try again shortly`, 429);
+        this.name = 'WaitingOutRateLimit';
+    }
+}

@@ -2,7 +2,7 @@ import { RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { Config, ConfigError, describeSources, IscConfig, loadConfig } from './config';
 import { CheckResult, DeepHealthReport } from './contract';
-import { UpstreamError } from './errors';
+import { UpstreamError, WaitingOutRateLimit } from './errors';
 import { currentDeadline, HttpClient, parseJsonBody, withDeadline } from './http';
 import { equals } from './iiq/filter';
 import { PluginClient } from './iiq/pluginClient';
@@ -139,6 +139,7 @@ function explainCommon(system: string, urlSetting: string, budgetMs: number, err
     if (status !== undefined && status >= 300 && status < 400) {
         return { cause: `${system} answered with a redirect (${status}), which the app does not follow`, fix: `set ${urlSetting} to the address it redirects to (often https:// instead of http://, or without a trailing path)` };
     }
+    if (error instanceof WaitingOutRateLimit) return { cause: `not tried: ${system} asked the app to wait (429 with Retry-After)`, fix: 'rate limited, try again in a minute' };
     if (status === 429) return { cause: `${system} answered 429`, fix: 'rate limited, try again in a minute' };
     if (status !== undefined && status >= 500) return { cause: `${system} failed (${status})`, fix: `try again in a minute; if it persists, ${system}'s own logs say why` };
     return undefined;

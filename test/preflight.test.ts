@@ -195,6 +195,17 @@ describe('npm run check', () => {
         expect(status).toBe(1);
     });
 
+    it('says a check was not tried, rather than answered 429, while the source asked the app to wait', async () => {
+        await begin();
+        h.simulator.failNext('isc.accessRequests.pending', { status: 429, retryAfter: '30' });
+        const { lines } = await check();
+        expect(h.simulator.calls['isc.identities'] ?? 0).toBe(0);
+        expect(failure(lines, 'Identity Security Cloud: look up one identity')).toEqual({
+            cause: 'not tried: Identity Security Cloud asked the app to wait (429 with Retry-After)',
+            fix: 'rate limited, try again in a minute',
+        });
+    });
+
     it('gives up on an upstream that never answers within HTTP_TIMEOUT_MS, naming it and the URL setting', async () => {
         await begin();
         const silent = await silentServer();

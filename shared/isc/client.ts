@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IscConfig } from '../config';
-import { UpstreamError } from '../errors';
+import { UpstreamError, WaitingOutRateLimit } from '../errors';
 import { currentDeadline, HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../http';
 import { quoteFilterValue } from '../filterValue';
 import { Pacer } from '../pacer';
@@ -152,9 +152,7 @@ export class IscClient {
         const send = async (token: string) => {
             const ambient = currentDeadline();
             const waitMs = Math.min(MAX_PACING_WAIT_MS, ambient === undefined ? Infinity : ambient - Date.now());
-            if (!(await this.pacer.acquire(this.now() + waitMs))) {
-                throw new UpstreamError(SYSTEM, 'Identity Security Cloud is rate limiting the app; try again shortly', 429);
-            }
+            if (!(await this.pacer.acquire(this.now() + waitMs))) throw new WaitingOutRateLimit(SYSTEM);
             const answer = await this.http.send({
                 system: SYSTEM,
                 method,
