@@ -1,5 +1,6 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
+import { auditReaderCredentials } from '../shared/auditReaders';
 import { toErrorAnswer } from '../shared/httpAnswers';
 import { jsonLogger } from '../shared/log';
 import { parseAuditQuery } from '../shared/queryInput';
@@ -8,7 +9,7 @@ export async function delegatedAudit(request: HttpRequest, context: InvocationCo
     const log = jsonLogger(context);
     try {
         const app = getApp();
-        const reader = await app.authorizeAuditReader({ key: request.headers.get('x-audit-key'), authorization: request.headers.get('authorization') });
+        const reader = await app.authorizeAuditReader(auditReaderCredentials(request));
         const query = parseAuditQuery(request);
         log.info('audit.read', { ...reader, approvalId: query.approvalId, approverEmail: query.approverEmail });
         return { status: 200, jsonBody: await app.audit.page(query) };

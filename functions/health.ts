@@ -1,5 +1,6 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
+import { auditReaderCredentials } from '../shared/auditReaders';
 import { toErrorAnswer } from '../shared/httpAnswers';
 import { jsonLogger } from '../shared/log';
 import { parseHealthQuery } from '../shared/queryInput';
@@ -15,7 +16,7 @@ export async function health(request: HttpRequest, context: InvocationContext): 
     try {
         const app = getApp();
         if (!parseHealthQuery(request).deep) return { status: 200, jsonBody: app.health() };
-        const reader = await app.authorizeAuditReader({ key: request.headers.get('x-audit-key'), authorization: request.headers.get('authorization') });
+        const reader = await app.authorizeAuditReader(auditReaderCredentials(request));
         const report = await app.preflight();
         log.info('health.deep', { ...reader, status: report.status, failed: report.checks.filter((check) => !check.ok).length });
         return { status: 200, jsonBody: report };

@@ -18,7 +18,6 @@ import { Pacer } from './pacer';
 import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
 import { ActionResult, DeepHealthReport, HealthReport, PendingList, RetryRefusedResult } from './contract';
-import { runPreflight } from './preflight';
 import { TokenCache, tokenCache } from './tokens';
 import { AuditReader, AuditReaderCredentials, authorizeAuditReader } from './auditReaders';
 import { Caller, CallerVerifier } from './callerAuth';
@@ -103,8 +102,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         announce: config.decisions.notifyRequester ? announce : undefined,
     };
     let polling: Promise<SyncReport[]> | undefined;
-    let checking: Promise<DeepHealthReport> | undefined;
-    let lastCheck: { at: number; report: DeepHealthReport } | undefined;
+    let lastPreflight: { at: number; report: Promise<DeepHealthReport> } | undefined;
     const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs) : undefined;
 
     return {
@@ -199,15 +197,16 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         reassign: (request) => reassign(actions, request),
         preflight() {
             // Callers arriving while the checks run, or soon after, share them: a burst of deep health checks,
-            // or a monitor polling it, costs SailPoint one set of calls per DEEP_HEALTH_REUSE_MS.
-            if (lastCheck && now() - lastCheck.at < DEEP_HEALTH_REUSE_MS) return Promise.resolve(lastCheck.report);
-            checking ??= runPreflight(config, { log })
-                .then((report) => {
-                    lastCheck = { at: now(), report };
-                    return report;
-                })
-                .finally(() => (checking = undefined));
-            return checking;
+            // or a monitor polling it, costs SailPoint one set of calls per DEEP_HEALTH_REUSE_MS. The checks'
+            // module is loaded on the first one, not at every cold start.
+            if (!lastPreflight || now() - lastPreflight.at >= DEEP_HEALTH_REUSE_MS) {
+                const entry = { at: now(), report: import('./preflight').then(({ runPreflight }) => runPreflight(config, { log })) };
+                lastPreflight = entry;
+                entry.report.catch(() => {
+                    if (lastPreflight === entry) lastPreflight = undefined;
+                });
+            }
+            return lastPreflight.report;
         },
         health() {
             return {

@@ -4,9 +4,9 @@ import { AppError, notFound } from './errors';
 
 /**
  * Who may read the audit trail at `audit/delegated`, and run the deep health check: the holder of
- * AUDIT_READER_KEY, or a caller token with CALLER_ADMIN_ROLE. Azure does not tell the app which of its keys a request passed with, so this
- * route is anonymous to Azure and checks its own credentials; either can be revoked on its own, without
- * rotating the master key that `audit` takes.
+ * AUDIT_READER_KEY, or a caller token with CALLER_ADMIN_ROLE. Azure does not tell the app which of its
+ * keys a request passed with, so these routes are anonymous to Azure and check their own credentials;
+ * either can be revoked on its own, without rotating the master key that `audit` takes.
  */
 export type AuditReader = { by: 'reader_key' } | { by: 'caller_token'; subject?: string; clientId?: string };
 
@@ -15,6 +15,11 @@ export interface AuditReaderCredentials {
     key: string | null;
     /** The `Authorization` header. */
     authorization: string | null;
+}
+
+/** The credentials a request carries for the audit routes and the deep health check. */
+export function auditReaderCredentials(request: { headers: { get(name: string): string | null } }): AuditReaderCredentials {
+    return { key: request.headers.get('x-audit-key'), authorization: request.headers.get('authorization') };
 }
 
 export async function authorizeAuditReader(

@@ -16,7 +16,14 @@ export function isStorageFailure(error: unknown): error is RestError | Error {
 
 /** The fields of a `storage.failed` event, which the table alert and the runbook read. */
 export function storageFailure(error: RestError | Error): { status?: number; code: string } {
-    return error instanceof RestError ? { status: error.statusCode, code: error.code ?? 'unknown' } : { code: 'timed out' };
+    return error instanceof RestError ? { status: error.statusCode, code: tableErrorCode(error) ?? 'unknown' } : { code: 'timed out' };
+}
+
+/** The storage error code: the SDK's, or the one in the OData error body when the SDK left it out. */
+export function tableErrorCode(error: RestError): string | undefined {
+    const details = error.details as { odataError?: { code?: unknown } } | undefined;
+    const code = error.code ?? details?.odataError?.code;
+    return typeof code === 'string' ? code.slice(0, 80) : undefined;
 }
 
 export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {

@@ -4,6 +4,7 @@ import { Config, ConfigError, describeSources, IscConfig, loadConfig } from './c
 import { CheckResult, DeepHealthReport } from './contract';
 import { UpstreamError, WaitingOutRateLimit } from './errors';
 import { currentDeadline, HttpClient, parseJsonBody, withDeadline } from './http';
+import { tableErrorCode } from './httpAnswers';
 import { equals } from './iiq/filter';
 import { PluginClient } from './iiq/pluginClient';
 import { parseWorkItemList } from './iiq/workItemXml';
@@ -318,10 +319,11 @@ function explainTable(storage: Config['storage'], budgetMs: number): Explain {
     return (error, timedOut) => {
         if (timedOut) return { cause: `no answer from the table service within HTTP_TIMEOUT_MS (${budgetMs} ms)`, fix: reach };
         if (error instanceof RestError) {
-            const code = tableErrorCode(error) ? ` ${tableErrorCode(error)}` : '';
+            const errorCode = tableErrorCode(error);
+            const code = errorCode ? ` ${errorCode}` : '';
             if (error.statusCode === 401 || error.statusCode === 403) return { cause: `the table service refused the app (${error.statusCode}${code})`, fix: access };
             if (error.statusCode === 404) return { cause: `the table service has no such account or table (404${code})`, fix: `check ${where}, STATE_TABLE_NAME and AUDIT_TABLE_NAME` };
-            if (error.statusCode === undefined) return { cause: `the table service could not be reached (${tableErrorCode(error) ?? 'network error'})`, fix: reach };
+            if (error.statusCode === undefined) return { cause: `the table service could not be reached (${errorCode ?? 'network error'})`, fix: reach };
             if (error.statusCode >= 500) return { cause: `the table service failed (${error.statusCode}${code})`, fix: 'try again in a minute; if it persists, check the storage account\'s health' };
             return { cause: `the table service answered ${error.statusCode}${code}`, fix: `check ${where}` };
         }
@@ -336,12 +338,6 @@ function explainTable(storage: Config['storage'], budgetMs: number): Explain {
 }
 
 /** Azure's error code (AuthorizationPermissionMismatch, TableNotFound, ...): in the x-ms-error-code header, or in the OData body alone. */
-function tableErrorCode(error: RestError): string | undefined {
-    const details = error.details as { odataError?: { code?: unknown } } | undefined;
-    const code = error.code ?? details?.odataError?.code;
-    return typeof code === 'string' ? code.slice(0, 80) : undefined;
-}
-
 // Moveworks
 
 const MOVEWORKS_KEY_FIX =
@@ -352,7 +348,7 @@ async function moveworksChecks(moveworks: Config['moveworks'], http: HttpClient,
     const explain: Explain = (error, timedOut) => explainCommon('Moveworks', 'MOVEWORKS_BASE_URL', budgetMs, error, timedOut) ?? { cause: errorMessage(error), fix: MOVEWORKS_KEY_FIX };
     const checks = [await attempt('Moveworks: API key and host (not the event id: --send-test proves it)', budgetMs, explain, () => probeMoveworks(moveworks, http))];
     if (sendTestTo !== undefined) {
-        checks.push(await attempt(`Moveworks: send one test message to ${sendTestTo}`, budgetMs, explain, () => sendTestMessage(moveworks, http, log, sendTestTo, budgetMs)));
+        checks.push(await attempt(`Moveworks: send one test message to ${sendTestTo}`, budgetMs, explain, () => sendTestMessage(moveworks, http, log, sendTestTo)));
     }
     return checks;
 }
@@ -390,9 +386,10 @@ function moveworksErrorCode(body: string): string | undefined {
     return typeof parsed?.error?.code === 'string' ? parsed.error.code.slice(0, 80) : undefined;
 }
 
-async function sendTestMessage(moveworks: Config['moveworks'], http: HttpClient, log: Logger, to: string, budgetMs: number): Promise<void> {
+/** Runs inside `attempt`, whose deadline bounds the send. */
+async function sendTestMessage(moveworks: Config['moveworks'], http: HttpClient, log: Logger, to: string): Promise<void> {
     const events = new EventsClient(moveworks, http, new Pacer(moveworks.maxPerMinute, 60_000), log);
-    const outcome = await events.send(TEST_MESSAGE, [to], TEST_APPROVAL_ID, currentDeadline() ?? Date.now() + budgetMs);
+    const outcome = await events.send(TEST_MESSAGE, [to], TEST_APPROVAL_ID, currentDeadline()!);
     if (outcome.kind === 'sent') return;
     if (outcome.kind === 'refused') {
         throw new CheckFailure({ cause: outcome.reason, fix: `${to} must be a Moveworks user: the same work email as in the identity provider` });

@@ -48,7 +48,6 @@ export function parseAuditQuery(request: HttpRequest): { approvalId?: string; ap
     return { approvalId, approverEmail: optionalEmail(request, 'approverEmail'), limit: whole(request, 'limit', 50, 1, 1000), pageToken };
 }
 
-/** `deep=true` asks for every dependency to be tried; absent or `false`, the plain anonymous answer. */
 /** `deep=true` (or `1`) asks for the checks; anything else is the plain answer, as before `deep` existed. */
 export function parseHealthQuery(request: HttpRequest): { deep: boolean } {
     return { deep: /^(true|1)$/i.test(request.query.get('deep') ?? '') };

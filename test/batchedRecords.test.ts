@@ -115,3 +115,21 @@ describe('recording notifications in table transactions', () => {
         }
     });
 });
+
+describe('a gathered change that throws', () => {
+    it('fails alone, and the changes gathered after it are still written', async () => {
+        const h = await startHarness();
+        try {
+            await h.app.poll();
+            const [first, second] = await Promise.all([h.sample.workItems.roleRequest.id, h.sample.workItems.removal.id].map((id) => h.app.store.get('iiq', id)));
+            const failing = h.app.store.modifyBatched(first!, () => {
+                throw new Error('a change that cannot be made');
+            });
+            const written = h.app.store.modifyBatched(second!, (row) => ({ ...row, remindersSent: row.remindersSent + 1 }));
+            await expect(failing).rejects.toThrow('a change that cannot be made');
+            expect((await written)?.remindersSent).toBe(second!.remindersSent + 1);
+        } finally {
+            await h.stop();
+        }
+    });
+});

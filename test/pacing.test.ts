@@ -1,3 +1,4 @@
+import { Pacer } from '../shared/pacer';
 import { Harness, startHarness } from './support/harness';
 
 describe('pacing Moveworks messages', () => {
@@ -126,4 +127,12 @@ describe('the poll time budget', () => {
         // Neither source's backlog takes the whole budget: both sent some.
         expect(reports.every((report) => report.messagesSent > 0)).toBe(true);
     }, 60_000);
+});
+
+describe('the pacer', () => {
+    it('gives no slot once the deadline has passed, even with slots free, and takes none', async () => {
+        const pacer = new Pacer(1, 60_000);
+        expect(await pacer.acquire(Date.now() - 1)).toBe(false);
+        expect(await pacer.acquire(Date.now() + 1_000)).toBe(true);
+    });
 });

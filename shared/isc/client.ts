@@ -49,8 +49,7 @@ export function iscFailureDetail(answer: HttpAnswer): string {
 }
 
 /** ISC's error body, as one line an admin can quote to SailPoint support. */
-export function describeIscFailure(answer: HttpAnswer, action: string): string {
-    const detail = iscFailureDetail(answer);
+export function describeIscFailure(answer: HttpAnswer, action: string, detail = iscFailureDetail(answer)): string {
     const hint =
         answer.status === 403
             ? ` ${PERMISSIONS_HINT}`
@@ -144,7 +143,8 @@ export class IscClient {
 
     expectOk(answer: HttpAnswer, action: string): string {
         if (answer.status >= 200 && answer.status < 300) return answer.body;
-        throw new UpstreamError(SYSTEM, describeIscFailure(answer, action), answer.status, undefined, iscFailureDetail(answer) || undefined);
+        const detail = iscFailureDetail(answer);
+        throw new UpstreamError(SYSTEM, describeIscFailure(answer, action, detail), answer.status, undefined, detail || undefined);
     }
 
     private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent'): Promise<HttpAnswer> {

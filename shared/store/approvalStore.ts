@@ -456,13 +456,22 @@ export class ApprovalStore {
                 index++;
                 continue;
             }
-            const changed = gathered.change(gathered.record);
-            if (!changed) {
+            let prepared: { changed: ApprovalRecord; entity: Entity } | undefined;
+            try {
+                const next = gathered.change(gathered.record);
+                prepared = next && { changed: next, entity: toEntity(next) };
+            } catch (error) {
+                // One change that throws fails alone: left at the head, it would hold every later one back.
+                this.gathered.splice(index, 1);
+                gathered.settle(Promise.reject(error));
+                continue;
+            }
+            if (!prepared) {
                 this.gathered.splice(index, 1);
                 gathered.settle(Promise.resolve(undefined));
                 continue;
             }
-            const entity = toEntity(changed);
+            const { changed, entity } = prepared;
             const size = entityBytes(entity);
             if (taken.length > 0 && bytes + size > MAX_TRANSACTION_BYTES) break;
             this.gathered.splice(index, 1);
