@@ -1,9 +1,12 @@
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+const escapeCharacter = (character: string) => ENTITIES[character] ?? character;
+
 /** The one escaping function: every value from a source system passes through it before entering chat markup. */
 export function escapeHtml(value: string): string {
-    return value.replace(/[&<>"']/g, (character) => ENTITIES[character]);
+    return value.replace(/[&<>"']/g, escapeCharacter);
 }
+
 
 /**
  * `value` escaped in at most `max` characters of markup, "…" included when it had to be cut: cut between
@@ -14,7 +17,7 @@ export function escapeHtmlWithin(value: string, max: number): string {
     if (escaped.length <= max) return escaped;
     let kept = '';
     for (const character of value) {
-        const piece = escapeHtml(character);
+        const piece = escapeCharacter(character);
         if (kept.length + piece.length > max - 1) break;
         kept += piece;
     }
