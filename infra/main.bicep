@@ -132,6 +132,8 @@ param alertServerErrorThreshold int = 5
 param alertRefusedThreshold int = 1
 
 param maximumInstanceCount int = 40
+@description('Memory of each instance, in MB (the sizes Flex Consumption offers); the Node worker\'s heap is sized from it.')
+@allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
 var suffix = uniqueString(resourceGroup().id, name)

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { DEFAULT_INSTANCE_MEMORY_MB, workerNodeOptions } from '../dev/workerNodeOptions';
 import { MAX_POLL_BUDGET_SECONDS, SETTING_NAMES } from '../shared/config';
 
 // web-tree-sitter 0.22 is CommonJS with the Parser class as its export.
@@ -19,6 +20,7 @@ function bicepFiles(dir: string): string[] {
 const LOCAL_ONLY = ['FUNCTION_KEY', 'MASTER_KEY', 'AzureWebJobsStorage'];
 /** Settings the template writes for the Functions host and Application Insights, not for the app. */
 const HOST_SETTINGS = [
+    'NODE_OPTIONS',
     'AzureWebJobsStorage__accountName',
     'AzureWebJobsStorage__credential',
     'AzureWebJobsStorage__clientId',
@@ -392,6 +394,18 @@ describe('infrastructure (Bicep)', () => {
         const hostSettings = entries(variable('modules/functionApp.bicep', 'hostSettings'));
         expect(hostSettings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toBe("'Authorization=AAD;ClientId=${identityClientId}'");
         expect(moduleParams('functionApp').identityClientId).toBe('identity.outputs.clientId');
+    });
+
+    it('sizes the worker heap from the instance memory, with the options the benchmark measures under', () => {
+        const memory = param('main.bicep', 'instanceMemoryMB');
+        expect(memory.decorators.get('allowed')?.text).toBe('[512, 2048, 4096]');
+        expect(Number(memory.default?.text)).toBe(DEFAULT_INSTANCE_MEMORY_MB);
+        expect(moduleParams('functionApp').instanceMemoryMB).toBe('instanceMemoryMB');
+        const nodeOptions = entries(variable('modules/functionApp.bicep', 'hostSettings')).NODE_OPTIONS;
+        for (const instanceMemoryMB of [512, 2048, 4096]) {
+            const resolved = nodeOptions.slice(1, -1).replace('${instanceMemoryMB / 4}', String(instanceMemoryMB / 4));
+            expect(resolved).toBe(workerNodeOptions(instanceMemoryMB));
+        }
     });
 
     it('bounds the poll budget to what the function timeout leaves, as the app does', () => {
