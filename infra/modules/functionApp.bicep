@@ -134,7 +134,7 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 // V8's defaults the heap follows the memory Node sees, and a sweep's garbage piles up to several times what
 // it holds live. The benchmark runs with the same options (dev/workerNodeOptions.ts).
 var hostSettings = {
-  NODE_OPTIONS: '--max-old-space-size=${instanceMemoryMB / 4} --max-semi-space-size=4'
+  NODE_OPTIONS: '--max-old-space-size=${instanceMemoryMB / 4} --max-semi-space-size=8'
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
