@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseWorkItemList } from '../shared/iiq/workItemXml';
+import { parseWorkItem, parseWorkItemList } from '../shared/iiq/workItemXml';
 import { Harness, startHarness } from './support/harness';
 
 const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
@@ -34,6 +34,11 @@ describe('reading IdentityIQ work item XML', () => {
         expect(workItems[0].approval.changedAt).toBe(1726812345678);
     });
 
+    it('reads a single work item document, as the live read before a decision answers it', () => {
+        const xml = `<?xml version='1.0' encoding='UTF-8'?><WorkItem id="1" created="1" type="Approval"><Owner><Reference id="o" name="O"/></Owner></WorkItem>`;
+        expect(parseWorkItem(xml).approval).toMatchObject({ id: '1', approvers: [{ id: 'o', name: 'O' }] });
+    });
+
     it('reads an empty list', () => {
         expect(parseWorkItemList('<?xml version="1.0"?><!DOCTYPE List PUBLIC "sailpoint.dtd" "sailpoint.dtd"><List/>').workItems).toEqual([]);
     });
@@ -54,6 +59,23 @@ describe('reading IdentityIQ work item XML', () => {
 
     it('refuses malformed XML', () => {
         expect(() => parseWorkItemList('<List><WorkItem id="1"')).toThrow(/malformed XML/);
+    });
+
+    it('refuses a page cut off after a whole work item, rather than reading it as a shorter list', () => {
+        const page = fixture('91-SYNTHESIZED-list-entitlement-add-multi-item-with-comments.xml');
+        const cut = page.slice(0, page.lastIndexOf('</WorkItem>') + '</WorkItem>'.length);
+        expect(() => parseWorkItemList(cut)).toThrow(/malformed XML/);
+    });
+
+    it('reads characters XML does not allow, raw or as references, as U+FFFD, and keeps the item', () => {
+        const xml = `<List><WorkItem id="1" created="1" type="Approval"><Description>a\u0001b&#0;c&#x1;d&#xD800;e&#x1F600;</Description><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
+        const [{ approval }] = parseWorkItemList(xml).workItems;
+        expect(approval.description).toBe('a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\u{1F600}');
+    });
+
+    it('reads elements named like the properties every object has', () => {
+        const xml = `<List><WorkItem id="1" created="1" type="Approval"><constructor/><hasOwnProperty>x</hasOwnProperty><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
+        expect(parseWorkItemList(xml).workItems.map((item) => item.approval.id)).toEqual(['1']);
     });
 
     it('refuses element names that would pollute object prototypes', () => {
@@ -94,6 +116,15 @@ describe('polling through hostile or broken IdentityIQ answers', () => {
         expect(h.simulator.messages).toHaveLength(2);
         await h.app.poll();
         expect(h.simulator.messages).toHaveLength(3);
+    });
+
+    it('notifies an approval whose description holds a control character IdentityIQ let through', async () => {
+        h = await startHarness();
+        const [real] = [...h.simulator.workItems.values()];
+        h.simulator.failNext('iiq.list', { status: 200, contentType: 'application/xml', body: `<List>${h.simulator.workItemXml({ ...real, description: 'Needs\u0007 access' })}</List>` });
+        await h.app.poll();
+        const [message] = h.simulator.messagesFor(real.id);
+        expect(message.message).toContain('Needs\uFFFD access');
     });
 
     it('does not expand an entity bomb in a list and notifies the readable items', async () => {

