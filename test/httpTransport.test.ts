@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, globalAgent } from 'node:https';
@@ -90,6 +91,19 @@ describe('the HTTP client', () => {
         });
         const error = await failureOf(client(1024).send(get(url)));
         expect(error).toMatchObject({ tooLarge: true });
+    });
+
+    it.each([
+        ['plain', (text: Buffer) => text, {}],
+        ['gzip', gzipSync, { 'Content-Encoding': 'gzip' }],
+    ])('fails as a connection reset, not a timeout, when the server closes in the middle of a %s answer', async (_coding, encode, headers) => {
+        const url = await serve((_request, response) => {
+            const whole = encode(randomBytes(100_000));
+            response.writeHead(200, { ...headers, 'Content-Length': String(whole.length) });
+            response.write(whole.subarray(0, 1000), () => response.socket?.destroy());
+        });
+        const error = await failureOf(client().send(get(url)));
+        expect(error?.message).toBe('IdentityIQ could not be reached (connection reset)');
     });
 
     it('answers a redirect as it came instead of following it', async () => {
