@@ -110,8 +110,19 @@ async function onePollOfNew(connectionString: string, options: Options, simulato
     }
 }
 
+/** Polls of a burst case: on two shared cores one poll's time varies by a fifth from run to run, so the case reports the median. */
+const BURST_RUNS = 5;
+
+/** onePollOfNew BURST_RUNS times, each on a fresh simulator and table: the median run, and every run's seconds in order. */
+async function medianPollOfNew(...args: Parameters<typeof onePollOfNew>) {
+    const runs: Awaited<ReturnType<typeof onePollOfNew>>[] = [];
+    for (let run = 0; run < BURST_RUNS; run++) runs.push(await onePollOfNew(...args));
+    const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+    return { ...sorted[Math.floor(BURST_RUNS / 2)], every: `median of ${BURST_RUNS} polls (${sorted.map((one) => one.seconds.toFixed(3)).join(', ')} s)` };
+}
+
 async function burst(connectionString: string, options: Options): Promise<Row[]> {
-    const run = await onePollOfNew(connectionString, options, {}, 'addApprovals', iiqCalls);
+    const run = await medianPollOfNew(connectionString, options, {}, 'addApprovals', iiqCalls);
     // Round trips that cannot overlap: list, member look-ups (in parallel), one identity look-up, then the sends in waves.
     const limitMs = options.latency * (3 + Math.ceil(options.n / options.concurrency));
     return [
@@ -121,7 +132,7 @@ async function burst(connectionString: string, options: Options): Promise<Row[]>
             unit: 's',
             limit: limitMs / 1000,
             target: '≤ 0.5 s',
-            note: `${run.sent} messages accepted; concurrency ${options.concurrency}`,
+            note: `${run.every}; ${run.sent} messages accepted; concurrency ${options.concurrency}`,
         },
         {
             case: '2. HTTP calls per new approval (IdentityIQ + Moveworks)',
@@ -304,7 +315,7 @@ async function approveLatency(connectionString: string, options: Options): Promi
 }
 
 async function accessRequestBurst(connectionString: string, options: Options): Promise<Row[]> {
-    const run = await onePollOfNew(connectionString, options, { sources: ['isc'] }, 'addAccessRequests', iscCalls);
+    const run = await medianPollOfNew(connectionString, options, { sources: ['isc'] }, 'addAccessRequests', iscCalls);
     // Round trips that cannot overlap: the access-request list, the generic list, the owner look-ups (four at once), then the sends in waves.
     const limitMs = options.latency * (2 + Math.ceil(options.n / 50 / 4) + Math.ceil(options.n / options.concurrency));
     return [
@@ -314,7 +325,7 @@ async function accessRequestBurst(connectionString: string, options: Options): P
             unit: 's',
             limit: limitMs / 1000,
             target: '≤ 0.5 s',
-            note: `${run.sent} messages accepted; concurrency ${options.concurrency}; both kinds on`,
+            note: `${run.every}; ${run.sent} messages accepted; concurrency ${options.concurrency}; both kinds on`,
         },
         {
             case: '8. HTTP calls per new access-request approval (ISC + Moveworks)',
@@ -327,9 +338,9 @@ async function accessRequestBurst(connectionString: string, options: Options): P
     ];
 }
 
-/** The machine and Node a run measured on: the figures depend on both. */
 const WORKER_NODE_OPTIONS = workerNodeOptions(DEFAULT_INSTANCE_MEMORY_MB);
 
+/** The machine and Node a run measured on: the figures depend on both. */
 const machine = () => `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version} with NODE_OPTIONS="${WORKER_NODE_OPTIONS}" as in Azure`;
 
 /**
