@@ -65,12 +65,20 @@ const UNREACHABLE_REASONS = new Map([
     ['ECONNRESET', 'connection reset'],
     ['ENOTFOUND', 'name not resolved'],
     ['EAI_AGAIN', 'name not resolved'],
+    ['EPROTO', 'TLS handshake failed'],
 ]);
 
-const isCertificateFailure = (code: string) => /CERT|SELF_SIGNED|ERR_TLS|ERR_SSL/.test(code);
+/** OpenSSL's verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE for a certificate of an unknown internal CA) and Node's TLS ones. */
+const isCertificateFailure = (code: string) => /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS|ERR_SSL/.test(code);
 
-/** Sent with every request; the answer is decoded here, so SailPoint's large pages may come compressed. */
-const DEFAULT_HEADERS = { 'accept-encoding': 'gzip, deflate, br', 'user-agent': 'sailpoint-moveworks-approvals' };
+/**
+ * Sent with every request; the answer is decoded here, so SailPoint's large pages may come compressed.
+ * Not deflate: servers send it raw or with its zlib header alike, and only the latter is what it names.
+ */
+const DEFAULT_HEADERS = { 'accept-encoding': 'gzip, br', 'user-agent': 'sailpoint-moveworks-approvals' };
+
+/** Statuses that never have a body, whatever their headers say. */
+const WITHOUT_BODY = new Set([204, 304]);
 
 export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
     if (!header) return undefined;
@@ -233,24 +241,30 @@ function readAnswer(response: IncomingMessage, maxBytes: number): Promise<HttpAn
         const body = decoded(response);
         const chunks: Buffer[] = [];
         let bytes = 0;
+        let received = 0;
+        response.on('data', (chunk: Buffer) => (received += chunk.length));
+        const answer = () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({
+                status: response.statusCode ?? 0,
+                // As axios did: a byte order mark is not part of the text, and JSON.parse refuses one.
+                body: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+                headers: Object.fromEntries(
+                    Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value ?? '')]),
+                ),
+            });
+        };
         body.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
             if (bytes <= maxBytes) return void chunks.push(chunk);
             reject(new ResponseTooLarge());
             body.destroy();
         });
-        body.on('error', reject);
+        // An empty body labelled as compressed is empty: a decoder refuses to decode nothing.
+        body.on('error', (error) => (received === 0 && response.complete ? answer() : reject(error)));
         // After 'end' this changes nothing: a promise settles once.
         body.on('close', () => reject(connectionReset()));
-        body.on('end', () =>
-            resolve({
-                status: response.statusCode ?? 0,
-                body: Buffer.concat(chunks).toString('utf8'),
-                headers: Object.fromEntries(
-                    Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value ?? '')]),
-                ),
-            }),
-        );
+        body.on('end', answer);
     });
 }
 
@@ -258,6 +272,7 @@ const connectionReset = () => Object.assign(new Error('the server closed the con
 
 /** The body as sent before its content coding; a coding this client did not ask for is passed on as it came. */
 function decoded(response: IncomingMessage): Readable {
+    if (WITHOUT_BODY.has(response.statusCode ?? 0)) return response;
     const coding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decoder = coding === 'gzip' || coding === 'x-gzip' ? createGunzip() : coding === 'deflate' ? createInflate() : coding === 'br' ? createBrotliDecompress() : undefined;
     if (!decoder) return response;

@@ -366,7 +366,7 @@ async function probeMoveworks(moveworks: Config['moveworks'], http: HttpClient):
         url: `${moveworks.baseUrl}/rest/v1/events/${encodeURIComponent(moveworks.eventId)}/messages/send`,
         retry: 'not-idempotent',
         body: JSON.stringify({ message: PROBE_MESSAGE, recipients: [] }),
-        headers: { Authorization: `Bearer ${moveworks.apiKey}`, 'Content-Type': 'application/json' },
+        headers: { Authorization: `Bearer ${moveworks.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
     });
     if (answer.status === 429 || answer.status >= 500) throw new UpstreamError('Moveworks', `Moveworks answered ${answer.status}`, answer.status);
     const code = moveworksErrorCode(answer.body);

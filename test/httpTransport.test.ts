@@ -60,17 +60,51 @@ describe('the HTTP client', () => {
 
     it.each([
         ['gzip', gzipSync],
-        ['deflate', deflateSync],
         ['br', brotliCompressSync],
-    ])('reads an answer its server compressed with %s', async (coding, compress) => {
+    ])('asks for %s and reads an answer compressed with it', async (coding, compress) => {
         const text = '<List>' + '<WorkItem id="a"/>'.repeat(500) + '</List>';
+        let asked: string | undefined;
         const url = await serve((request, response) => {
-            expect(request.headers['accept-encoding']).toContain(coding);
+            asked = request.headers['accept-encoding'];
             response.writeHead(200, { 'Content-Encoding': coding, 'Content-Type': 'application/xml' });
             response.end(compress(Buffer.from(text)));
         });
         const answer = await client().send(get(url));
         expect(answer.body).toBe(text);
+        expect(asked?.split(/,\s*/)).toContain(coding);
+    });
+
+    it('does not ask for deflate, whose raw and zlib forms servers confuse, and reads the zlib form sent unasked', async () => {
+        let asked: string | undefined;
+        const url = await serve((request, response) => {
+            asked = request.headers['accept-encoding'];
+            response.writeHead(200, { 'Content-Encoding': 'deflate' });
+            response.end(deflateSync(Buffer.from('<List/>')));
+        });
+        expect((await client().send(get(url))).body).toBe('<List/>');
+        expect(asked).not.toContain('deflate');
+    });
+
+    it.each([
+        [204, 'no content', {}],
+        [304, 'not modified', {}],
+        [200, 'Content-Length 0', { 'Content-Length': '0' }],
+        [200, 'chunked', { 'Transfer-Encoding': 'chunked' }],
+    ])('answers %i (%s) with an empty body even when the server labels it gzip', async (status, _label, headers) => {
+        const url = await serve((_request, response) => {
+            response.writeHead(status, { 'Content-Encoding': 'gzip', ...headers });
+            response.end();
+        });
+        const answer = await client().send(get(url));
+        expect(answer).toMatchObject({ status, body: '' });
+    });
+
+    it('reads a body that starts with a byte order mark without it, so its JSON parses', async () => {
+        const url = await serve((_request, response) => {
+            response.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+            response.end('\uFEFF{"access_token":"t"}');
+        });
+        expect(JSON.parse((await client().send(get(url))).body)).toEqual({ access_token: 't' });
     });
 
     it('counts a compressed answer by its size once decoded, so a small archive of a large body is refused as too large', async () => {
@@ -140,6 +174,26 @@ describe('the HTTP client', () => {
             const url = await listen(createHttpsServer(tls, (_request, response) => response.end('over tls')), 'https');
             const answer = await client().send(get(url));
             expect(answer).toMatchObject({ status: 200, body: 'over tls' });
+        });
+
+        it('says the certificate was not accepted when an internal CA the machine does not know signed it', async () => {
+            const internal = { key: readFileSync(join(__dirname, 'fixtures', 'tls', 'internal-leaf.key')), cert: readFileSync(join(__dirname, 'fixtures', 'tls', 'internal-leaf.crt')) };
+            const url = await listen(createHttpsServer(internal, (_request, response) => response.end('never read')), 'https');
+            const error = await failureOf(client().send(get(url)));
+            expect(error?.message).toBe('IdentityIQ could not be reached (its TLS certificate was not accepted)');
+        });
+
+        it('talks to a server signed by an internal CA once the machine trusts that CA', async () => {
+            globalAgent.options.ca = readFileSync(join(__dirname, 'fixtures', 'tls', 'internal-ca.crt'));
+            const internal = { key: readFileSync(join(__dirname, 'fixtures', 'tls', 'internal-leaf.key')), cert: readFileSync(join(__dirname, 'fixtures', 'tls', 'internal-leaf.crt')) };
+            const url = await listen(createHttpsServer(internal, (_request, response) => response.end('over tls')), 'https');
+            expect((await client().send(get(url))).body).toBe('over tls');
+        });
+
+        it('says the TLS handshake failed when the server does not speak TLS', async () => {
+            const plain = await serve((_request, response) => response.end('plain'));
+            const error = await failureOf(client().send(get(plain.replace('http://', 'https://'))));
+            expect(error?.message).toBe('IdentityIQ could not be reached (TLS handshake failed)');
         });
 
         it('says the certificate was not accepted when the machine does not trust it', async () => {

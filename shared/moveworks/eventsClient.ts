@@ -54,7 +54,7 @@ export class EventsClient {
                     url: this.url,
                     body,
                     retry: 'not-idempotent',
-                    headers: { Authorization: `Bearer ${this.config.apiKey}`, 'Content-Type': 'application/json' },
+                    headers: { Authorization: `Bearer ${this.config.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
                 })
                 .catch((error: Error) => ({ status: 0, body: '', headers: {} as Record<string, string>, failure: error.message }));
             if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };
