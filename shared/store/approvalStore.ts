@@ -6,6 +6,7 @@ import { Config } from '../config';
 import { currentDeadline } from '../http';
 import { Decision, SourceName } from '../model';
 import { toStorageCredential } from './credential';
+import { submitTransaction, TableEntity } from './transaction';
 
 /**
  * Azure Table Storage state: one row per approval (PartitionKey = source, RowKey = approval id) and one
@@ -175,7 +176,7 @@ function fromNotifiedGroups(stored: unknown[]): NotifiedRecipient[] {
     });
 }
 
-type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+type Entity = TableEntity;
 
 /**
  * About the bytes an entity takes in a request body: binary values travel as base64, text as UTF-8 (its
@@ -366,7 +367,7 @@ export class ApprovalStore {
             const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
             this.operations++;
             try {
-                const { subResponses } = await this.table.submitTransaction(group.map(({ entity }) => ['create', entity]));
+                const subResponses = await submitTransaction(this.table, group.map(({ entity }) => ({ kind: 'create', entity })));
                 // Sub-responses come in the order of the operations; their row keys are URL-encoded.
                 result.inserted.push(...group.map(({ record }, index) => ({ ...record, etag: subResponses[index]?.etag })));
             } catch (error) {
@@ -494,7 +495,7 @@ export class ApprovalStore {
         try {
             await this.ensureTable();
             this.operations++;
-            const { subResponses } = await this.table.submitTransaction(taken.map(({ changed, entity }) => ['update', entity, 'Replace', { etag: changed.etag ?? '*' }]));
+            const subResponses = await submitTransaction(this.table, taken.map(({ changed, entity }) => ({ kind: 'replace', entity, etag: changed.etag ?? '*' })));
             taken.forEach(({ gathered, changed }, index) => gathered.settle(Promise.resolve({ ...changed, etag: subResponses[index]?.etag })));
         } catch (error) {
             if (isStatus(error, 412, 404, 400, 413)) return void (await oneByOne());
