@@ -179,10 +179,11 @@ export class HttpClient {
             const timer = setTimeout(() => settle({ failure: { code: 'ETIMEDOUT' } }), budgetMs);
             let outgoing: ReturnType<typeof httpRequest> | undefined;
             try {
-                const body = request.body === undefined ? undefined : Buffer.from(request.body);
+                // A string body goes out in the same write as the headers; a Buffer would take a writev of its own.
+                const body = request.body;
                 outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
                     method: request.method,
-                    headers: { ...DEFAULT_HEADERS, ...request.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+                    headers: { ...DEFAULT_HEADERS, ...request.headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
                 });
                 outgoing.on('error', (error) => settle({ failure: { code: failureCode(error) } }));
                 outgoing.on('response', (response) => {
