@@ -61,4 +61,16 @@ describe('large approver groups', () => {
         await fn.pollNow();
         expect(h.simulator.messagesFor(next.id)).toHaveLength(1);
     });
+
+    it("looks up a 1,300-member workgroup's addresses in parallel batches, a bounded number at a time", async () => {
+        await start(['iiq']);
+        const workgroup = h.simulator.addIdentity({ name: 'All Approvers', workgroup: true });
+        for (let i = 0; i < 1300; i++) h.simulator.addIdentity({ name: `member.${i}`, email: memberEmail(i), memberOf: [workgroup.id] });
+        h.simulator.latencyMs = 20;
+        const big = h.simulator.addWorkItem({ ownerId: workgroup.id });
+        await fn.pollNow();
+        expectEachMemberNotifiedOnce(big.id, 1300);
+        expect(h.simulator.peakInFlight['iiq.identities']).toBeGreaterThan(1);
+        expect(h.simulator.peakInFlight['iiq.identities']).toBeLessThanOrEqual(16);
+    });
 });

@@ -15,7 +15,8 @@ const MAX_PAGES = 10_000;
 const IDS_PER_LOOKUP = 100;
 /** Whether an owner is a workgroup, and who its members are, changes rarely; decisions always re-read it. */
 const MEMBERS_CACHE_MS = 10 * 60_000;
-const LOOKUP_CONCURRENCY = 8;
+/** IdentityIQ look-ups (workgroup members, identity batches) in flight at once. */
+const LOOKUP_CONCURRENCY = 16;
 
 const isOpenApproval = (item: WorkItem) => item.type === 'Approval' && !item.approval.completedState;
 
@@ -148,15 +149,19 @@ export class IiqSource implements ApprovalSource {
         return memberIds;
     }
 
+    /** In batches of IDS_PER_LOOKUP ids, LOOKUP_CONCURRENCY at a time: a group of thousands costs a few round trips, not one per batch. */
     private async emailsOf(identityIds: string[]): Promise<Map<string, string>> {
+        const batches: string[][] = [];
+        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) batches.push(identityIds.slice(start, start + IDS_PER_LOOKUP));
+        const answers = await mapLimited(batches, LOOKUP_CONCURRENCY, (batch) => this.client.queryIdentities(isIn('id', batch)));
         const emails = new Map<string, string>();
-        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) {
-            const batch = identityIds.slice(start, start + IDS_PER_LOOKUP);
-            for (const row of await this.client.queryIdentities(isIn('id', batch))) {
+        batches.forEach((batch, index) => {
+            const asked = new Set(batch);
+            for (const row of answers[index]) {
                 const email = normalizeEmail(row.email ?? '');
-                if (batch.includes(row.id) && email) emails.set(row.id, email);
+                if (asked.has(row.id) && email) emails.set(row.id, email);
             }
-        }
+        });
         return emails;
     }
 }
