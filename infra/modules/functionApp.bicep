@@ -130,11 +130,11 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 
 // The host's own settings: identity-based storage as in Microsoft's Flex samples, and Application Insights
 // without keys. The app reads __credential and __clientId too, to reach its tables with the same identity.
-// NODE_OPTIONS sizes the worker's heap from the instance (a quarter of it, and a small young generation): on
+// NODE_OPTIONS sizes the worker's heap from the instance (a quarter of it): on
 // V8's defaults the heap follows the memory Node sees, and a sweep's garbage piles up to several times what
 // it holds live. The benchmark runs with the same options (dev/workerNodeOptions.ts).
 var hostSettings = {
-  NODE_OPTIONS: '--max-old-space-size=${instanceMemoryMB / 4} --max-semi-space-size=8'
+  NODE_OPTIONS: '--max-old-space-size=${instanceMemoryMB / 4}'
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
