@@ -1,4 +1,5 @@
-import { RestError, TableClient } from '@azure/data-tables';
+import { AzureNamedKeyCredential, generateAccountSas, RestError, TableClient } from '@azure/data-tables';
+import { AZURITE_ACCOUNT_KEY } from '../dev/azurite';
 import { submitTransaction, TableEntity } from '../shared/store/transaction';
 
 /** The store's entity group transactions, written without the SDK's per-operation pipeline, against Azurite. */
@@ -81,5 +82,28 @@ describe('an entity group transaction', () => {
         const [created] = await submitTransaction(table, [{ kind: 'create', entity: row(key) }]);
         await submitTransaction(table, [{ kind: 'replace', entity: row(key, { status: 'closed' }), etag: created.etag! }]);
         expect((await table.getEntity('iiq', key)).status).toBe('closed');
+    });
+
+    it('works when the table is reached with a SAS connection string', async () => {
+        const endpoint = /TableEndpoint=([^;]+)/.exec(process.env.TEST_STORAGE_CONNECTION_STRING ?? '')![1];
+        const sas = generateAccountSas(new AzureNamedKeyCredential('devstoreaccount1', AZURITE_ACCOUNT_KEY), {
+            permissions: { add: true, update: true, query: true, write: true, list: true, delete: true },
+            resourceTypes: 'sco',
+        });
+        const table = TableClient.fromConnectionString(`TableEndpoint=${endpoint};SharedAccessSignature=${sas}`, `sas${Date.now()}`, { allowInsecureConnection: true });
+        await table.createTable();
+        const [created] = await submitTransaction(table, [{ kind: 'create', entity: row('a') }, { kind: 'create', entity: row('b') }]);
+        await submitTransaction(table, [{ kind: 'replace', entity: row('a', { status: 'closed' }), etag: created.etag! }]);
+        expect((await table.getEntity('iiq', 'a')).status).toBe('closed');
+        expect(await rowKeys(table)).toEqual(['a', 'b']);
+    });
+
+    it('names the status and the service message of a batch refused as a whole', async () => {
+        const table = await freshTable();
+        const error = await failureOf(submitTransaction(table, [{ kind: 'create', entity: row('a') }, { kind: 'create', entity: row('a') }]));
+        expect(error).toBeInstanceOf(RestError);
+        expect((error as RestError).statusCode).toBeGreaterThanOrEqual(400);
+        expect((error as RestError).statusCode).toBeLessThan(500);
+        expect((error as Error).message).toMatch(/refused the transaction \(\d{3} \w+\): \S/);
     });
 });

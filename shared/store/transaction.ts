@@ -24,7 +24,10 @@ let transport: HttpClient | undefined;
 export async function submitTransaction(table: TableClient, operations: TransactionOperation[]): Promise<{ etag?: string }[]> {
     const batch = randomUUID();
     const changeset = randomUUID();
-    const account = table.url.replace(/\/$/, '');
+    // A SAS connection string puts its token in the client's URL: it belongs on the $batch request only,
+    // never inside the operations' lines.
+    const { origin, pathname, search } = new URL(table.url);
+    const account = `${origin}${pathname.replace(/\/$/, '')}`;
     const tableUrl = `${account}/${table.tableName}`;
     let body = `--batch_${batch}${CRLF}content-type: multipart/mixed; boundary=changeset_${changeset}${CRLF}${CRLF}`;
     for (const operation of operations) {
@@ -34,7 +37,7 @@ export async function submitTransaction(table: TableClient, operations: Transact
     }
     body += `${CRLF}--changeset_${changeset}--${CRLF}--batch_${batch}--${CRLF}`;
     const request = createPipelineRequest({
-        url: `${account}/$batch`,
+        url: `${account}/$batch${search}`,
         method: 'POST',
         body,
         allowInsecureConnection: account.startsWith('http:'),
@@ -47,8 +50,9 @@ export async function submitTransaction(table: TableClient, operations: Transact
         }),
     });
     const response = await table.pipeline.sendRequest((transport ??= createDefaultHttpClient()), request);
-    if (response.status !== 202) throw refusal(response.status, response.headers.get('x-ms-error-code') ?? errorCodeIn(response.bodyAsText ?? ''));
-    return fromBatchResponse(response.bodyAsText ?? '', operations.length);
+    const text = response.bodyAsText ?? '';
+    if (response.status !== 202) throw refusal(response.status, text, response.headers.get('x-ms-error-code') ?? undefined);
+    return fromBatchResponse(text, operations.length);
 }
 
 const createLines = (tableUrl: string) =>
@@ -83,22 +87,31 @@ export function toODataJson(entity: TableEntity): string {
 
 /**
  * The ETags of a successful changeset in order; the first failed operation as a RestError. A changeset
- * that fails answers only the operation that failed, with the service's error code.
+ * that fails answers only the operation that failed, with the service's error; a batch refused as a
+ * whole (a duplicate row, a malformed request) answers one part without a changeset.
  */
 function fromBatchResponse(text: string, expected: number): { etag?: string }[] {
     const parts = text.split('--changesetresponse_').slice(1, -1);
+    if (parts.length === 0) throw refusal(Number(/HTTP\/1\.1 (\d{3})/.exec(text)?.[1]) || 500, text);
     const results: { etag?: string }[] = [];
     for (const part of parts) {
         const status = Number(/HTTP\/1\.1 (\d{3})/.exec(part)?.[1]);
-        if (!(status >= 200 && status < 300)) throw refusal(status || 500, errorCodeIn(part));
+        if (!(status >= 200 && status < 300)) throw refusal(status || 500, part);
         results.push({ etag: /^ETag:\s*(.+?)\s*$/im.exec(part)?.[1] });
     }
-    if (results.length !== expected) throw refusal(500, `expected ${expected} answers, got ${results.length}`);
+    if (results.length !== expected) throw new RestError(`The table service answered ${results.length} of the ${expected} operations of a transaction`, { statusCode: 500 });
     return results;
 }
 
-const errorCodeIn = (text: string) => /"code"\s*:\s*"([^"]{1,100})"/.exec(text)?.[1];
+/** The service's error in an answer: its code, and its message up to the first escape (the request id and time follow a newline). */
+function serviceError(text: string): { code?: string; message?: string } {
+    const code = /"code"\s*:\s*"([^"]{1,100})"/.exec(text)?.[1];
+    const message = /"message"\s*:\s*\{[^}]*?"value"\s*:\s*"([^"\\]{1,300})/.exec(text)?.[1];
+    return { code, message };
+}
 
-function refusal(statusCode: number, code: string | undefined): RestError {
-    return new RestError(`The table service refused the transaction (${statusCode}${code ? ` ${code}` : ''})`, { statusCode, code });
+function refusal(statusCode: number, text: string, givenCode?: string): RestError {
+    const { code, message } = serviceError(text);
+    const said = givenCode ?? code;
+    return new RestError(`The table service refused the transaction (${statusCode}${said ? ` ${said}` : ''})${message ? `: ${message}` : ''}`, { statusCode, code: said });
 }
