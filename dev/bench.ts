@@ -349,7 +349,8 @@ const machine = () => `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(tota
  */
 function underWorkerOptions(): number | undefined {
     const current = process.env.NODE_OPTIONS ?? '';
-    if (current.includes(WORKER_NODE_OPTIONS)) return undefined;
+    const given = current.split(/\s+/);
+    if (WORKER_NODE_OPTIONS.split(' ').every((option) => given.includes(option))) return undefined;
     const run = spawnSync(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, NODE_OPTIONS: `${current} ${WORKER_NODE_OPTIONS}`.trim() } });
     return run.status ?? 1;
 }
