@@ -7,7 +7,18 @@ const { join } = require('node:path');
 const root = join(__dirname, '..');
 const results = join(root, '.test-results.json');
 rmSync(results, { force: true });
-const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--json', `--outputFile=${results}`, ...process.argv.slice(2)], {
+// `npm test` compiles first (--build): a compile error must end with the summary line too.
+const args = process.argv.slice(2);
+if (args[0] === '--build') {
+    args.shift();
+    const npm = process.env.npm_execpath;
+    const build = npm ? spawnSync(process.execPath, [npm, 'run', 'build'], { cwd: root, stdio: 'inherit' }) : spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: true });
+    if (build.status !== 0) {
+        console.log('0 passed, 1 failed');
+        process.exit(build.status || 1);
+    }
+}
+const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '--json', `--outputFile=${results}`, ...args], {
     cwd: root,
     stdio: 'inherit',
 });

@@ -47,6 +47,7 @@ describe('recording notifications in table transactions', () => {
         expect(ids).toHaveLength(63);
         expect(new Set(ids).size).toBe(63);
         expect(table.rowWrites()).toBeLessThan(63 / 2);
+        expect(table.transactions()).toBeGreaterThan(0);
         for (const item of items) {
             expect(await app.store.get('iiq', item.id)).toMatchObject({
                 notified: [expect.objectContaining({ email: 'jamie.rivera@example.com' })],
