@@ -44,14 +44,20 @@ export async function* offsetPages<Page>(paging: OffsetPaging, fetch: (offset: n
     paging.onTooManyPages();
 }
 
+/** `items` cut into consecutive batches of at most `size`. */
+export function batchesOf<T>(items: T[], size: number): T[][] {
+    const batches: T[][] = [];
+    for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));
+    return batches;
+}
+
 /**
  * Reads ids in batches of `batchSize`. A batch whose answer is over MAX_RESPONSE_BYTES is split in halves;
  * an id too large to read even alone is answered as undetermined, so the caller neither closes nor reads it.
  */
 export async function readInBatches<T>(ids: string[], batchSize: number, read: (batch: string[]) => Promise<T[]>): Promise<{ found: T[]; undetermined: string[] }> {
     const result = { found: [] as T[], undetermined: [] as string[] };
-    const batches: string[][] = [];
-    for (let start = 0; start < ids.length; start += batchSize) batches.push(ids.slice(start, start + batchSize));
+    const batches = batchesOf(ids, batchSize);
     while (batches.length > 0) {
         const batch = batches.shift()!;
         try {

@@ -73,4 +73,19 @@ describe('large approver groups', () => {
         expect(h.simulator.peakInFlight['iiq.identities']).toBeGreaterThan(1);
         expect(h.simulator.peakInFlight['iiq.identities']).toBeLessThanOrEqual(16);
     });
+
+    it("looks a workgroup's members up once when its approvals span pages listed while earlier ones are recorded", async () => {
+        h = await startHarness({ simulator: { moveworksPerMinute: 100_000, latencyMs: 20 }, settings: { MOVEWORKS_MAX_PER_MINUTE: '100000', IIQ_PAGE_SIZE: '2' } });
+        fn = await startFunctionHost(h.settings);
+        await fn.pollNow();
+        const workgroup = h.simulator.addIdentity({ name: 'Late Approvers', workgroup: true });
+        for (let i = 0; i < 3; i++) h.simulator.addIdentity({ name: `late.${i}`, email: memberEmail(i), memberOf: [workgroup.id] });
+        const items = Array.from({ length: 8 }, () => h.simulator.addWorkItem({ ownerId: workgroup.id }));
+        const before = h.simulator.calls['iiq.members'];
+        // The first look-up is slow, so the next pages are listed and recorded while it is still in flight.
+        h.simulator.failNext('iiq.members', { delayMs: 300 });
+        await fn.pollNow();
+        for (const item of items) expectEachMemberNotifiedOnce(item.id, 3);
+        expect(h.simulator.calls['iiq.members'] - before).toBe(1);
+    });
 });

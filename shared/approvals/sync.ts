@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLimiter, mapLimited } from '../concurrency';
+import { batchesOf } from '../paging';
 import { errorMessage, Logger } from '../log';
 import { isAcceptableApprovalId } from '../approvalId';
 import { Approval, approverKey, ApprovalSource } from '../model';
@@ -488,7 +489,7 @@ async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord,
         [record.message, recipients.filter((email) => !reminders.has(email))],
         [toReminderMessage(record.message), recipients.filter((email) => reminders.has(email))],
     ] as const) {
-        for (let start = 0; start < emails.length; start += MAX_RECIPIENTS_PER_MESSAGE) batches.push({ message, emails: emails.slice(start, start + MAX_RECIPIENTS_PER_MESSAGE) });
+        for (const batch of batchesOf(emails, MAX_RECIPIENTS_PER_MESSAGE)) batches.push({ message, emails: batch });
     }
     while (batches.length > 0 && !delivery.owed) {
         const { message, emails: batch } = batches.shift()!;

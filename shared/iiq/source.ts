@@ -1,9 +1,9 @@
-import { mapLimited } from '../concurrency';
+import { createLimiter, mapLimited } from '../concurrency';
 import { IiqConfig } from '../config';
 import { normalizeEmail } from '../email';
 import { conflict, forbidden, upstream, UpstreamError } from '../errors';
 import { Logger } from '../log';
-import { offsetPages, readInBatches } from '../paging';
+import { batchesOf, offsetPages, readInBatches } from '../paging';
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Decision, Person, Reference } from '../model';
 import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
 import { PluginClient, describeFailure } from './pluginClient';
@@ -27,7 +27,10 @@ export class IiqSource implements ApprovalSource {
     readonly name = 'iiq' as const;
     readonly incremental = true;
     readonly stepsAfterDecision = false;
-    private readonly membersCache = new Map<string, { memberIds: string[]; until: number }>();
+    /** The look-up itself is cached, so pages recorded side by side share one look-up of a workgroup. */
+    private readonly membersCache = new Map<string, { memberIds: Promise<string[]>; until: number }>();
+    /** One gate for every member and identity look-up, however many pages are recorded at once. */
+    private readonly lookup = createLimiter(LOOKUP_CONCURRENCY);
 
     constructor(
         private readonly config: IiqConfig,
@@ -94,7 +97,7 @@ export class IiqSource implements ApprovalSource {
 
     private async recipientsByOwner(owners: Reference[]): Promise<Map<string, string[]>> {
         const ownerIds = [...new Set(owners.map((owner) => owner.id))];
-        const memberLists = await mapLimited(ownerIds, LOOKUP_CONCURRENCY, (ownerId) => this.memberIds(ownerId));
+        const memberLists = await Promise.all(ownerIds.map((ownerId) => this.memberIds(ownerId)));
         const membersByOwner = new Map(ownerIds.map((ownerId, index) => [ownerId, memberLists[index]]));
         const people = [...new Set(ownerIds.flatMap((ownerId) => { const members = membersByOwner.get(ownerId) ?? []; return members.length > 0 ? members : [ownerId]; }))];
         const emails = await this.emailsOf(people);
@@ -141,27 +144,25 @@ export class IiqSource implements ApprovalSource {
         throw upstream('identityiq_failed', describeFailure(answer.status, action));
     }
 
-    private async memberIds(ownerId: string): Promise<string[]> {
+    private memberIds(ownerId: string): Promise<string[]> {
         const cached = this.membersCache.get(ownerId);
         if (cached && cached.until > this.now()) return cached.memberIds;
-        const memberIds = (await this.client.workgroupMemberIds(ownerId)) ?? [];
+        const memberIds = this.lookup(() => this.client.workgroupMemberIds(ownerId)).then((ids) => ids ?? []);
         this.membersCache.set(ownerId, { memberIds, until: this.now() + MEMBERS_CACHE_MS });
+        // A failed look-up is not kept: the next poll asks again.
+        memberIds.catch(() => this.membersCache.get(ownerId)?.memberIds === memberIds && this.membersCache.delete(ownerId));
         return memberIds;
     }
 
-    /** In batches of IDS_PER_LOOKUP ids, LOOKUP_CONCURRENCY at a time: a group of thousands costs a few round trips, not one per batch. */
+    /** In batches of IDS_PER_LOOKUP ids, under the look-up gate: a group of thousands costs a few round trips, not one per batch. */
     private async emailsOf(identityIds: string[]): Promise<Map<string, string>> {
-        const batches: string[][] = [];
-        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) batches.push(identityIds.slice(start, start + IDS_PER_LOOKUP));
-        const answers = await mapLimited(batches, LOOKUP_CONCURRENCY, (batch) => this.client.queryIdentities(isIn('id', batch)));
+        const asked = new Set(identityIds);
+        const answers = await Promise.all(batchesOf(identityIds, IDS_PER_LOOKUP).map((batch) => this.lookup(() => this.client.queryIdentities(isIn('id', batch)))));
         const emails = new Map<string, string>();
-        batches.forEach((batch, index) => {
-            const asked = new Set(batch);
-            for (const row of answers[index]) {
-                const email = normalizeEmail(row.email ?? '');
-                if (asked.has(row.id) && email) emails.set(row.id, email);
-            }
-        });
+        for (const row of answers.flat()) {
+            const email = normalizeEmail(row.email ?? '');
+            if (asked.has(row.id) && email) emails.set(row.id, email);
+        }
         return emails;
     }
 }

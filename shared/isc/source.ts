@@ -5,7 +5,7 @@ import { normalizeEmail } from '../email';
 import { badRequest, conflict, decisionUnderWay, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
 import { errorMessage, Logger } from '../log';
-import { offsetPages, readInBatches } from '../paging';
+import { batchesOf, offsetPages, readInBatches } from '../paging';
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference, SOURCE_TITLES } from '../model';
 import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';
@@ -261,8 +261,7 @@ export class IscSource implements ApprovalSource {
      * is, correlated or not, so the look-up does not leave uncorrelated identities out.
      */
     private async emailsOf(identityIds: string[]): Promise<Map<string, string>> {
-        const batches: string[][] = [];
-        for (let start = 0; start < identityIds.length; start += IDS_PER_LOOKUP) batches.push(identityIds.slice(start, start + IDS_PER_LOOKUP));
+        const batches = batchesOf(identityIds, IDS_PER_LOOKUP);
         const answers = await mapLimited(batches, LOOKUPS_AT_ONCE, (batch) => this.client.findIdentities(`id in (${batch.map(quoteFilterValue).join(',')})`, { uncorrelated: true }));
         const emails = new Map<string, string>();
         for (const [index, rows] of answers.entries()) {
