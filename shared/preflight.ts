@@ -337,7 +337,6 @@ function explainTable(storage: Config['storage'], budgetMs: number): Explain {
     };
 }
 
-/** Azure's error code (AuthorizationPermissionMismatch, TableNotFound, ...): in the x-ms-error-code header, or in the OData body alone. */
 // Moveworks
 
 const MOVEWORKS_KEY_FIX =
@@ -404,8 +403,10 @@ async function sendTestMessage(moveworks: Config['moveworks'], http: HttpClient,
 // Secrets
 
 function secretsOf(config: Config): string[] {
-    const accountKey = 'connectionString' in config.storage ? /AccountKey=([^;]+)/i.exec(config.storage.connectionString)?.[1] : undefined;
-    return [config.iiq?.clientSecret, config.isc?.clientSecret, config.moveworks.apiKey, config.auditReaderKey, config.functionKey, config.masterKey, accountKey].filter(
+    const connection = 'connectionString' in config.storage ? config.storage.connectionString : '';
+    const accountKey = /AccountKey=([^;]+)/i.exec(connection)?.[1];
+    const sharedAccessSignature = /SharedAccessSignature=([^;]+)/i.exec(connection)?.[1];
+    return [config.iiq?.clientSecret, config.isc?.clientSecret, config.moveworks.apiKey, config.auditReaderKey, config.functionKey, config.masterKey, accountKey, sharedAccessSignature].filter(
         (secret): secret is string => secret !== undefined,
     );
 }

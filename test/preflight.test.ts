@@ -1,10 +1,11 @@
 import Ajv2020 from 'ajv/dist/2020';
-import { TableClient } from '@azure/data-tables';
+import { AzureNamedKeyCredential, generateAccountSas, TableClient } from '@azure/data-tables';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AZURITE_ACCOUNT_KEY } from '../dev/azurite';
 import { runCheck } from '../dev/check';
 import { loadLocalSettings } from '../dev/localSettings';
 import { Route } from '../dev/simulator/simulator';
@@ -337,6 +338,16 @@ describe('npm run check', () => {
         const { output } = await check();
         expect(output).toContain('client [redacted] may not');
         for (const value of [h.settings.IIQ_CLIENT_SECRET, h.settings.ISC_CLIENT_SECRET, h.settings.MOVEWORKS_API_KEY, 'AccountKey', 'Bearer ']) expect(output).not.toContain(value);
+    });
+
+    it('never prints the signature of a SAS connection string, even one an upstream echoes', async () => {
+        await begin();
+        const endpoint = /TableEndpoint=([^;]+)/.exec(h.settings.AzureWebJobsStorage)![1];
+        const sas = generateAccountSas(new AzureNamedKeyCredential('devstoreaccount1', AZURITE_ACCOUNT_KEY), { permissions: { add: true, update: true, query: true, write: true, list: true, delete: true }, resourceTypes: 'sco' });
+        h.simulator.failNext('isc.identities', { status: 403, contentType: 'application/json', body: JSON.stringify({ detailCode: '403 Forbidden', messages: [{ text: `sas ${sas} may not` }] }) });
+        const { output } = await check({ AzureWebJobsStorage: `TableEndpoint=${endpoint};SharedAccessSignature=${sas}` });
+        expect(output).toContain('sas [redacted] may not');
+        expect(output).not.toContain(sas);
     });
 
     it('names a redirect as such, with the address to use as the fix', async () => {

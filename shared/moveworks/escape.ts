@@ -7,7 +7,6 @@ export function escapeHtml(value: string): string {
     return value.replace(/[&<>"']/g, escapeCharacter);
 }
 
-
 /**
  * `value` escaped in at most `max` characters of markup, "…" included when it had to be cut: cut between
  * characters, never inside an entity or a surrogate pair, so a hostile value cannot grow past its budget.
