@@ -1,4 +1,6 @@
 import { AzureNamedKeyCredential, generateAccountSas, RestError, TableClient } from '@azure/data-tables';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { AZURITE_ACCOUNT_KEY } from '../dev/azurite';
 import { submitTransaction, TableEntity } from '../shared/store/transaction';
 
@@ -105,5 +107,33 @@ describe('an entity group transaction', () => {
         expect((error as RestError).statusCode).toBeGreaterThanOrEqual(400);
         expect((error as RestError).statusCode).toBeLessThan(500);
         expect((error as Error).message).toMatch(/refused the transaction \(\d{3} \w+\): \S/);
+    });
+
+    it('fails rather than answer a written row without its ETag, so no later write of it can go unconditional', async () => {
+        // A table service whose changeset answer carries no ETag line.
+        const server = createServer((request, response) => {
+            request.resume();
+            request.on('end', () => {
+                response.writeHead(202, { 'Content-Type': 'multipart/mixed; boundary=batchresponse_x' });
+                response.end(
+                    ['--batchresponse_x', 'Content-Type: multipart/mixed; boundary=changesetresponse_y', '', '--changesetresponse_y', 'Content-Type: application/http', '', 'HTTP/1.1 204 No Content', '', '', '--changesetresponse_y--', '--batchresponse_x--', ''].join('\r\n'),
+                );
+            });
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        try {
+            const port = (server.address() as AddressInfo).port;
+            const table = TableClient.fromConnectionString(
+                `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_ACCOUNT_KEY};TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+                'fake',
+                { allowInsecureConnection: true },
+            );
+            const error = await failureOf(submitTransaction(table, [{ kind: 'create', entity: row('a') }]));
+            expect(error).toBeInstanceOf(RestError);
+            expect((error as Error).message).toMatch(/without an ETag/);
+        } finally {
+            server.closeAllConnections();
+            await new Promise((resolve) => server.close(resolve));
+        }
     });
 });

@@ -372,15 +372,19 @@ export class ApprovalStore {
                 result.inserted.push(...group.map(({ record }, index) => ({ ...record, etag: subResponses[index]?.etag })));
             } catch (error) {
                 if (!isStatus(error, 409, 400, 413)) throw error;
-                for (const { record } of group) {
+                // Row by row, several at once (two polls at once meet here), the results kept in the rows' order.
+                const outcomes = await mapLimited(group, ROW_WRITES_IN_FLIGHT, async ({ record }) => {
                     try {
-                        const one = await this.insert(record);
-                        if (one) result.inserted.push(one);
-                        else result.existing.push(record.id);
+                        return { record, inserted: await this.insert(record) };
                     } catch (rowError) {
                         if (!isRowRefused(rowError)) throw rowError;
-                        result.refused.push({ id: record.id, error: rowError });
+                        return { record, refused: rowError };
                     }
+                });
+                for (const { record, inserted, refused } of outcomes) {
+                    if (inserted) result.inserted.push(inserted);
+                    else if (refused) result.refused.push({ id: record.id, error: refused });
+                    else result.existing.push(record.id);
                 }
             }
             yield result;

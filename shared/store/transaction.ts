@@ -21,7 +21,7 @@ const CRLF = '\r\n';
 let transport: HttpClient | undefined;
 
 /** Each operation's ETag, in the order of `operations`; throws RestError when the transaction was refused, and then nothing of it was written. */
-export async function submitTransaction(table: TableClient, operations: TransactionOperation[]): Promise<{ etag?: string }[]> {
+export async function submitTransaction(table: TableClient, operations: TransactionOperation[]): Promise<{ etag: string }[]> {
     const batch = randomUUID();
     const changeset = randomUUID();
     // A SAS connection string puts its token in the client's URL: it belongs on the $batch request only,
@@ -90,14 +90,17 @@ export function toODataJson(entity: TableEntity): string {
  * that fails answers only the operation that failed, with the service's error; a batch refused as a
  * whole (a duplicate row, a malformed request) answers one part without a changeset.
  */
-function fromBatchResponse(text: string, expected: number): { etag?: string }[] {
+function fromBatchResponse(text: string, expected: number): { etag: string }[] {
     const parts = text.split('--changesetresponse_').slice(1, -1);
     if (parts.length === 0) throw refusal(Number(/HTTP\/1\.1 (\d{3})/.exec(text)?.[1]) || 500, text);
-    const results: { etag?: string }[] = [];
+    const results: { etag: string }[] = [];
     for (const part of parts) {
         const status = Number(/HTTP\/1\.1 (\d{3})/.exec(part)?.[1]);
         if (!(status >= 200 && status < 300)) throw refusal(status || 500, part);
-        results.push({ etag: /^ETag:\s*(.+?)\s*$/im.exec(part)?.[1] });
+        const etag = /^ETag:\s*(.+?)\s*$/im.exec(part)?.[1];
+        // Without it the row's next write could only be unconditional, and might overwrite a claim.
+        if (!etag) throw new RestError('The table service answered a written row without an ETag', { statusCode: 500 });
+        results.push({ etag });
     }
     if (results.length !== expected) throw new RestError(`The table service answered ${results.length} of the ${expected} operations of a transaction`, { statusCode: 500 });
     return results;
