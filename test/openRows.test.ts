@@ -45,4 +45,20 @@ describe('open rows as a poll lists them, without the texts of their messages', 
         expect(message.message).toContain('IT Database Manager');
         expect(await h.app.store.get('iiq', roleRequest.id)).toMatchObject({ message: owed.message, summary: owed.summary, approverNames: owed.approverNames });
     });
+
+    it('rewrites a reassigned row without reading it first, and tells the new approver with the whole text', async () => {
+        h = await startHarness();
+        const { roleRequest } = h.sample.workItems;
+        await h.app.poll();
+        h.simulator.reassign(roleRequest.id, h.sample.people.carol.id);
+        proxy = new TableProxy();
+        const app = h.newApp({ AzureWebJobsStorage: await proxy.start() });
+        const reads: string[] = [];
+        proxy.fail({ matches: ({ method, path }) => (method === 'GET' && path.includes(`RowKey='${roleRequest.id}'`) && reads.push(path), false) });
+        const [report] = await app.poll();
+        expect(report).toMatchObject({ reassigned: 1 });
+        const [toCarol] = h.simulator.messagesFor(roleRequest.id).filter((message) => message.recipients.includes('carol.jones@example.com'));
+        expect(toCarol.message).toContain('IT Database Manager');
+        expect(reads).toEqual([]);
+    });
 });

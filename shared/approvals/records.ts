@@ -38,8 +38,11 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
     };
 }
 
-/** The row brought up to date with the approval's current approvers and content; the status is kept. */
-export function withCurrentApprovers(record: ApprovalRecord, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
+/**
+ * The row brought up to date with the approval's current approvers and content; the status is kept. The
+ * texts are written anew, so a row listed without them (OpenRow) needs no read first.
+ */
+export function withCurrentApprovers(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
     const newApprovers = record.approverKey !== approverKey(approval);
     return {
         ...record,
@@ -61,7 +64,7 @@ export function withCurrentApprovers(record: ApprovalRecord, approval: Approval,
  * A decided or closed row whose approval the source still lists as pending: open again for its current
  * approvers. `nextStep` when an earlier step's decision handed it on.
  */
-export function reopened(record: ApprovalRecord, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
+export function reopened(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
     return {
         ...withCurrentApprovers(record, approval, recipients, at, options),
         ...(options.nextStep ? { step: record.step + 1 } : {}),

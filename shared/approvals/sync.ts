@@ -207,12 +207,11 @@ async function recordChanges(
             return;
         }
         await perRow(deps, approval.id, async () => {
-            const whole = await asListed(store, record);
-            if (!whole) return;
             // A step approved inside the source: the next step's approvers are all owed a message.
             const nextStep = isLaterStep(record.sourceStep, approval);
+            // Written on the listed row's ETag: the texts are rewritten from the approval, so the row needs no read.
             const updated = await store.update(
-                nextStep ? reopened(whole, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(whole, approval, recipientsOf(approval), at),
+                nextStep ? reopened(record, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(record, approval, recipientsOf(approval), at),
             );
             if (!updated) return;
             sender.enqueue(updated);
