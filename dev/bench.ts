@@ -1,10 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { TableClient } from '@azure/data-tables';
 import { createApp } from '../shared/app';
 import { loadConfig, MAX_POLL_BUDGET_SECONDS } from '../shared/config';
 import { silentLogger } from '../shared/log';
+import { ApprovalRecord } from '../shared/store/approvalStore';
 import { TokenCache } from '../shared/tokens';
 import { startAzurite } from './azurite';
 import { LocalHost } from './host/host';
@@ -20,7 +23,7 @@ import { DEFAULT_INSTANCE_MEMORY_MB, workerNodeOptions } from './workerNodeOptio
  * docs/benchmarks.md.
  */
 
-const CASES = ['burst', 'idle', 'drain', 'cold', 'memory', 'approve', 'access'] as const;
+const CASES = ['burst', 'idle', 'drain', 'cold', 'memory', 'approve', 'access', 'pending'] as const;
 
 interface Options {
     only: string[];
@@ -338,6 +341,103 @@ async function accessRequestBurst(connectionString: string, options: Options): P
     ];
 }
 
+/** Open approvals in the table when the pending list is timed, and how many of them are the one person's. */
+const PENDING_SIZES = [300, 3_000, 30_000];
+const PENDING_OWN = 20;
+const PENDING_PEOPLE = 1_000;
+const PENDING_REQUESTS = 25;
+
+/** An open approval as a poll records it, notified, with a message of an ordinary size. */
+function openApproval(approver: string, index: number): ApprovalRecord {
+    const at = Date.now() - index * 1000;
+    const lines = Array.from({ length: 12 }, (_, line) => `<p>Item ${line}: Active Directory memberOf CN=Group-${index}-${line},OU=Groups,DC=example,DC=com (Add)</p>`);
+    return {
+        source: 'iiq',
+        id: randomBytes(16).toString('hex'),
+        status: 'open',
+        approverKey: `identity:${approver}`,
+        approverNames: approver,
+        changedAt: at,
+        message: `<b>Approval ${index}</b> for Amy Cox, asked by Allen Burton${lines.join('')}`,
+        recipients: [approver],
+        notified: [{ email: approver, approverKey: `identity:${approver}`, at }],
+        refused: [],
+        step: 0,
+        summary: `Amy Cox's request ${index} for IT Database Manager`,
+        remindersSent: 0,
+        reminderOwed: [],
+        sendLeaseUntil: 0,
+        createdAt: at,
+        updatedAt: at,
+    };
+}
+
+/**
+ * GET /api/approvals for one person with PENDING_OWN approvals, through the local host, while the table
+ * holds PENDING_SIZES open approvals of PENDING_PEOPLE people in all: the median of PENDING_REQUESTS
+ * requests at each size. The rows are written through the store, as a poll writes them.
+ */
+async function pendingList(connectionString: string): Promise<Row[]> {
+    const { simulator, env, app } = await environment(connectionString, {});
+    Object.assign(process.env, env);
+    const quiet = console.info;
+    console.info = () => undefined;
+    // The functions next to this file, so a build into another folder measures its own code.
+    const functions = join(__dirname, '..', 'functions');
+    const host = new LocalHost({ registrations: loadRegistrations(readdirSync(functions).filter((f) => f.endsWith('.js')).map((f) => join(functions, f))), port: 0, timers: false, log: () => undefined });
+    const url = await host.start();
+    const person = 'jamie.rivera@example.com';
+    const medians: { size: number; ms: number; floorMs: number }[] = [];
+    const table = TableClient.fromConnectionString(connectionString, env.STATE_TABLE_NAME, { allowInsecureConnection: true });
+    try {
+        let seeded = 0;
+        for (const size of PENDING_SIZES) {
+            const records: ApprovalRecord[] = [];
+            // The person's approvals are spread among the first size's, the others dealt round the other people.
+            const spacing = PENDING_SIZES[0] / PENDING_OWN;
+            for (; seeded < size; seeded++) records.push(openApproval(seeded < PENDING_SIZES[0] && seeded % spacing === 0 ? person : `person.${seeded % PENDING_PEOPLE}@example.com`, seeded));
+            for await (const written of app.store.insertMany(records)) if (written.refused.length > 0) throw new Error('the table refused a seeded row');
+            const timings: number[] = [];
+            for (let request = 0; request < PENDING_REQUESTS; request++) {
+                const started = process.hrtime.bigint();
+                const response = await fetch(`${url}/api/approvals?approverEmail=${encodeURIComponent(person)}&limit=20`);
+                const body = (await response.json()) as { total?: number };
+                if (response.status !== 200 || body.total !== PENDING_OWN) throw new Error(`the list answered ${response.status} with ${body.total} approvals`);
+                timings.push(Number(process.hrtime.bigint() - started) / 1e6);
+            }
+            timings.sort((a, b) => a - b);
+            medians.push({ size, ms: timings[Math.floor(PENDING_REQUESTS / 2)], floorMs: await emptyQueryMs(table) });
+        }
+    } finally {
+        console.info = quiet;
+        await host.stop();
+        await simulator.stop();
+    }
+    const [small, ...larger] = medians;
+    const limit = (2.5 * small.ms + 50) / 1000;
+    const all = medians.map((one) => `${one.size.toLocaleString('en')}: ${one.ms.toFixed(1)} ms`).join(', ');
+    const floor = medians.map((one) => `${one.size.toLocaleString('en')}: ${one.floorMs.toFixed(1)} ms`).join(', ');
+    return larger.map((one, index) => ({
+        case: `9${'ab'[index]}. GET /api/approvals for one person with ${PENDING_OWN} approvals, ${one.size.toLocaleString('en')} open in all`,
+        measured: one.ms / 1000,
+        unit: 's',
+        limit,
+        target: `≤ 2.5 × the median at ${small.size} + 50 ms`,
+        note: `median of ${PENDING_REQUESTS} requests at each size (${all}); ${PENDING_PEOPLE} people; Azurite answers any query by scanning the whole table, so one that matches nothing takes ${floor}`,
+    }));
+}
+
+/** Azurite's own time for a query of one partition that matches nothing, median of 9: it grows with the table, unlike Azure's. */
+async function emptyQueryMs(table: TableClient): Promise<number> {
+    const timings: number[] = [];
+    for (let run = 0; run < 9; run++) {
+        const started = process.hrtime.bigint();
+        await table.listEntities({ queryOptions: { filter: "PartitionKey eq 'nothing'" } }).byPage().next();
+        timings.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return timings.sort((a, b) => a - b)[4];
+}
+
 const WORKER_NODE_OPTIONS = workerNodeOptions(DEFAULT_INSTANCE_MEMORY_MB);
 
 /** The machine and Node a run measured on: the figures depend on both. */
@@ -388,6 +488,7 @@ async function main(): Promise<void> {
             memory: () => memory(azurite.connectionString),
             approve: () => approveLatency(azurite.connectionString, options),
             access: () => accessRequestBurst(azurite.connectionString, options),
+            pending: () => pendingList(azurite.connectionString),
         };
         const rows: Row[] = [];
         for (const name of CASES.filter((candidate) => options.only.includes(candidate))) {

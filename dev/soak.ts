@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { freePort, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
+import { RECORDING_GRACE_MS } from '../shared/approvals/sync';
 import { ApprovalStore, openTable } from '../shared/store/approvalStore';
 import { SimIdentity, Simulator } from './simulator/simulator';
 
@@ -13,11 +14,14 @@ import { SimIdentity, Simulator } from './simulator/simulator';
  * Azurite restarts once mid-run; approvers click approve/reject, some twice, some as the wrong person.
  * Mixed in: a workgroup of 1,300 members, approvals completed inside IdentityIQ while a sweep pages (the
  * list shifts under it), read answers that trickle in one byte at a time, a spell of "unknown event"
- * refusals from Moveworks, and a work item whose id is not a valid table key.
+ * refusals from Moveworks, a work item whose id is not a valid table key, IdentityIQ's token endpoint hanging
+ * for a whole poll, and rows left claimed by a worker that died mid-decision (some decided in IdentityIQ
+ * before it died, some not).
  * At the end it checks every approval was notified at most once per recipient, and to all of them while
  * it is pending (a decision made after the first 500 of a group stops the rest), every accepted decision
  * reached IdentityIQ exactly once, no refused one did, every approval still pending in IdentityIQ is still
- * open in the table, and nothing went unhandled. Exits 1 on a violation.
+ * open in the table, a row left claimed is closed or decided by its approver's next click, no poll ran past
+ * its budget and grace, and nothing went unhandled. Exits 1 on a violation.
  */
 
 interface Options {
@@ -48,6 +52,7 @@ function seeded(seed: number): () => number {
 }
 
 const root = join(__dirname, '..', '..');
+const POLL_BUDGET_SECONDS = 30;
 /** Small pages, so a poll pages often and an item completed on page 1 shifts the ones after it. */
 const PAGE_SIZE = 20;
 
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
         MOVEWORKS_MAX_PER_MINUTE: '100000',
         MOVEWORKS_CONCURRENCY: '16',
         HTTP_TIMEOUT_MS: '2000',
-        POLL_BUDGET_SECONDS: '30',
+        POLL_BUDGET_SECONDS: String(POLL_BUDGET_SECONDS),
         IIQ_PAGE_SIZE: String(PAGE_SIZE),
         // Every poll is a full sweep, so shifting pages meet the closing of unseen rows on every poll.
         FULL_SWEEP_MINUTES: '0',
@@ -149,9 +154,26 @@ async function main(): Promise<void> {
             return;
         }
     };
+    const pollTimes: number[] = [];
     const poll = async () => {
+        const pollStarted = Date.now();
         host.runNow('pollApprovals');
         await host.idle();
+        pollTimes.push(Date.now() - pollStarted);
+    };
+    const store = new ApprovalStore(openTable({ connectionString: azurite.connectionString, tableName: `soak${options.seed}` }, `soak${options.seed}`, 5_000));
+    // Rows whose worker died holding the claim long ago: some still pending in IdentityIQ, some decided there.
+    const crashed = { pending: new Set<string>(), decided: new Set<string>() };
+    const crashMidDecision = async (approvalId: string, decidedInSource: boolean) => {
+        const record = await store.get('iiq', approvalId);
+        if (!record || record.status !== 'open') return;
+        const longAgo = Date.now() - 30 * 60_000;
+        if (!(await store.update({ ...record, status: 'deciding', decidingSince: longAgo, updatedAt: longAgo }))) return;
+        clicked.add(approvalId);
+        if (decidedInSource) {
+            simulator.complete(approvalId);
+            crashed.decided.add(approvalId);
+        } else crashed.pending.add(approvalId);
     };
 
     const perPoll = Math.ceil(options.approvals / options.polls);
@@ -170,13 +192,21 @@ async function main(): Promise<void> {
         simulator.failNext('iiq.get', { dripMs: 40 });
         simulator.failNext('iiq.identities', { dripMs: 40 });
         if (round % 4 === 1) simulator.failNext('iiq.list', { dripMs: 40 });
+        // IdentityIQ's token endpoint hangs for a whole poll, as behind a firewall that drops packets.
+        if (round === 3) {
+            simulator.expireTokens();
+            simulator.failNext('iiq.token', ...Array.from({ length: 6 }, () => ({ delayMs: 60_000 })));
+        }
         if (round === 2) {
             const unknownEvent = { status: 404, contentType: 'application/json', body: '{"error":{"code":"INVALID_EVENT_ID","message":"Event not found"}}' };
             simulator.failNext('moveworks.send', unknownEvent, unknownEvent, unknownEvent);
         }
         await poll();
         const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => !clicked.has(id) && !completedInside.has(id));
-        const batch = notified.filter(() => random() < 0.7);
+        if (round === 1) {
+            for (const [index, approvalId] of notified.slice(0, 6).entries()) await crashMidDecision(approvalId, index % 2 === 0);
+        }
+        const batch = notified.filter((id) => !clicked.has(id) && random() < 0.7);
         await Promise.all(
             batch.map(async (approvalId) => {
                 clicked.add(approvalId);
@@ -199,6 +229,8 @@ async function main(): Promise<void> {
     simulator.randomFaultsEnabled = false;
     simulator.beforeListPage = undefined;
     for (let extra = 0; extra < 5; extra++) await poll();
+    // The approvers of the rows left claimed by a dead worker decide them now.
+    await Promise.all([...crashed.pending].map((approvalId) => click(approvalId, approversOf(ownerOf.get(approvalId)!)[0].email!, 'approve', true)));
 
     const violations: string[] = [];
     const decided = new Set(simulator.decisions.map((decision) => decision.workItemId));
@@ -209,7 +241,7 @@ async function main(): Promise<void> {
         const strangers = received.filter((email) => !expected.includes(email));
         if (twice.length > 0 || strangers.length > 0) violations.push(`approval ${approvalId}: notified twice ${twice.slice(0, 5).join(',')}; not an approver ${strangers.slice(0, 5).join(',')}`);
         // A group's messages go out 500 recipients a request: once someone decided, the rest are owed nothing.
-        const finished = decided.has(approvalId) || completedInside.has(approvalId);
+        const finished = decided.has(approvalId) || completedInside.has(approvalId) || crashed.decided.has(approvalId);
         if (!finished && received.length !== expected.length) violations.push(`approval ${approvalId}: still pending, ${received.length} of its ${expected.length} approvers notified`);
         if (finished && received.length === 0) violations.push(`approval ${approvalId}: finished without anyone notified`);
     }
@@ -229,7 +261,15 @@ async function main(): Promise<void> {
     for (const entry of clicks.filter((c) => !c.valid && c.status !== 403 && c.status !== 409)) violations.push(`wrong-person click on ${entry.approvalId} answered ${entry.status}`);
     const errors = clicks.filter((c) => c.status >= 500 && c.status !== 502 && c.status !== 503);
     for (const entry of errors) violations.push(`click on ${entry.approvalId} answered ${entry.status} ${entry.code}`);
-    const store = new ApprovalStore(openTable({ connectionString: azurite.connectionString, tableName: `soak${options.seed}` }, `soak${options.seed}`, 5_000));
+    for (const approvalId of crashed.decided) {
+        const record = await store.get('iiq', approvalId);
+        if (record?.status !== 'closed') violations.push(`approval ${approvalId}: decided in IdentityIQ after its worker died, but ${record?.status ?? 'missing'} in the table`);
+    }
+    for (const approvalId of crashed.pending) {
+        if (decisionsBy.get(approvalId) !== 1) violations.push(`approval ${approvalId}: left claimed by a dead worker, and its approver's click did not decide it`);
+    }
+    const longestPoll = Math.max(...pollTimes);
+    if (longestPoll > POLL_BUDGET_SECONDS * 1000 + RECORDING_GRACE_MS) violations.push(`a poll took ${longestPoll} ms, past its budget and grace`);
     for (const [approvalId] of ownerOf) {
         if (!simulator.workItems.has(approvalId)) continue;
         const record = await store.get('iiq', approvalId);
@@ -257,6 +297,8 @@ async function main(): Promise<void> {
         clicksTooLate: clicks.filter((c) => c.status === 409).length,
         clicksGaveUp: clicks.filter((c) => c.status === 502 || c.status === 503).length,
         completedInsideWhilePaging: completedInside.size,
+        crashedMidDecision: crashed.pending.size + crashed.decided.size,
+        longestPollMs: longestPoll,
         rateLimited429: simulator.rateLimited.length,
         violations: violations.length,
     };

@@ -103,7 +103,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     };
     let polling: Promise<SyncReport[]> | undefined;
     let lastPreflight: { at: number; report: Promise<DeepHealthReport> } | undefined;
-    const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs) : undefined;
+    const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs, now, log) : undefined;
 
     return {
         config,
@@ -116,25 +116,29 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             return undefined;
         },
         async pendingFor(email, limit, offset) {
-            const mine: { changedAt: number; entry: PendingList['approvals'][number] }[] = [];
-            for (const source of sources) {
-                for await (const record of store.listOpen(source.name)) {
-                    if (!record.recipients.includes(email)) continue;
-                    const notifiedAt = Math.max(0, ...record.notified.filter((sent) => sent.email === email).map((sent) => sent.at));
-                    const entry = {
-                        approvalId: record.id,
-                        source: record.source,
-                        summary: record.summary,
-                        approvers: record.approverNames,
-                        ...(notifiedAt > 0 ? { notifiedAt } : {}),
-                        ...(record.dueAt !== undefined ? { dueAt: record.dueAt } : {}),
-                    };
-                    mine.push({ changedAt: record.changedAt, entry });
-                }
-            }
-            mine.sort((a, b) => b.changedAt - a.changedAt);
-            const page = mine.slice(offset, offset + limit).map(({ entry }) => entry);
-            return { approvals: page, total: mine.length, ...(offset + limit < mine.length ? { nextOffset: offset + limit } : {}) };
+            // The person's own index entries, each checked against its row: the cost follows their approvals, not everyone's.
+            const order = sources.map((source) => source.name);
+            const mine = await store.openFor(email, order, now());
+            mine.sort((a, b) => b.changedAt - a.changedAt || order.indexOf(a.source) - order.indexOf(b.source));
+            // Texts only for the page shown; a row removed since it was checked is left out of the page.
+            const described = await Promise.all(
+                mine.slice(offset, offset + limit).map(async ({ source, id }) => {
+                    const texts = await store.listedTexts(source, id);
+                    if (!texts) return [];
+                    const notifiedAt = Math.max(0, ...texts.notified.filter((sent) => sent.email === email).map((sent) => sent.at));
+                    return [
+                        {
+                            approvalId: id,
+                            source,
+                            summary: texts.summary,
+                            approvers: texts.approverNames,
+                            ...(notifiedAt > 0 ? { notifiedAt } : {}),
+                            ...(texts.dueAt !== undefined ? { dueAt: texts.dueAt } : {}),
+                        },
+                    ];
+                }),
+            );
+            return { approvals: described.flat(), total: mine.length, ...(offset + limit < mine.length ? { nextOffset: offset + limit } : {}) };
         },
         async retryRefused({ approvalId, email }) {
             const result = { approvals: 0, recipients: 0 };
@@ -168,24 +172,20 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         poll() {
             // One poll at a time per process: a poll asked for while one runs waits for it and then runs.
             const run = async () => {
-                const reports: SyncReport[] = [];
-                // One budget for the whole poll, not one per source: the sources run one after the other, and
-                // together they must stay under the function timeout. Each source may use its share of what
-                // is left, so one source's backlog cannot starve the other of sends poll after poll.
-                const deadline = now() + config.poll.budgetSeconds * 1000;
-                for (const [index, source] of sources.entries()) {
-                    const budgetSeconds = Math.max(0, deadline - now()) / (sources.length - index) / 1000;
-                    // One source failing (its table rows, its API) must not stop the other's poll.
-                    const report = await syncSource({ source, store, events, log, now, settings: { ...config.poll, budgetSeconds, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) } }).catch(
-                        (error: unknown) => {
+                // The sources are polled side by side, each under the whole budget: one that hangs (a token
+                // endpoint behind a firewall that drops packets) holds back neither the other's listing nor its sends.
+                const settings = { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) };
+                const reports = await Promise.all(
+                    sources.map((source) =>
+                        // One source failing (its table rows, its API) must not stop the other's poll.
+                        syncSource({ source, store, events, log, now, settings }).catch((error: unknown) => {
                             log.error('sync.failed', { source: source.name, error: errorMessage(error) });
                             if (isStorageFailure(error)) log.error('storage.failed', { source: source.name, ...storageFailure(error) });
                             return undefined;
-                        },
-                    );
-                    if (report) reports.push(report);
-                }
-                return reports;
+                        }),
+                    ),
+                );
+                return reports.filter((report) => report !== undefined);
             };
             polling = (polling ?? Promise.resolve([])).catch(() => []).then(run);
             return polling;

@@ -1,9 +1,10 @@
-import type { createLocalJWKSet, JWTPayload } from 'jose';
+import type { createLocalJWKSet, errors as joseErrors, JWTPayload, JWTVerifyOptions } from 'jose';
 import { z } from 'zod';
 import { CallerConfig } from './config';
 import { normalizeEmail } from './email';
 import { AppError } from './errors';
 import { isSafeKeyUrl } from './keyUrl';
+import { errorMessage, Logger, silentLogger } from './log';
 
 /**
  * Verifies the caller's signed token (Entra ID client credentials, or Moveworks JWKS Auth) on top of the
@@ -33,6 +34,7 @@ const CLOCK_TOLERANCE_SECONDS = 60;
  * hammer the issuer; a token signed with a key rotated in within it is refused until then.
  */
 export const REFETCH_COOLDOWN_MS = 5_000;
+/** A key set this old is fetched again in the background, while tokens go on being verified with it. */
 const KEY_SET_MAX_AGE_MS = 10 * 60_000;
 
 /** 401 with the error body; the function adds `WWW-Authenticate` (see toErrorAnswer). */
@@ -72,6 +74,7 @@ export class CallerVerifier {
         private readonly config: CallerConfig,
         private readonly timeoutMs: number,
         private readonly now: () => number = Date.now,
+        private readonly log: Logger = silentLogger,
     ) {}
 
     /** The caller behind `Authorization: Bearer <token>`; throws 401 invalid_token, 403 caller_not_allowed or 503. */
@@ -108,43 +111,55 @@ export class CallerVerifier {
     }
 
     private async verifiedPayload(token: string): Promise<JWTPayload> {
+        const jose = await loadJose();
         const options = { issuer: this.config.issuer, audience: this.config.audience, algorithms: ALGORITHMS, clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['exp'] };
         try {
-            const { jwtVerify } = await loadJose();
-            return (await jwtVerify(token, (header, input) => this.keyFor(header, input), options)).payload;
+            try {
+                return (await jose.jwtVerify(token, (header, input) => this.keyFor(header, input), options)).payload;
+            } catch (error) {
+                if (error instanceof jose.errors.JWKSMultipleMatchingKeys) return await verifiedByAnyOf(error, token, options, jose);
+                throw error;
+            }
         } catch (error) {
-            throw toVerificationError(error, await loadJose());
+            throw toVerificationError(error, jose);
         }
     }
 
     /**
-     * The key a token names, from the cached key set. An unknown `kid`, or a set older than its maximum age,
-     * fetches the set again, one fetch at a time and at most once per cooldown, successful or not: a flood
-     * of forged tokens, or an issuer that is down, costs the issuer one request per cooldown.
+     * The key a token names, from the cached key set. A set past its maximum age goes on serving while one
+     * refresh runs in the background, so the issuer's answer time never lands on a request. An unknown
+     * `kid`, or no set young enough to use, waits for a fetch. Fetches go one at a time and at most once per
+     * cooldown, successful or not: a flood of forged tokens, or an issuer that is down, costs the issuer one
+     * request per cooldown.
      */
     private async keyFor(...args: Parameters<ReturnType<typeof createLocalJWKSet>>) {
         const known = () => (this.keys ? this.keys.set(...args) : Promise.reject(keysUnavailable()));
         const age = this.keys ? this.now() - this.keys.at : Infinity;
-        try {
-            if (age < KEY_SET_MAX_AGE_MS) return await known();
-        } catch (error) {
-            if (!(error instanceof (await loadJose()).errors.JWKSNoMatchingKey)) throw error;
+        if (age <= STALE_KEYS_MAX_AGE_MS) {
+            if (age >= KEY_SET_MAX_AGE_MS) void this.refreshWhenDue();
+            try {
+                return await known();
+            } catch (error) {
+                if (!(error instanceof (await loadJose()).errors.JWKSNoMatchingKey)) throw error;
+            }
         }
         // A fetch already under way may bring the key: every token waits for it, not only the one that started it.
-        if (this.fetching) await this.fetching;
-        else if (this.now() - this.lastAttempt >= REFETCH_COOLDOWN_MS) await this.refresh();
+        await this.refreshWhenDue();
         if (!this.keys || this.now() - this.keys.at > STALE_KEYS_MAX_AGE_MS) throw keysUnavailable();
         return known();
     }
 
-    private refresh(): Promise<void> {
+    /** The fetch under way, or a new one once the cooldown since the last attempt has passed; never rejects. */
+    private refreshWhenDue(): Promise<void> {
+        if (!this.fetching && this.now() - this.lastAttempt < REFETCH_COOLDOWN_MS) return Promise.resolve();
         this.fetching ??= (async () => {
             this.lastAttempt = this.now();
             try {
                 const set = keySetJson.parse(await this.fetchJson(await this.keySetUrl()));
                 this.keys = { set: (await loadJose()).createLocalJWKSet(set), at: this.now() };
-            } catch {
+            } catch (error) {
                 // Kept as it was: known keys go on working for a while, and the next attempt waits its cooldown.
+                this.log.warn('caller.keys_refresh_failed', { error: errorMessage(error), keysAgeMs: this.keys ? this.now() - this.keys.at : undefined });
             } finally {
                 this.fetching = undefined;
             }
@@ -184,6 +199,22 @@ export class CallerVerifier {
         }
         return JSON.parse(Buffer.concat(chunks).toString('utf8'));
     }
+}
+
+/**
+ * A token without `kid` matches every published key of its type, and jose hands those keys over on the error
+ * it throws: each is tried in turn. Only a bad signature moves on to the next key; an expired token, say, is
+ * refused as such.
+ */
+async function verifiedByAnyOf(candidates: InstanceType<typeof joseErrors.JWKSMultipleMatchingKeys>, token: string, options: JWTVerifyOptions, jose: Jose): Promise<JWTPayload> {
+    for await (const key of candidates) {
+        try {
+            return (await jose.jwtVerify(token, key, options)).payload;
+        } catch (error) {
+            if (!(error instanceof jose.errors.JWSSignatureVerificationFailed)) throw error;
+        }
+    }
+    throw new jose.errors.JWSSignatureVerificationFailed();
 }
 
 function toVerificationError(error: unknown, { errors }: Jose): AppError {

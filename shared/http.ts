@@ -20,7 +20,8 @@ export type RetryPolicy =
     /** Safe to repeat: retried on network errors, timeouts, 429 and 5xx. */
     | 'idempotent'
     /**
-     * Must not happen twice: retried only when the server surely did not act (429, refused connection).
+     * Must not happen twice: retried only when the server surely did not act (429, a refused connection, a
+     * kept-alive connection reset before any byte of the answer).
      * Never on 503, which a gateway may answer while the server behind it goes on acting.
      */
     | 'not-idempotent';
@@ -108,6 +109,14 @@ export function withDeadline<T>(deadline: number, task: () => Promise<T>): Promi
     return ambientDeadline.run(outer === undefined ? deadline : Math.min(outer, deadline), task);
 }
 
+/**
+ * Runs `task` under `deadline` in place of the surrounding one, even a later one: for the writes that
+ * record work already done (a message sent), which must not be cut off with the work that led to them.
+ */
+export function withOwnDeadline<T>(deadline: number, task: () => Promise<T>): Promise<T> {
+    return ambientDeadline.run(deadline, task);
+}
+
 /** The deadline withDeadline set around the current call, if any. */
 export function currentDeadline(): number | undefined {
     return ambientDeadline.getStore();
@@ -118,7 +127,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The retry delay, or undefined when the next attempt could not start before the deadline. */
 const delayBefore = (deadline: number, delay: number | undefined) => (delay !== undefined && Date.now() + delay < deadline ? delay : undefined);
 
-type Outcome = { answer: HttpAnswer; failure?: undefined } | { answer?: undefined; failure: { code: string } };
+/** `unsent`: the request never reached the server (see attempt), so even a write that must not happen twice may go again. */
+type Failure = { code: string; unsent?: boolean };
+type Outcome = { answer: HttpAnswer; failure?: undefined } | { answer?: undefined; failure: Failure };
 
 export class HttpClient {
     private readonly maxRetryAfterMs: number;
@@ -181,12 +192,23 @@ export class HttpClient {
             try {
                 // A string body goes out in the same write as the headers; a Buffer would take a writev of its own.
                 const body = request.body;
-                outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+                const sent = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
                     method: request.method,
                     headers: { ...DEFAULT_HEADERS, ...request.headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
                 });
-                outgoing.on('error', (error) => settle({ failure: { code: failureCode(error) } }));
-                outgoing.on('response', (response) => {
+                outgoing = sent;
+                // A server closes an idle kept-alive connection when it likes; a request sent as it does is reset
+                // before any byte of an answer, and the server never took it in. Any other reset may follow its act.
+                let unanswered = () => false;
+                sent.on('socket', (socket) => {
+                    const readBefore = socket.bytesRead;
+                    unanswered = () => sent.reusedSocket && socket.bytesRead === readBefore;
+                });
+                sent.on('error', (error) => {
+                    const code = failureCode(error);
+                    settle({ failure: code === 'ECONNRESET' && unanswered() ? { code, unsent: true } : { code } });
+                });
+                sent.on('response', (response) => {
                     readAnswer(response, this.settings.maxResponseBytes).then(
                         (answer) => {
                             // Not destroyed once read: that would close the socket the agent keeps for the next request.
@@ -196,7 +218,7 @@ export class HttpClient {
                         (error: unknown) => settle({ failure: { code: failureCode(error) } }),
                     );
                 });
-                outgoing.end(body);
+                sent.end(body);
             } catch (error) {
                 settle({ failure: { code: failureCode(error) } });
             }
@@ -207,13 +229,13 @@ export class HttpClient {
         policy: RetryPolicy,
         attempt: number,
         answer: HttpAnswer | undefined,
-        failure: { code: string } | undefined,
+        failure: Failure | undefined,
     ): number | undefined {
         if (attempt >= this.settings.maxRetries) return undefined;
         const backoff = Math.round(Math.random() * Math.min(5_000, 200 * 2 ** attempt));
         if (failure) {
             if (failure.code === 'ERR_RESPONSE_TOO_LARGE') return undefined;
-            if (policy === 'not-idempotent' && failure.code !== 'ECONNREFUSED') return undefined;
+            if (policy === 'not-idempotent' && failure.code !== 'ECONNREFUSED' && !failure.unsent) return undefined;
             return RETRYABLE_NETWORK_CODES.has(failure.code) ? backoff : undefined;
         }
         if (!answer) return undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { truncate } from './text';
 
 /**
@@ -69,6 +70,11 @@ export interface Approval {
     completedState?: string;
     /** Which serial step the approval is at, where the source says (ISC `serialStep`). */
     step?: number;
+    /**
+     * Who has decided it so far, and how (ISC `approvedBy`, `rejectedBy`): in a parallel step each decision
+     * takes its approver out of `approvers` while the approval stays pending for the rest.
+     */
+    decisions?: { id: string; decision: Decision; at?: number }[];
     /** The source's own kind of approval, where it has several (ISC: `access-request` or `generic`); absent means the source's first kind. */
     kind?: string;
     /** The access request the approval belongs to (ISC), which an approval mirroring it shares. */
@@ -96,14 +102,20 @@ export interface ApprovalPage {
     approvals: Approval[];
     /** Items the source returned that could not be read; they are logged and skipped. */
     skipped: number;
+    /** Where a whole-list sweep cut short after this page resumes (see listPending); opaque to the caller. */
+    resumeAt?: string;
 }
 
 export interface ApprovalSource {
     readonly name: SourceName;
     /** Whether an id has the shape this source issues; anything else is refused before any lookup. */
     isApprovalId(id: string): boolean;
-    /** Pending approvals changed at or after `since` (source clock), or all of them when `since` is absent. */
-    listPending(since?: number): AsyncIterable<ApprovalPage>;
+    /**
+     * Pending approvals changed at or after `since` (source clock), or all of them when `since` is absent.
+     * A whole-list sweep may start at `resumeAt`, a page's position from an earlier sweep; a position the
+     * source does not recognise (another setting, another version) starts from the beginning.
+     */
+    listPending(since?: number, resumeAt?: string): AsyncIterable<ApprovalPage>;
     /** The live approval, or undefined when the source no longer has it. */
     getApproval(ref: ApprovalRef): Promise<Approval | undefined>;
     /** True when `listPending(since)` returns only what changed; false when it always lists everything pending. */
@@ -133,8 +145,21 @@ export interface ApprovalSource {
     reassign?(approval: Approval, person: Person, to: Person, comment?: string): Promise<void>;
 }
 
-/** Identifies the current set of approvers, to notice a reassignment. */
-export const approverKey = (approval: Approval) => approval.approvers.map((approver) => approver.id).sort().join(',');
+/**
+ * Identifies the current set of approvers, to notice a reassignment: their ids joined, or, when that is longer
+ * than a table string property holds (an approval assigned to a thousand identities one by one), a digest of
+ * it. The digest's prefix marks it, and a joined list that happens to start with it is digested too, so a
+ * digest never equals a list's key.
+ */
+export function approverKey(approval: Approval): string {
+    const joined = approval.approvers.map((approver) => approver.id).sort().join(',');
+    if (joined.length <= MAX_APPROVER_KEY_CHARS && !joined.startsWith(DIGEST_PREFIX)) return joined;
+    return `${DIGEST_PREFIX}${createHash('sha256').update(joined).digest('hex')}`;
+}
+
+/** Azure Tables holds at most 32 K UTF-16 characters in a string property; every key stored so far fits it. */
+const MAX_APPROVER_KEY_CHARS = 32 * 1024;
+const DIGEST_PREFIX = 'sha256:';
 
 /** Who the approval waits on, in words, cut so that it fits answers, lists and a table property. */
 export const approverNames = (approval: Approval) => truncate(approval.approvers.map((approver) => truncate(approver.name, MAX_NAME_LENGTH)).join(', '), MAX_NAMES_LENGTH);

@@ -14,14 +14,19 @@ export interface OffsetPaging {
 const tooLarge = (error: unknown) => error instanceof UpstreamError && error.tooLarge === true;
 
 /**
- * Offset paging as both sources do it: page after page until one says it is the last. A page larger than
- * MAX_RESPONSE_BYTES is asked for again at half the size, and the size doubles back after each page that
- * fits, so a few long items neither fail every poll nor leave the rest of the list paged small. An item
- * too large even alone is set aside.
+ * Offset paging as both sources do it: page after page until one says it is the last, each page with the
+ * offset that follows it (where a sweep cut short resumes). A page larger than MAX_RESPONSE_BYTES is asked
+ * for again at half the size, and the size doubles back after each page that fits, so a few long items
+ * neither fail every poll nor leave the rest of the list paged small. An item too large even alone is set
+ * aside.
  */
-export async function* offsetPages<Page>(paging: OffsetPaging, fetch: (offset: number, limit: number) => Promise<{ page: Page; last: boolean }>): AsyncIterable<Page> {
+export async function* offsetPages<Page>(
+    paging: OffsetPaging,
+    fetch: (offset: number, limit: number) => Promise<{ page: Page; last: boolean }>,
+    startOffset = 0,
+): AsyncIterable<{ page: Page; nextOffset: number }> {
     let limit = paging.pageSize;
-    for (let requests = 0, offset = 0; requests < paging.maxPages; requests++) {
+    for (let requests = 0, offset = startOffset; requests < paging.maxPages; requests++) {
         let result: { page: Page; last: boolean };
         try {
             result = await fetch(offset, limit);
@@ -36,12 +41,21 @@ export async function* offsetPages<Page>(paging: OffsetPaging, fetch: (offset: n
             }
             continue;
         }
-        yield result.page;
+        yield { page: result.page, nextOffset: offset + limit };
         if (result.last) return;
         offset += limit;
         limit = Math.min(paging.pageSize, limit * 2);
     }
     paging.onTooManyPages();
+}
+
+/**
+ * Where a sweep resumes, given the offset it had reached: one page earlier, because items completed since
+ * shift the rest of the list down, and one that slid below the saved offset would otherwise be missed until
+ * the next whole sweep. Whatever is listed twice is recognised as known.
+ */
+export function resumeOffset(reached: number, pageSize: number): number {
+    return Math.max(0, reached - pageSize);
 }
 
 /** `items` cut into consecutive batches of at most `size`. */

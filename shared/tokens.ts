@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UpstreamError } from './errors';
-import { HttpClient, HttpRequest, parseJsonBody } from './http';
+import { currentDeadline, HttpClient, HttpRequest, parseJsonBody } from './http';
 
 /**
  * The one OAuth token cache, keyed per source. A token is refreshed before it expires, fetched once
@@ -34,7 +34,7 @@ export class TokenCache {
         const cached = this.tokens.get(key);
         if (cached && this.now() < cached.refreshAt) return cached.accessToken;
         const pending = this.inFlight.get(key);
-        if (pending) return pending;
+        if (pending) return untilOwnDeadline(pending);
         const fetching = this.fetch(key, fetchToken).finally(() => this.inFlight.delete(key));
         this.inFlight.set(key, fetching);
         return fetching;
@@ -72,6 +72,28 @@ export class TokenCache {
 }
 
 export const tokenCache = new TokenCache();
+
+/**
+ * A fetch another caller started runs under that caller's deadline (a poll's may be a minute away): a
+ * caller with an earlier one (an approver's click) stops waiting for it at its own.
+ */
+function untilOwnDeadline(shared: Promise<string>): Promise<string> {
+    const deadline = currentDeadline();
+    if (deadline === undefined) return shared;
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new UpstreamError('SailPoint', 'SailPoint could not be reached (timed out waiting for a token)')), Math.max(0, deadline - Date.now()));
+        shared.then(
+            (token) => {
+                clearTimeout(timer);
+                resolve(token);
+            },
+            (error: unknown) => {
+                clearTimeout(timer);
+                reject(error);
+            },
+        );
+    });
+}
 
 const tokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().optional() });
 

@@ -5,6 +5,8 @@ import { IncomingMessage } from 'node:http';
  * The Identity Security Cloud part of the simulator: OAuth client credentials, v2025 generic approvals
  * (list with filters/limit/offset/count and include-* flags, get, approve 200, reject 204, comments 200,
  * reassign 204), serial steps (an approve hands the approval to the next step, which keeps it PENDING),
+ * parallel approvals (`approvalCriteria` PARALLEL: each decision takes its approver out of `assignedTo`
+ * and into `approvedBy` or `rejectedBy` until a COUNT is reached, `serialStep` unchanged),
  * access-request approvals (pending list with owner-id/filters/sorters/paging, approve, reject and forward
  * answering 202, a generic mirror that follows them), identities by email or id, ErrorResponseDto bodies,
  * the token's scopes (a route needing one it lacks answers 403), and 100 requests per 10 s per client
@@ -41,6 +43,14 @@ export interface IscApproval {
     laterSteps?: IscAssignee[][];
     /** Steps already approved, which ISC keeps listing under `approvers`. */
     earlierSteps?: IscAssignee[][];
+    /**
+     * Parallel approval (`approvalCriteria` PARALLEL, both COUNTs): every approver of a step is assigned at
+     * once, and the step is approved once `approvals` of them approve; the approval is rejected once
+     * `rejections` reject, or once too few are left to approve it. Absent: one decision settles a step.
+     */
+    parallel?: { approvals: number; rejections: number };
+    /** Who decided what, at which step (the approval's `approvedBy` and `rejectedBy`); no identity for the API client's own. */
+    decisions?: { identityId?: string; decision: 'approve' | 'reject'; at: number; step: number }[];
     createdDate: number;
     modifiedDate: number;
     dueDate?: number;
@@ -296,6 +306,33 @@ export class IscTenant {
         approval.modifiedDate = Date.now();
     }
 
+    /** One approver decides inside ISC (not through the app), as through the API on their behalf. */
+    decideAs(approvalId: string, identityId: string, decision: 'approve' | 'reject'): void {
+        const approval = this.approvals.get(approvalId)!;
+        approval.modifiedDate = Date.now();
+        this.recordDecision(approval, identityId, decision, approval.modifiedDate);
+    }
+
+    /**
+     * Records a decision for the identity it was made for and moves the approval on as its criteria say.
+     * An identity that is none of the current approvers stands for an admin caller, for whom ISC takes over
+     * the first approver's place (the reference: "reassigned from a random approver").
+     */
+    private recordDecision(approval: IscApproval, identityId: string | undefined, decision: 'approve' | 'reject', at: number): void {
+        const step = approval.earlierSteps?.length ?? 0;
+        const place = approval.assignedTo.findIndex((assignee) =>
+            assignee.kind === 'identity' ? assignee.id === identityId : (this.groups.get(assignee.id)?.memberIds ?? []).some((id) => id === identityId),
+        );
+        approval.decisions = [...(approval.decisions ?? []), { identityId: place === -1 ? undefined : identityId, decision, at, step }];
+        if (!approval.parallel) return decision === 'approve' ? this.approveStep(approval.id) : this.complete(approval.id, 'REJECTED');
+        approval.assignedTo = approval.assignedTo.filter((_, index) => index !== Math.max(0, place));
+        const inStep = approval.decisions.filter((entry) => entry.step === step);
+        const approvals = inStep.filter((entry) => entry.decision === 'approve').length;
+        const rejections = inStep.length - approvals;
+        if (approvals >= approval.parallel.approvals) return this.approveStep(approval.id);
+        if (rejections >= approval.parallel.rejections || approvals + approval.assignedTo.length < approval.parallel.approvals) this.complete(approval.id, 'REJECTED');
+    }
+
     /** Reassigns inside ISC (not through the app). */
     reassignTo(approvalId: string, assignees: IscAssignee[]): void {
         const approval = this.approvals.get(approvalId)!;
@@ -520,15 +557,17 @@ export class IscTenant {
         this.actions.push({ approvalId: id, action, body: input, at: now });
         if (comment) approval.comments.push({ authorName: 'Moveworks API client', comment, createdDate: now });
         approval.modifiedDate = now;
-        const nextStep = action === 'approve' ? approval.laterSteps?.shift() : undefined;
-        if (nextStep) {
-            approval.earlierSteps = [...(approval.earlierSteps ?? []), approval.assignedTo];
-            approval.assignedTo = nextStep;
-        } else if (action === 'approve' || action === 'reject') {
-            approval.status = action === 'approve' ? 'APPROVED' : 'REJECTED';
-            approval.completedDate = now;
-        }
+        if (action === 'approve' || action === 'reject') this.recordDecision(approval, this.onBehalfOf(comment), action, now);
         return action === 'reject' || action === 'reassign' ? noContent() : json(this.toJson(approval, true, true));
+    }
+
+    /**
+     * The identity the app names in its comment ("on behalf of Name <email>"): the simulator acts for them
+     * as ISC would for a caller with their own token.
+     */
+    private onBehalfOf(comment: string | undefined): string | undefined {
+        const email = /on behalf of .*<([^<>]+)>\)$/.exec(comment ?? '')?.[1]?.toLowerCase();
+        return email ? [...this.identities.values()].find((identity) => identity.email?.toLowerCase() === email)?.id : undefined;
     }
 
     private listPendingAccessRequests(url: URL): IscAnswer {
@@ -707,6 +746,15 @@ export class IscTenant {
         return { identityID: group.id, type: 'GOVERNANCE_GROUP', name: group.name, email: null, members };
     }
 
+    /** `approvedBy` or `rejectedBy`: who decided so, or the API client for a decision made inside ISC. */
+    private decidedBy(approval: IscApproval, decision: 'approve' | 'reject') {
+        const records = (approval.decisions ?? [])
+            .filter((entry) => entry.decision === decision)
+            .map((entry) => ({ ...(this.person(entry.identityId) ?? { type: 'IDENTITY', name: 'Moveworks API client' }), decisionDate: iso(entry.at) }));
+        const completedSo = approval.status === (decision === 'approve' ? 'APPROVED' : 'REJECTED');
+        return records.length === 0 && completedSo ? [{ type: 'IDENTITY', name: 'Moveworks API client', decisionDate: iso(approval.completedDate) }] : records;
+    }
+
     /** Every step's approvers, as ISC lists them under `approvers`: earlier, current and later. */
     private everyStep(approval: IscApproval): IscAssignee[] {
         return [...(approval.earlierSteps ?? []).flat(), ...approval.assignedTo, ...(approval.laterSteps ?? []).flat()];
@@ -738,14 +786,23 @@ export class IscTenant {
             requestee: this.person(approval.requesteeId),
             assignedTo: assigned,
             serialStep: approval.earlierSteps?.length ?? 0,
+            ...(approval.parallel
+                ? {
+                      approvalCriteria: {
+                          type: 'PARALLEL',
+                          approval: { calculationType: 'COUNT', value: approval.parallel.approvals },
+                          rejection: { calculationType: 'COUNT', value: approval.parallel.rejections },
+                      },
+                  }
+                : {}),
             ...(withApprovers ? { approvers: this.everyStep(approval).flatMap((assignee) => this.assignee(assignee) ?? []) } : {}),
             ...(withComments
                 ? { comments: approval.comments.map((c) => ({ author: { name: c.authorName, type: 'IDENTITY' }, comment: c.comment, createdDate: iso(c.createdDate) })) }
                 : {}),
             requestedTarget: approval.requestedTarget.map((target) => ({ ...target, reauthRequired: false })),
             ...(approval.referenceData ? { referenceData: approval.referenceData } : {}),
-            approvedBy: approval.status === 'APPROVED' ? [{ type: 'IDENTITY', name: 'Moveworks API client', decisionDate: iso(approval.completedDate) }] : [],
-            rejectedBy: approval.status === 'REJECTED' ? [{ type: 'IDENTITY', name: 'Moveworks API client', decisionDate: iso(approval.completedDate) }] : [],
+            approvedBy: this.decidedBy(approval, 'approve'),
+            rejectedBy: this.decidedBy(approval, 'reject'),
         };
     }
 }

@@ -87,6 +87,8 @@ export interface Fault {
     delayMs?: number;
     /** Write the answer's body one byte every `dripMs` (headers first): never idle, so only a total deadline ends it. */
     dripMs?: number;
+    /** Close the connection without a byte and without acting, as a server closing an idle keep-alive connection does. */
+    reset?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -339,6 +341,7 @@ export class Simulator {
             if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
             const fault = this.faults.get(route)?.shift() ?? this.randomFault();
             if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+            if (fault?.reset) return void request.socket.destroy();
             if (fault?.status) {
                 return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter, {}, fault.dripMs);
             }

@@ -128,6 +128,9 @@ export async function authorize(
         deps.log.info('action.reopened', { approvalId: record.id });
     }
     if (!(await viaSource(deps.log, record.id, () => source.isApprover(approval, person)))) {
+        // Their part is done (a parallel step, or an earlier serial step) while the approval waits on others.
+        const own = approval.decisions?.find((entry) => entry.id === person.id);
+        if (own) throw conflict('already_decided', `You already ${pastTense(own.decision)} this request${when(own.at)}; it now waits on ${approverNames(approval)}.`);
         if (record.notified.some((entry) => entry.email === approverEmail)) {
             throw conflict('reassigned', `This approval was reassigned and now waits for ${approverNames(approval)}.`);
         }

@@ -4,8 +4,8 @@ import { withDeadline } from '../http';
 import { errorMessage } from '../log';
 import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '../model';
 import { ApprovalRecord } from '../store/approvalStore';
-import { movesOnSentence, outcomeSentence } from '../moveworks/message';
-import { isLaterStep, reopened } from './records';
+import { movesOnSentence, outcomeSentence, recordedSentence } from '../moveworks/message';
+import { isHandedOn, reopened } from './records';
 import { ActionDependencies, authorize, Authorized, checkAndClaim, findNotified, release, viaSource, withinAction, withinClaim } from './authorize';
 
 /**
@@ -47,19 +47,34 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
     const now = deps.now ?? Date.now;
     const status = request.decision === 'approve' ? 'approved' : 'rejected';
     const answer = (message: string): ActionResult => ({ status, approvalId: record.id, source: source.name, message });
-    const next = request.decision === 'approve' && source.stepsAfterDecision ? await nextStep(deps, source, approval) : undefined;
-    if (next) {
+    const after: Aftermath = source.stepsAfterDecision ? await aftermath(deps, source, approval) : { kind: 'complete' };
+    if (after.kind === 'next-step' || after.kind === 'same-step') {
+        const { live } = after;
         // A failed look-up leaves the recipients empty, and the next poll fills them in.
-        const recipients = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.recipientsFor([next])).then(
-            (byId) => byId.get(next.id) ?? [],
+        const recipients = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.recipientsFor([live])).then(
+            (byId) => byId.get(live.id) ?? [],
             (error: unknown) => {
                 deps.log.warn('decide.next_step_lookup_failed', { approvalId: record.id, error: errorMessage(error) });
                 return [];
             },
         );
-        await saveDecision(deps, record, (latest) => reopened(latest, next, recipients, now(), { nextStep: true }));
-        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, nextStep: approverKey(next), sinceNotifiedMs: sinceNotified(record, now()) });
-        return answer(movesOnSentence(approval, approverNames(next)));
+        const nextStep = after.kind === 'next-step';
+        await saveDecision(deps, record, (latest) => reopened(latest, live, recipients, now(), { nextStep }));
+        deps.log.info('decide.done', {
+            source: source.name,
+            approvalId: record.id,
+            decision: request.decision,
+            approverId: person.id,
+            [nextStep ? 'nextStep' : 'stillWaitingOn']: approverKey(live),
+            sinceNotifiedMs: sinceNotified(record, now()),
+        });
+        return answer(nextStep ? movesOnSentence(approval, approverNames(live)) : recordedSentence(approval, request.decision, approverNames(live)));
+    }
+    if (after.kind === 'unknown') {
+        // Not decided until the source says so: open again, the others' buttons work and the next poll catches up.
+        await release(deps, record);
+        deps.log.info('decide.done', { source: source.name, approvalId: record.id, decision: request.decision, approverId: person.id, outcome: 'unknown' });
+        return answer(recordedSentence(approval, request.decision));
     }
 
     await saveDecision(deps, record, (latest) => ({
@@ -82,8 +97,9 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
  * by an outage does not count against them. Undefined while that message is still owed.
  */
 export function sinceNotified(record: ApprovalRecord, now: number): number | undefined {
+    const current = new Set(record.recipients);
     const first = record.notified
-        .filter((entry) => !entry.reminder && entry.approverKey === record.approverKey && (entry.step ?? 0) === record.step)
+        .filter((entry) => !entry.reminder && current.has(entry.email) && (entry.step ?? 0) === record.step)
         .reduce<number | undefined>((earliest, entry) => (earliest === undefined || entry.at < earliest ? entry.at : earliest), undefined);
     return first === undefined ? undefined : now - first;
 }
@@ -98,16 +114,29 @@ async function saveDecision(deps: ActionDependencies, record: ApprovalRecord, ch
 }
 
 /**
- * A serial approval keeps its id and stays pending while it moves to the next step's approvers. Read it
- * again after the approve: still pending for other approvers, or for the same ones at a later step, means
- * it moves on. A failed read is left to the next poll, which reopens a decided row the source still lists
- * for other approvers.
+ * Where a decision left an approval that may stay pending after it: complete; handed on to a next step;
+ * at the same step with fewer approvers, the rest of a parallel step still needed; or unknown, when the
+ * read after it failed and others may still be needed.
  */
-async function nextStep(deps: ActionDependencies, source: ApprovalSource, decided: Approval): Promise<Approval | undefined> {
-    const live = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.getApproval(decided)).catch((error: unknown) => {
-        deps.log.warn('decide.reread_failed', { approvalId: decided.id, error: errorMessage(error) });
-        return undefined;
-    });
-    if (!live || live.completedState || live.approvers.length === 0) return undefined;
-    return approverKey(live) !== approverKey(decided) || isLaterStep(decided.step, live) ? live : undefined;
+type Aftermath = { kind: 'complete' } | { kind: 'next-step' | 'same-step'; live: Approval } | { kind: 'unknown' };
+
+/**
+ * Reads the approval again after the decision. A failed read is left to the next poll: an approval that
+ * waited on one approver (or group) is taken as decided, and the poll reopens it if the source still
+ * lists it; one that waited on several is left open for them.
+ */
+async function aftermath(deps: ActionDependencies, source: ApprovalSource, decided: Approval): Promise<Aftermath> {
+    const read = await withDeadline(Date.now() + deps.writeBudgetMs, () => source.getApproval(decided)).then(
+        (live) => ({ live }),
+        (error: unknown) => {
+            deps.log.warn('decide.reread_failed', { approvalId: decided.id, error: errorMessage(error) });
+            return undefined;
+        },
+    );
+    if (!read) return decided.approvers.length > 1 ? { kind: 'unknown' } : { kind: 'complete' };
+    const { live } = read;
+    if (!live || live.completedState || live.inFlight || live.approvers.length === 0) return { kind: 'complete' };
+    if (isHandedOn({ sourceStep: decided.step, approverKey: approverKey(decided) }, live)) return { kind: 'next-step', live };
+    // The same approvers at the same step: the read does not show the decision yet, which the source took.
+    return approverKey(live) === approverKey(decided) ? { kind: 'complete' } : { kind: 'same-step', live };
 }

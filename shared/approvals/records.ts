@@ -1,11 +1,11 @@
 import { Approval, approverKey, approverNames } from '../model';
 import { describeRequest, toApprovalMessage } from '../moveworks/message';
-import { ApprovalRecord, OpenRow } from '../store/approvalStore';
+import { ApprovalRecord, notifiedInStep, OpenRow } from '../store/approvalStore';
 
 /**
  * How an approval's row follows what the source says: a new row, the same row for new approvers (a
- * reassignment, or the next serial step), and a finished row opened again because the source still has
- * the approval pending.
+ * reassignment, or the next serial step) or for fewer (the rest of a parallel step), and a finished row
+ * opened again because the source still has the approval pending.
  */
 
 /** A sender's hold on a row while it sends: long enough for one paced send with its retries. */
@@ -43,7 +43,8 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
  * texts are written anew, so a row listed without them (OpenRow) needs no read first.
  */
 export function withCurrentApprovers(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
-    const newApprovers = record.approverKey !== approverKey(approval);
+    // Fewer approvers is not a reassignment: the ones left were told already, and their reminders go on.
+    const newApprovers = hasNewApprover(record.approverKey, approval);
     return {
         ...record,
         approverKey: approverKey(approval),
@@ -80,6 +81,31 @@ export function reopened(record: OpenRow, approval: Approval, recipients: string
 /** Whether the source has the approval at a later serial step than `step`, when both are known. */
 export function isLaterStep(step: number | undefined, approval: Approval): boolean {
     return approval.step !== undefined && step !== undefined && approval.step > step;
+}
+
+/** Whether the approval waits on someone who is not among the approvers `key` names (see approverKey). */
+export function hasNewApprover(key: string, approval: Approval): boolean {
+    const earlier = new Set(key.split(','));
+    return approval.approvers.some((approver) => !earlier.has(approver.id));
+}
+
+/**
+ * Whether the approval was handed on to a next step since `before`: its serial step is later, or, where
+ * the source does not number steps, someone new waits on it. Fewer approvers at the same step is progress
+ * within the step (a parallel step waiting on the rest), so nobody is told again.
+ */
+export function isHandedOn(before: { sourceStep?: number; approverKey: string }, approval: Approval): boolean {
+    if (before.sourceStep !== undefined && approval.step !== undefined) return approval.step > before.sourceStep;
+    return hasNewApprover(before.approverKey, approval);
+}
+
+/**
+ * When the row's current recipients were last messaged in its step, 0 if never: a reassignment starts
+ * the clock again with the new approvers' message, while those left after others decided keep theirs.
+ */
+export function lastNotifiedAt(record: OpenRow): number {
+    const current = new Set(record.recipients);
+    return Math.max(0, ...notifiedInStep(record.notified, record.step).filter((entry) => current.has(entry.email)).map((entry) => entry.at));
 }
 
 /** Whether an action holds the row's claim right now; an older claim belongs to a caller that died. */

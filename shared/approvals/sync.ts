@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLimiter, mapLimited } from '../concurrency';
+import { withDeadline, withOwnDeadline } from '../http';
 import { batchesOf } from '../paging';
 import { errorMessage, Logger } from '../log';
 import { isAcceptableApprovalId } from '../approvalId';
@@ -7,7 +8,7 @@ import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toReminderMessage } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore, hasTexts, isRowRefused, notifiedInStep, OpenRow, pendingRecipients } from '../store/approvalStore';
-import { isClaimInProgress, isLaterStep, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
+import { hasNewApprover, isClaimInProgress, isHandedOn, isLaterStep, lastNotifiedAt, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
  * One poll of one source: list what is pending (changed since the watermark, or everything on a full
@@ -59,18 +60,40 @@ const TABLE_CONCURRENCY = 16;
 const MAX_WAITING_TO_SEND = 500;
 const UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE = 3;
 
+/**
+ * Writes that record what a poll already did (who was sent a message, how far a sweep got) may run this
+ * long past its deadline, so work done just before it is not done again by the next poll. A poll's budget
+ * (at most MAX_POLL_BUDGET_SECONDS) and this grace stay under host.json's functionTimeout of 2 minutes.
+ */
+export const RECORDING_GRACE_MS = 15_000;
+
+/**
+ * Every step of the poll runs under its deadline: the token, the listing, the sweep's confirmations,
+ * the reminders' live reads and the table calls. Only the writes that record work already done get
+ * RECORDING_GRACE_MS more.
+ */
 export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
+    const budgetMs = deps.settings.budgetSeconds * 1000;
+    // The ambient deadline bounds HTTP and table calls on the real clock, whatever clock the poll reads.
+    const deadline = Date.now() + budgetMs;
+    return withDeadline(deadline, () => sync(deps, budgetMs, deadline));
+}
+
+async function sync(deps: SyncDependencies, budgetMs: number, callDeadline: number): Promise<SyncReport> {
     const now = deps.now ?? Date.now;
     const startedAt = now();
-    const deadline = startedAt + deps.settings.budgetSeconds * 1000;
+    const deadline = startedAt + budgetMs;
+    const recording = <T>(write: () => Promise<T>) => withOwnDeadline(callDeadline + RECORDING_GRACE_MS, write);
     const { source, store, log } = deps;
-    const cursor = await store.getCursor(source.name);
+    let cursor = await store.getCursor(source.name);
     const fullSweep =
         !source.incremental ||
         cursor.watermark === undefined ||
         cursor.lastFullSweepAt === undefined ||
         startedAt - cursor.lastFullSweepAt >= deps.settings.fullSweepMinutes * 60_000;
     const since = fullSweep ? undefined : Math.max(0, (cursor.watermark ?? 0) - deps.settings.overlapSeconds * 1000);
+    // A sweep an earlier poll could not finish goes on from where it stopped, rather than from the start again.
+    const sweep = fullSweep ? (cursor.sweep ?? { startedAt, resumeAt: undefined }) : undefined;
     const report: SyncReport = {
         source: source.name,
         fullSweep,
@@ -90,50 +113,110 @@ export async function syncSource(deps: SyncDependencies): Promise<SyncReport> {
     // One query for every open row (instead of a read per listed approval); rows not in it are new.
     const known = new Map<string, OpenRow>();
     for await (const row of store.listOpenRows(source.name)) known.set(row.id, row);
+    // Rows the person index does not cover yet (written before it existed) get their entries, a bounded number a
+    // poll; a failure leaves them to the next poll and costs only the pending list's view of them meanwhile.
+    const indexed = await store.indexUnindexed([...known.values()]).catch((error: unknown) => {
+        log.warn('sync.index_not_written', { source: source.name, error: errorMessage(error) });
+        return [];
+    });
+    for (const row of indexed) known.set(row.id, row);
+    await recoverLapsedClaims(deps, known, report, now);
     const pollId = randomUUID();
     // What earlier polls left owed goes first; new and reassigned approvals join the queue as they are recorded.
-    const sender = new Sender(deps, deadline, report, now, pollId);
+    const sender = new Sender(deps, deadline, report, now, pollId, recording);
     // The open rows already hold what is owed: the sender queues those with recipients still pending.
     for (const record of [...known.values()].sort((x, y) => x.changedAt - y.changedAt)) sender.enqueue(record);
     const seen = new Set<string>();
     let watermark = cursor.watermark;
+    /** Saves how far the sweep got once a page is recorded, so a poll cut short after it resumes there. */
+    let savingProgress = sweep !== undefined;
+    const saveProgress = async (resumeAt: string | undefined) => {
+        if (!savingProgress || !sweep || resumeAt === undefined) return;
+        const saved = await recording(() => store.saveCursor({ ...cursor, sweep: { startedAt: sweep.startedAt, resumeAt } })).catch((error: unknown) => {
+            log.warn('sync.progress_not_saved', { source: source.name, error: errorMessage(error) });
+            return undefined;
+        });
+        if (saved) cursor = saved;
+        else savingProgress = false;
+    };
     // A page is recorded while the next one is fetched, two at most, and only while the sends keep up, so a
     // sweep holds a few pages rather than every approval it lists.
-    let recording: Promise<unknown> = Promise.resolve();
+    let recorded: Promise<string | undefined> = Promise.resolve(undefined);
     let recordingFailed: { error: unknown } | undefined;
     try {
-        for await (const page of source.listPending(since)) {
+        for await (const page of source.listPending(since, sweep?.resumeAt)) {
             report.listed += page.approvals.length;
             report.skipped += page.skipped;
             const fresh = usableApprovals(deps, page.approvals, report).filter((approval) => !seen.has(approval.id));
             // Listed as pending, usable or not: a row whose id a changed setting now refuses is not vanished.
             for (const approval of page.approvals) seen.add(detached(approval.id));
             for (const approval of fresh) watermark = Math.max(watermark ?? 0, approval.changedAt);
-            const previous = recording;
+            const previous = recorded;
             await sender.roomFor(MAX_WAITING_TO_SEND, deadline);
-            recording = recordChanges(deps, fresh, known, report, now, pollId, sender).catch((error: unknown) => (recordingFailed ??= { error }));
-            await previous;
+            // The sweep may resume after this page only once it is recorded, and only while every page before it was.
+            recorded = recordChanges(deps, fresh, known, report, now, pollId, sender).then(
+                () => (report.listingFailed ? undefined : page.resumeAt),
+                (error: unknown) => {
+                    recordingFailed ??= { error };
+                    return undefined;
+                },
+            );
+            await saveProgress(await previous);
             if (recordingFailed) throw recordingFailed.error;
         }
-        await recording;
+        await saveProgress(await recorded);
         if (recordingFailed) throw recordingFailed.error;
     } catch (error) {
         report.listingFailed = true;
-        log.error('sync.listing_failed', { source: source.name, fullSweep, error: errorMessage(error) });
+        log.error('sync.listing_failed', { source: source.name, fullSweep, resumed: sweep?.resumeAt !== undefined, error: errorMessage(error) });
     }
-    // Still recording when the listing failed: its rows are queued before the sender is told to finish.
-    await recording;
+    // Still recording when the listing failed: its rows are queued before the sender is told to finish, and
+    // the sweep resumes after them.
+    await saveProgress(await recorded);
 
     if (!report.listingFailed) {
-        if (fullSweep) await closeConfirmedGone(deps, known, seen, report, now, pollId, sender);
-        const saved = await store.saveCursor({ ...cursor, watermark, lastFullSweepAt: fullSweep ? startedAt : cursor.lastFullSweepAt });
+        if (sweep) await closeConfirmedGone(deps, known, seen, report, now, pollId, sender);
+        const finished = { ...cursor, watermark, lastFullSweepAt: sweep ? sweep.startedAt : cursor.lastFullSweepAt, sweep: undefined };
+        const saved = await recording(() => store.saveCursor(finished));
         if (!saved) log.warn('sync.cursor_moved_by_another_poll', { source: source.name });
     }
 
-    await queueReminders(deps, known, seen, sender, report, now);
+    if (Date.now() < callDeadline) await queueReminders(deps, known, seen, sender, report, now);
     await sender.finish();
     log.info('sync.done', { ...report, elapsedMs: now() - startedAt });
     return report;
+}
+
+/**
+ * A row an action claimed and never gave back (its worker died, or the table write after the decision
+ * failed) is open again once the claim has lapsed: closed when the source no longer has it pending,
+ * open for its approvers otherwise. Read live first, so a decision the source took is not offered again.
+ */
+async function recoverLapsedClaims(deps: SyncDependencies, known: Map<string, OpenRow>, report: SyncReport, now: () => number): Promise<void> {
+    const lapsed = [...known.values()].filter((row) => row.status === 'deciding' && !isClaimInProgress(row, now(), deps.settings.claimTtlMs));
+    await mapLimited(lapsed, TABLE_CONCURRENCY, async (row) => {
+        try {
+            const live = await deps.source.getApproval(row);
+            const whole = await asListed(deps.store, row);
+            if (!whole) return;
+            const gone = !live || live.completedState !== undefined;
+            const saved = await deps.store.update({
+                ...whole,
+                status: gone ? 'closed' : 'open',
+                closedReason: gone ? (live?.completedState ? `${live.completedState} in the source` : 'no longer pending in the source') : undefined,
+                decidingSince: undefined,
+                updatedAt: now(),
+            });
+            if (!saved) return;
+            if (gone) {
+                report.closed++;
+                known.delete(row.id);
+            } else known.set(row.id, saved);
+            deps.log.warn('sync.claim_lapsed', { source: deps.source.name, approvalId: row.id, now: saved.status });
+        } catch (error) {
+            deps.log.warn('sync.claim_lapsed_check_failed', { source: deps.source.name, approvalId: row.id, error: errorMessage(error) });
+        }
+    });
 }
 
 /**
@@ -216,7 +299,8 @@ async function recordChanges(
             if (!updated) return;
             sender.enqueue(updated);
             if (nextStep) log.info('sync.next_step', { source: source.name, approvalId: approval.id, step: approval.step });
-            if (nextStep || record.approverKey === approverKey(approval)) return;
+            // Fewer approvers is the rest of a parallel step, not a reassignment.
+            if (nextStep || !hasNewApprover(record.approverKey, approval)) return;
             report.reassigned++;
             log.info('sync.reassigned', { source: source.name, approvalId: approval.id, from: record.approverKey, to: approverKey(approval) });
         });
@@ -249,7 +333,8 @@ async function reopenIfPending(
 ): Promise<void> {
     const record = await deps.store.get(deps.source.name, approval.id);
     if (!record || !shouldReopen(record, approval)) return;
-    const nextStep = record.status === 'decided' || isLaterStep(record.sourceStep, approval);
+    // A decided row listed again was handed on, unless only approvers of its step are left (a parallel step).
+    const nextStep = record.status === 'decided' ? isHandedOn(record, approval) : isLaterStep(record.sourceStep, approval);
     const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep }));
     if (!saved) return;
     report.reopened++;
@@ -313,7 +398,7 @@ async function queueReminders(
     const due = [...known.values()].filter((record) => {
         if (record.status !== 'open' || record.remindersSent >= remindMax || pendingRecipients(record).length > 0) return false;
         if (!deps.source.incremental && !seen.has(record.id)) return false;
-        const last = Math.max(0, ...notifiedInStep(record.notified, record.step).filter((entry) => entry.approverKey === record.approverKey).map((entry) => entry.at));
+        const last = lastNotifiedAt(record);
         if (last === 0) return false;
         const halfwayToDue = record.dueAt !== undefined && record.dueAt > last ? last + (record.dueAt - last) / 2 : Infinity;
         return now() >= Math.min(last + after, halfwayToDue) && (record.dueAt === undefined || now() < record.dueAt);
@@ -381,6 +466,8 @@ class Sender {
         private readonly report: SyncReport,
         private readonly now: () => number,
         private readonly pollId: string,
+        /** Runs a write that records work already done, past the poll's deadline if need be. */
+        private readonly recording: <T>(write: () => Promise<T>) => Promise<T>,
     ) {
         this.run = createLimiter(deps.settings.concurrency);
     }
@@ -418,9 +505,11 @@ class Sender {
     async finish(): Promise<void> {
         await Promise.all(this.sending);
         // Leases this poll took when it recorded new approvals must not keep the next poll from sending them.
-        await Promise.all(
-            this.untouched.map((record) =>
-                this.deps.store.modifyBatched(record, (latest) => (latest.leaseHolder === this.pollId ? { ...latest, sendLeaseUntil: 0, leaseHolder: undefined } : undefined)),
+        await this.recording(() =>
+            Promise.all(
+                this.untouched.map((record) =>
+                    this.deps.store.modifyBatched(record, (latest) => (latest.leaseHolder === this.pollId ? { ...latest, sendLeaseUntil: 0, leaseHolder: undefined } : undefined)),
+                ),
             ),
         );
     }
@@ -428,7 +517,7 @@ class Sender {
     private async send(id: string): Promise<void> {
         const delivery = await this.run(() => this.deliver(id));
         if (!delivery) return;
-        await recordDelivery(this.deps, delivery, this.now);
+        await this.recording(() => recordDelivery(this.deps, delivery, this.now));
         if (delivery.owed) this.report.owedForNextPoll++;
         else if (delivery.sent.length > 0) {
             this.report.messagesSent++;
@@ -518,14 +607,17 @@ async function recordDelivery(deps: SyncDependencies, { record, reminders, sent,
     const at = now();
     const sentOrRefused = new Set([...sent, ...refused]);
     const saved = await deps.store.modifyBatched(record, (latest) => {
-        // Recorded for the step and approvers the message was written for, even if the row moved on meanwhile.
-        const alreadyNotified = new Set(notifiedInStep(latest.notified, record.step).map((entry) => entry.email));
+        // Recorded for the step and approvers the message was written for, even if the row moved on meanwhile;
+        // once only, when a write that timed out had recorded it already.
+        const inStep = notifiedInStep(latest.notified, record.step);
+        const alreadyNotified = new Set(inStep.map((entry) => entry.email));
+        const alreadyRecorded = new Set(inStep.filter((entry) => entry.at === at).map((entry) => entry.email));
         return {
             ...latest,
             notified: [
                 ...latest.notified,
                 ...sent
-                    .filter((email) => reminders.has(email) || !alreadyNotified.has(email))
+                    .filter((email) => !alreadyRecorded.has(email) && (reminders.has(email) || !alreadyNotified.has(email)))
                     .map((email) => ({ email, approverKey: record.approverKey, at, ...(reminders.has(email) ? { reminder: true } : {}), ...(record.step ? { step: record.step } : {}) })),
             ],
             reminderOwed: latest.reminderOwed.filter((email) => !sentOrRefused.has(email)),

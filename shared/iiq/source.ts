@@ -3,7 +3,7 @@ import { IiqConfig } from '../config';
 import { normalizeEmail } from '../email';
 import { conflict, forbidden, upstream, UpstreamError } from '../errors';
 import { Logger } from '../log';
-import { batchesOf, offsetPages, readInBatches } from '../paging';
+import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../paging';
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Decision, Person, Reference } from '../model';
 import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
 import { PluginClient, describeFailure } from './pluginClient';
@@ -17,6 +17,15 @@ const IDS_PER_LOOKUP = 100;
 const MEMBERS_CACHE_MS = 10 * 60_000;
 /** IdentityIQ look-ups (workgroup members, identity batches) in flight at once. */
 const LOOKUP_CONCURRENCY = 16;
+
+/** A sweep's position: the offset reached in the whole list, ordered by created and id. */
+const RESUME_PREFIX = 'iiq-offset:';
+
+function resumePosition(resumeAt: string | undefined): number | undefined {
+    if (!resumeAt?.startsWith(RESUME_PREFIX)) return undefined;
+    const offset = Number(resumeAt.slice(RESUME_PREFIX.length));
+    return Number.isSafeInteger(offset) && offset >= 0 ? offset : undefined;
+}
 
 const isOpenApproval = (item: WorkItem) => item.type === 'Approval' && !item.approval.completedState;
 
@@ -43,7 +52,7 @@ export class IiqSource implements ApprovalSource {
         return this.config.idPattern.test(id);
     }
 
-    listPending(since?: number): AsyncIterable<ApprovalPage> {
+    async *listPending(since?: number, resumeAt?: string): AsyncIterable<ApprovalPage> {
         const approvals = equals('type', 'Approval');
         const filter = since === undefined ? approvals : all(approvals, any(atOrAfter('created', since), atOrAfter('modified', since)));
         const paging = {
@@ -53,12 +62,18 @@ export class IiqSource implements ApprovalSource {
             onItemTooLarge: (offset: number) => this.log.error('iiq.list.item_too_large', { offset }),
             onTooManyPages: () => this.log.error('iiq.list.too_many_pages', { pages: MAX_PAGES, pageSize: this.config.pageSize }),
         };
-        return offsetPages(paging, async (offset, limit) => {
-            const { workItems, unreadable } = parseWorkItemList(await this.client.listObjects('WorkItem', { filter, orderby: 'created,id', offset, limit }));
-            for (const id of unreadable) this.log.warn('iiq.workitem.unreadable', { workItemId: id });
-            const page = { approvals: workItems.filter(isOpenApproval).map((item) => item.approval), skipped: unreadable.length };
-            return { page, last: workItems.length + unreadable.length < limit };
-        });
+        const reached = since === undefined ? resumePosition(resumeAt) : undefined;
+        const pages = offsetPages(
+            paging,
+            async (offset, limit) => {
+                const { workItems, unreadable } = parseWorkItemList(await this.client.listObjects('WorkItem', { filter, orderby: 'created,id', offset, limit }));
+                for (const id of unreadable) this.log.warn('iiq.workitem.unreadable', { workItemId: id });
+                const page = { approvals: workItems.filter(isOpenApproval).map((item) => item.approval), skipped: unreadable.length };
+                return { page, last: workItems.length + unreadable.length < limit };
+            },
+            reached === undefined ? 0 : resumeOffset(reached, this.config.pageSize),
+        );
+        for await (const { page, nextOffset } of pages) yield since === undefined ? { ...page, resumeAt: `${RESUME_PREFIX}${nextOffset}` } : page;
     }
 
     async confirmPending(refs: ApprovalRef[]): Promise<{ pending: Approval[]; undetermined: string[] }> {

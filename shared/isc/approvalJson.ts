@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Approval, ApprovalLine, Approver, Reference } from '../model';
+import { Approval, ApprovalLine, Approver, Decision, Reference } from '../model';
 import { date, given, instant, lenient, listOf, present, text } from './lenientJson';
 
 /**
@@ -9,6 +9,7 @@ import { date, given, instant, lenient, listOf, present, text } from './lenientJ
 
 const localized = listOf(z.object({ value: text, locale: text }).passthrough());
 const member = z.object({ id: text, name: text, email: text }).passthrough();
+const decisionRecord = z.object({ identityID: text, decisionDate: date }).passthrough();
 const identity = z.object({ identityID: text, id: text, name: text, email: text, type: text, members: listOf(member) }).passthrough();
 
 const approvalJson = z
@@ -30,8 +31,8 @@ const approvalJson = z
         comments: listOf(z.object({ author: lenient(identity), comment: text, createdDate: date }).passthrough()),
         serialStep: lenient(z.union([z.number(), z.string()])),
         requestedTarget: listOf(z.object({ id: text, name: text, targetType: text, requestType: text }).passthrough()),
-        approvedBy: lenient(z.array(z.unknown())),
-        rejectedBy: lenient(z.array(z.unknown())),
+        approvedBy: listOf(decisionRecord),
+        rejectedBy: listOf(decisionRecord),
         referenceData: listOf(z.object({ id: text, type: text }).passthrough()),
     })
     .passthrough();
@@ -63,6 +64,24 @@ function toApprover(person: IdentityJson): Approver | undefined {
     return { ...reference, ...(members.length > 0 || person.type === 'GOVERNANCE_GROUP' ? { members } : {}) };
 }
 
+/** Decisions by a named identity; one made by an admin for nobody in particular names none. */
+function decisionsOf(records: z.infer<typeof approvalJson>['approvedBy'], decision: Decision): NonNullable<Approval['decisions']> {
+    return given(records).flatMap((record) => {
+        const id = present(record.identityID);
+        return id ? [{ id, decision, at: instant(record.decisionDate) }] : [];
+    });
+}
+
+/**
+ * How a completed approval ended: a parallel one may list rejections below the threshold beside the
+ * approvals that completed it (or the reverse), so the latest decision tells.
+ */
+function finalDecision(approvedBy: z.infer<typeof approvalJson>['approvedBy'], rejectedBy: z.infer<typeof approvalJson>['rejectedBy']): string {
+    const latest = (records: typeof approvedBy) => Math.max(-1, ...given(records).map((record) => instant(record.decisionDate) ?? 0));
+    if ((approvedBy?.length ?? 0) === 0 && (rejectedBy?.length ?? 0) === 0) return 'COMPLETED';
+    return latest(rejectedBy) >= latest(approvedBy) ? 'REJECTED' : 'APPROVED';
+}
+
 export function fromIscApproval(json: unknown): Approval | undefined {
     const parsed = approvalJson.safeParse(json);
     if (!parsed.success) return undefined;
@@ -73,7 +92,7 @@ export function fromIscApproval(json: unknown): Approval | undefined {
     const current = given(approval.assignedTo);
     const createdAt = instant(approval.createdDate);
     const status = present(approval.status);
-    const finishedAs = (approval.rejectedBy?.length ?? 0) > 0 ? 'REJECTED' : (approval.approvedBy?.length ?? 0) > 0 ? 'APPROVED' : 'COMPLETED';
+    const finishedAs = finalDecision(approval.approvedBy, approval.rejectedBy);
     const completed = typeof approval.completedDate === 'number' || present(approval.completedDate) !== undefined;
     const completedState = status && status.toUpperCase() !== 'PENDING' ? status : completed ? finishedAs : undefined;
     return {
@@ -97,6 +116,7 @@ export function fromIscApproval(json: unknown): Approval | undefined {
         ),
         completedState,
         step: wholeNumber(approval.serialStep),
+        decisions: [...decisionsOf(approval.approvedBy, 'approve'), ...decisionsOf(approval.rejectedBy, 'reject')],
         kind: 'generic',
         // Reference types are spelled `AccessRequestId` in examples and `accessRequestId` in filters.
         requestId: present(given(approval.referenceData).find((reference) => reference.type?.toLowerCase() === 'accessrequestid')?.id),

@@ -5,7 +5,7 @@ import { normalizeEmail } from '../email';
 import { badRequest, conflict, decisionUnderWay, forbidden, upstream } from '../errors';
 import { quoteFilterValue } from '../filterValue';
 import { errorMessage, Logger } from '../log';
-import { batchesOf, offsetPages, readInBatches } from '../paging';
+import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../paging';
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference, SOURCE_TITLES } from '../model';
 import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';
@@ -21,6 +21,13 @@ const LOOKUPS_AT_ONCE = 4;
 const FORWARD_COMMENT_MAX = 255;
 
 /** Rows written before access requests were supported carry no kind: they are generic approvals. */
+/** A sweep's position, `{kind}@{offset}`; one naming a kind not listed now (the setting changed) starts over. */
+function resumePosition(resumeAt: string | undefined, kinds: IscApprovalKind[]): { kind: IscApprovalKind; offset: number } | undefined {
+    const match = /^([a-z-]+)@(\d{1,9})$/.exec(resumeAt ?? '');
+    const kind = kinds.find((listed) => listed === match?.[1]);
+    return match && kind ? { kind, offset: Number(match[2]) } : undefined;
+}
+
 const kindOf = (ref: ApprovalRef) => (ref.kind === 'access-request' ? 'access-request' : 'generic');
 
 /**
@@ -45,8 +52,8 @@ export class IscSource implements ApprovalSource {
         return this.config.idPattern.test(id);
     }
 
-    listPending(): AsyncIterable<ApprovalPage> {
-        return this.listEveryKind();
+    listPending(_since?: number, resumeAt?: string): AsyncIterable<ApprovalPage> {
+        return this.listEveryKind(resumePosition(resumeAt, this.config.kinds));
     }
 
     /**
@@ -54,21 +61,26 @@ export class IscSource implements ApprovalSource {
      * approvals from their approvers: the other is still listed, and the failure is thrown at the end, so
      * the poll closes nothing it did not see.
      */
-    private async *listEveryKind(): AsyncIterable<ApprovalPage> {
+    private async *listEveryKind(resume?: { kind: IscApprovalKind; offset: number }): AsyncIterable<ApprovalPage> {
         // The access requests listed as pending this poll, to tell the operator about mirrors without one.
         const pendingRequests = new Set<string>();
         const noting = (approvals: Approval[]) => {
             for (const approval of approvals) if (approval.requestId) pendingRequests.add(approval.requestId);
             return approvals;
         };
-        const listings: Record<IscApprovalKind, () => AsyncIterable<ApprovalPage>> = {
-            'access-requests': () => this.pages('isc.access_requests', (offset, limit) => this.client.listAccessRequests(offset, limit), fromIscPendingApproval, noting),
-            generic: () => this.pages('isc', (offset, limit) => this.client.listGeneric(offset, limit), fromIscApproval, (approvals) => this.withoutMirrors(approvals, pendingRequests)),
+        const listings: Record<IscApprovalKind, (startOffset: number) => AsyncIterable<{ page: ApprovalPage; nextOffset: number }>> = {
+            'access-requests': (startOffset) =>
+                this.pages('isc.access_requests', (offset, limit) => this.client.listAccessRequests(offset, limit), fromIscPendingApproval, noting, startOffset),
+            generic: (startOffset) =>
+                this.pages('isc', (offset, limit) => this.client.listGeneric(offset, limit), fromIscApproval, (approvals) => this.withoutMirrors(approvals, pendingRequests), startOffset),
         };
+        // A resumed sweep starts at the kind it had reached; the kinds before it were listed by the earlier part.
+        const kinds = resume ? this.config.kinds.slice(this.config.kinds.indexOf(resume.kind)) : this.config.kinds;
         let failure: unknown;
-        for (const kind of this.config.kinds) {
+        for (const kind of kinds) {
             try {
-                yield* listings[kind]();
+                const startOffset = kind === resume?.kind ? resumeOffset(resume.offset, PAGE_SIZE) : 0;
+                for await (const { page, nextOffset } of listings[kind](startOffset)) yield { ...page, resumeAt: `${kind}@${nextOffset}` };
             } catch (error) {
                 this.log.error('isc.list.failed', { kind, error: errorMessage(error) });
                 failure ??= error;
@@ -83,7 +95,8 @@ export class IscSource implements ApprovalSource {
         list: (offset: number, limit: number) => Promise<ListPage>,
         parse: (json: unknown) => Approval | undefined,
         keep: (approvals: Approval[]) => Approval[] = (approvals) => approvals,
-    ): AsyncIterable<ApprovalPage> {
+        startOffset = 0,
+    ): AsyncIterable<{ page: ApprovalPage; nextOffset: number }> {
         const paging = {
             pageSize: PAGE_SIZE,
             maxPages: MAX_PAGES,
@@ -107,7 +120,7 @@ export class IscSource implements ApprovalSource {
             const last = items.length < limit;
             if (last && total !== undefined && offset + items.length < total) this.log.warn(`${logPrefix}.list.fewer_than_counted`, { offset, listed: items.length, total });
             return { page: { approvals: keep(approvals), skipped }, last };
-        });
+        }, startOffset);
     }
 
     /**

@@ -159,6 +159,16 @@ export function movesOnSentence(approval: Approval, nextApproverNames: string): 
     return `Approved ${describeRequest(approval)}; it now moves on to ${nextApproverNames} for the next step.`;
 }
 
+/**
+ * The answer to an approver whose decision the source took while the approval still waits on others (the
+ * rest of a parallel step), naming them when known.
+ */
+export function recordedSentence(approval: Approval, decision: 'approve' | 'reject', stillWaitingOn?: string): string {
+    const yours = decision === 'approve' ? 'Your approval' : 'Your rejection';
+    const rest = stillWaitingOn ? `still waits on ${stillWaitingOn}` : 'may still wait on other approvers';
+    return `${yours} of ${describeRequest(approval)} is recorded; ${approvalReference(approval)} ${rest}.`;
+}
+
 export function toReminderMessage(message: string): string {
     return `<b>⏰ Reminder: this request is still waiting for your decision</b><br><br>${message}`;
 }

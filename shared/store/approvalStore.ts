@@ -6,6 +6,7 @@ import { Config } from '../config';
 import { currentDeadline } from '../http';
 import { Decision, SourceName } from '../model';
 import { toStorageCredential } from './credential';
+import { indexFingerprint, PersonIndex, StoredEntry } from './personIndex';
 import { submitTransaction, TableEntity } from './transaction';
 
 /**
@@ -68,6 +69,8 @@ export interface ApprovalRecord {
     closedReason?: string;
     createdAt: number;
     updatedAt: number;
+    /** The recipients the person index holds entries for, as a fingerprint (see personIndex.ts); the store alone sets it. */
+    indexedFor?: string;
     etag?: string;
 }
 
@@ -77,6 +80,8 @@ export interface SyncCursor {
     watermark?: number;
     /** Local clock: when the last full sweep finished. */
     lastFullSweepAt?: number;
+    /** A sweep cut short: when it started (local clock) and where the next poll resumes it (see ApprovalPage.resumeAt). */
+    sweep?: { startedAt: number; resumeAt: string };
     etag?: string;
 }
 
@@ -139,6 +144,12 @@ function writeList(entity: Entity, name: string, value: unknown): void {
 
 /** An entity holds at most 1 MiB, so no list takes more chunks than this. */
 const MAX_LIST_CHUNKS = Math.ceil(2 ** 20 / LIST_CHUNK_BYTES);
+
+/** Every column a list may be gzipped into, for a read that selects it. */
+const listChunkColumns = (name: string) => Array.from({ length: MAX_LIST_CHUNKS }, (_, chunk) => `${name}Gz${chunk}`);
+
+/** Index entries written by one call to indexUnindexed (a poll), so rows written before the index heal over a few polls, not one long one. */
+const MAX_ENTRIES_INDEXED_AT_ONCE = 20_000;
 
 /** A list column; a column that a query selects and the row lacks may come back as null. */
 function readList(entity: Record<string, unknown>, name: string): unknown[] {
@@ -224,6 +235,28 @@ interface GatheredChange {
 const asNumber = (value: unknown) => (value === undefined || value === null ? undefined : Number(value));
 const asString = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
 
+/** Rows a pending list shows, and so the rows the person index covers. */
+const isListed = (record: Pick<ApprovalRecord, 'status'>) => record.status === 'open' || record.status === 'deciding';
+
+/**
+ * The row's `indexedFor` column: claimed only when the record carries the fingerprint of its own
+ * recipients, which withIndex sets once their entries are written. A write that changes the recipients
+ * without the store indexing them (a batched write) thus leaves the row unindexed, for the poll to mend.
+ */
+function indexedColumn(record: ApprovalRecord): string | undefined {
+    return isListed(record) && record.indexedFor === indexFingerprint(record.recipients) ? record.indexedFor : undefined;
+}
+
+/** The record as written once its entries are: a finished row claims no entries, so reopening it writes them again. */
+const withIndex = (record: ApprovalRecord): ApprovalRecord => ({ ...record, indexedFor: isListed(record) ? indexFingerprint(record.recipients) : undefined });
+
+/** The write lists people the stored row was not indexed for (new recipients, or a reopened row). */
+const needsIndex = (record: Pick<ApprovalRecord, 'status' | 'recipients' | 'indexedFor'>) => isListed(record) && record.indexedFor !== indexFingerprint(record.recipients);
+
+function indexEntriesOf(records: Pick<ApprovalRecord, 'source' | 'id' | 'status' | 'recipients' | 'indexedFor'>[]) {
+    return records.filter(isListed).flatMap((record) => record.recipients.map((email) => ({ email, source: record.source, id: record.id, fingerprint: record.indexedFor! })));
+}
+
 function toEntity(record: ApprovalRecord): Entity {
     const entity: Entity = {
         partitionKey: record.source,
@@ -248,6 +281,7 @@ function toEntity(record: ApprovalRecord): Entity {
         closedReason: record.closedReason,
         createdAt: { value: String(record.createdAt), type: 'Int64' },
         updatedAt: { value: String(record.updatedAt), type: 'Int64' },
+        indexedFor: indexedColumn(record),
     };
     writeList(entity, 'recipients', record.recipients);
     writeList(entity, 'notified', toNotifiedGroups(record.notified));
@@ -284,6 +318,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Approva
         closedReason: asString(entity.closedReason),
         createdAt: Number(entity.createdAt),
         updatedAt: Number(entity.updatedAt),
+        indexedFor: asString(entity.indexedFor),
         etag: entity.etag,
     };
 }
@@ -313,7 +348,11 @@ export class ApprovalStore {
     /** Table operations issued, for the benchmark's idle-poll figure. */
     operations = 0;
 
-    constructor(private readonly table: TableClient) {}
+    private readonly index: PersonIndex;
+
+    constructor(private readonly table: TableClient) {
+        this.index = new PersonIndex(table, () => this.operations++);
+    }
 
     static fromSettings(storage: Config['storage'], attemptTimeoutMs: number): ApprovalStore {
         return new ApprovalStore(openTable(storage, storage.tableName, attemptTimeoutMs));
@@ -338,6 +377,13 @@ export class ApprovalStore {
     /** Inserts a new row; answers undefined when the row already exists (another writer was first). */
     async insert(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
         await this.ensureTable();
+        const indexed = withIndex(record);
+        await this.index.write(indexEntriesOf([indexed]));
+        return this.createRow(indexed);
+    }
+
+    /** The row alone, its index entries written already. */
+    private async createRow(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
         this.operations++;
         try {
             const { etag } = await this.table.createEntity(toEntity(record));
@@ -362,20 +408,22 @@ export class ApprovalStore {
         firstRows = MAX_ROWS_PER_TRANSACTION,
     ): AsyncIterable<{ inserted: ApprovalRecord[]; existing: string[]; refused: { id: string; error: unknown }[] }> {
         await this.ensureTable();
-        const entities = records.map((record) => ({ record, entity: toEntity(record) }));
+        const entities = records.map(withIndex).map((record) => ({ record, entity: toEntity(record) }));
         for (const group of transactionGroups(entities, ({ entity }) => entityBytes(entity), firstRows)) {
             const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
+            await this.index.write(indexEntriesOf(group.map(({ record }) => record)));
             this.operations++;
             try {
                 const subResponses = await submitTransaction(this.table, group.map(({ entity }) => ({ kind: 'create', entity })));
                 // Sub-responses come in the order of the operations; their row keys are URL-encoded.
                 result.inserted.push(...group.map(({ record }, index) => ({ ...record, etag: subResponses[index]?.etag })));
-            } catch (error) {
-                if (!isStatus(error, 409, 400, 413)) throw error;
-                // Row by row, several at once (two polls at once meet here), the results kept in the rows' order.
+            } catch {
+                // Row by row, several at once (two polls at once meet here), the results kept in the rows' order:
+                // after a refusal (a row exists or is refused), and after a timeout or a 5xx too, when the
+                // transaction may or may not have been written.
                 const outcomes = await mapLimited(group, ROW_WRITES_IN_FLIGHT, async ({ record }) => {
                     try {
-                        return { record, inserted: await this.insert(record) };
+                        return { record, inserted: (await this.createRow(record)) ?? (await this.writtenByUs(record)) };
                     } catch (rowError) {
                         if (!isRowRefused(rowError)) throw rowError;
                         return { record, refused: rowError };
@@ -391,13 +439,26 @@ export class ApprovalStore {
         }
     }
 
+    /**
+     * The row a new record's insert found already there, when it is the one this writer inserted (the same
+     * lease holder and nothing written since): a transaction whose answer was lost had been written after all.
+     */
+    private async writtenByUs(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
+        if (record.leaseHolder === undefined) return undefined;
+        const stored = await this.get(record.source, record.id);
+        return stored?.leaseHolder === record.leaseHolder && stored.updatedAt === record.updatedAt ? stored : undefined;
+    }
+
     /** Replaces the row if nobody changed it since it was read; answers undefined when someone did. */
     async update(record: ApprovalRecord): Promise<ApprovalRecord | undefined> {
         await this.ensureTable();
+        const indexed = withIndex(record);
+        // Entries first: a row that says it is indexed always is. An unconditional write cannot know what it replaces.
+        if (needsIndex(record) || record.etag === undefined) await this.index.write(indexEntriesOf([indexed]));
         this.operations++;
         try {
-            const { etag } = await this.table.updateEntity(toEntity(record), 'Replace', { etag: record.etag ?? '*' });
-            return { ...record, etag };
+            const { etag } = await this.table.updateEntity(toEntity(indexed), 'Replace', { etag: record.etag ?? '*' });
+            return { ...indexed, etag };
         } catch (error) {
             if (isStatus(error, 412, 404)) return undefined;
             throw error;
@@ -427,10 +488,10 @@ export class ApprovalStore {
     /**
      * As modify, for a writer that can let its change wait for others: changes asked for while earlier
      * ones are being written gather into entity group transactions (one partition, distinct rows), each
-     * row still conditional on the ETag it was read with. A transaction is all or nothing, so when it fails
-     * because a row was changed or removed meanwhile (412, 404), or the table refuses a row (400, 413),
-     * nothing of it was written and its rows go through modify one by one: the changed row is re-read and
-     * the change re-applied, the refused one fails alone. Any other failure fails every change in it.
+     * row still conditional on the ETag it was read with. When a transaction fails, for whatever reason, its
+     * rows go through modify one by one: a changed row is re-read and the change re-applied, a refused one
+     * fails alone. A change must therefore hold when applied to a row that already has it (a timed-out
+     * transaction may have been written).
      */
     modifyBatched(current: ApprovalRecord, change: Change): Promise<ApprovalRecord | undefined> {
         return new Promise((resolve, reject) => {
@@ -501,9 +562,12 @@ export class ApprovalStore {
             this.operations++;
             const subResponses = await submitTransaction(this.table, taken.map(({ changed, entity }) => ({ kind: 'replace', entity, etag: changed.etag ?? '*' })));
             taken.forEach(({ gathered, changed }, index) => gathered.settle(Promise.resolve({ ...changed, etag: subResponses[index]?.etag })));
-        } catch (error) {
-            if (isStatus(error, 412, 404, 400, 413)) return void (await oneByOne());
-            for (const { gathered } of taken) gathered.settle(Promise.reject(error));
+        } catch {
+            // Nothing of a refused transaction was written (412, 404, 400, 413), and a timed-out or 5xx one
+            // may or may not have been: either way its rows go through modify one by one, each re-read and its
+            // change re-applied where the transaction did write it, so a slow moment costs row writes, not
+            // the record of a hundred messages sent (which the next poll would send again).
+            await oneByOne();
         }
     }
 
@@ -528,12 +592,91 @@ export class ApprovalStore {
         for await (const record of this.query(`PartitionKey eq '${source}' and (status eq 'decided' or status eq 'closed') and updatedAt lt ${Math.floor(cutoff)}L`)) {
             await this.ensureTable();
             this.operations++;
-            await this.table.deleteEntity(record.source, record.id, { etag: record.etag }).catch((error: unknown) => {
-                if (!isStatus(error, 404, 412)) throw error;
-            });
+            const deleted = await this.table.deleteEntity(record.source, record.id, { etag: record.etag }).then(
+                () => true,
+                (error: unknown) => {
+                    if (!isStatus(error, 404, 412)) throw error;
+                    return false;
+                },
+            );
+            // Everyone the row may ever have been indexed for: its recipients now, and those notified or refused under earlier approvers.
+            if (deleted) await this.index.removeFor([...record.recipients, ...record.notified.map((entry) => entry.email), ...record.refused], record.source, record.id, Date.now());
             removed++;
         }
         return removed;
+    }
+
+    /**
+     * Writes the index entries of open rows that have none for their recipients (rows written before the
+     * person index, or by a batched write that changed recipients), then marks each row indexed if it is
+     * still as listed, a bounded number a call. Answers those rows with their new ETags; a row changed
+     * meanwhile was indexed by that write, or is left to the next call.
+     */
+    async indexUnindexed(rows: OpenRow[]): Promise<OpenRow[]> {
+        const unindexed: OpenRow[] = [];
+        let entries = 0;
+        for (const row of rows) {
+            if (entries >= MAX_ENTRIES_INDEXED_AT_ONCE) break;
+            if (!needsIndex(row) || row.etag === undefined) continue;
+            unindexed.push({ ...row, indexedFor: indexFingerprint(row.recipients) });
+            entries += row.recipients.length;
+        }
+        if (unindexed.length === 0) return [];
+        await this.ensureTable();
+        await this.index.write(indexEntriesOf(unindexed));
+        const marked = await mapLimited(unindexed, ROW_WRITES_IN_FLIGHT, async (row) => {
+            this.operations++;
+            try {
+                const { etag } = await this.table.updateEntity({ partitionKey: row.source, rowKey: row.id, indexedFor: row.indexedFor }, 'Merge', { etag: row.etag });
+                return { ...row, etag };
+            } catch (error) {
+                if (isStatus(error, 412, 404)) return undefined;
+                throw error;
+            }
+        });
+        return marked.filter((row) => row !== undefined);
+    }
+
+    /**
+     * The open approvals of `sources` that list `email`, found through the person's index entries and each
+     * checked against its row, reading a few columns of it. Entries no row backs (a write that died
+     * between its entries and its row, a reassignment, a finished approval) are left out, and removed
+     * once old enough: that is housekeeping, so a failure to remove leaves them for the next read.
+     */
+    async openFor(email: string, sources: SourceName[], now: number): Promise<{ source: SourceName; id: string; changedAt: number }[]> {
+        await this.ensureTable();
+        const entries = (await this.index.entriesFor(email)).filter((entry) => sources.includes(entry.source));
+        const checked = await mapLimited(entries, ROW_WRITES_IN_FLIGHT, async (entry) => ({ entry, changedAt: await this.changedAtIfListing(entry, email) }));
+        const stale = checked.filter(({ changedAt }) => changedAt === undefined).map(({ entry }) => entry);
+        if (stale.length > 0) await this.index.removeStale(email, stale, now).catch(() => undefined);
+        return checked.flatMap(({ entry, changedAt }) => (changedAt === undefined ? [] : [{ source: entry.source, id: entry.id, changedAt }]));
+    }
+
+    /** When the source last changed the approval, if its row is open and lists `email`. */
+    private async changedAtIfListing(entry: StoredEntry, email: string): Promise<number | undefined> {
+        const row = await this.readColumns(entry.source, entry.id, ['status', 'indexedFor', 'changedAt']);
+        if (!row || !isListed(row as Pick<ApprovalRecord, 'status'>)) return undefined;
+        // Indexed for the very recipients the entry was written for: the person is one of them.
+        if (row.indexedFor === entry.fingerprint) return Number(row.changedAt);
+        const recipients = await this.readColumns(entry.source, entry.id, ['recipients', ...listChunkColumns('recipients')]);
+        return recipients && (readList(recipients, 'recipients') as string[]).includes(email) ? Number(row.changedAt) : undefined;
+    }
+
+    /** What a pending list shows of an approval; undefined when its row is gone. */
+    async listedTexts(source: SourceName, id: string): Promise<Pick<ApprovalRecord, 'summary' | 'approverNames' | 'dueAt' | 'notified'> | undefined> {
+        const row = await this.readColumns(source, id, ['summary', 'approverNames', 'dueAt', 'notified', ...listChunkColumns('notified')]);
+        if (!row) return undefined;
+        return { summary: String(row.summary ?? ''), approverNames: String(row.approverNames ?? ''), dueAt: asNumber(row.dueAt), notified: fromNotifiedGroups(readList(row, 'notified')) };
+    }
+
+    private async readColumns(source: SourceName, id: string, select: string[]): Promise<Record<string, unknown> | undefined> {
+        this.operations++;
+        try {
+            return unwrapTyped(await this.table.getEntity<Record<string, unknown>>(source, id, { disableTypeConversion: true, queryOptions: { select } }));
+        } catch (error) {
+            if (isStatus(error, 404)) return undefined;
+            throw error;
+        }
     }
 
     async getCursor(source: SourceName): Promise<SyncCursor> {
@@ -541,15 +684,23 @@ export class ApprovalStore {
         this.operations++;
         try {
             const entity = unwrapTyped(await this.table.getEntity<Record<string, unknown>>(CURSOR_PARTITION, source, { disableTypeConversion: true }));
-            return { source, watermark: asNumber(entity.watermark), lastFullSweepAt: asNumber(entity.lastFullSweepAt), etag: entity.etag };
+            const sweepStartedAt = asNumber(entity.sweepStartedAt);
+            const resumeAt = asString(entity.sweepResumeAt);
+            return {
+                source,
+                watermark: asNumber(entity.watermark),
+                lastFullSweepAt: asNumber(entity.lastFullSweepAt),
+                ...(sweepStartedAt !== undefined && resumeAt ? { sweep: { startedAt: sweepStartedAt, resumeAt } } : {}),
+                etag: entity.etag,
+            };
         } catch (error) {
             if (isStatus(error, 404)) return { source };
             throw error;
         }
     }
 
-    /** Saves the cursor if nobody moved it since it was read; answers false when someone did. */
-    async saveCursor(cursor: SyncCursor): Promise<boolean> {
+    /** Saves the cursor if nobody moved it since it was read; answers the cursor with its new ETag, or undefined when someone did. */
+    async saveCursor(cursor: SyncCursor): Promise<SyncCursor | undefined> {
         await this.ensureTable();
         this.operations++;
         const entity: Entity = {
@@ -557,13 +708,14 @@ export class ApprovalStore {
             rowKey: cursor.source,
             watermark: cursor.watermark === undefined ? undefined : { value: String(cursor.watermark), type: 'Int64' },
             lastFullSweepAt: cursor.lastFullSweepAt === undefined ? undefined : { value: String(cursor.lastFullSweepAt), type: 'Int64' },
+            sweepStartedAt: cursor.sweep ? { value: String(cursor.sweep.startedAt), type: 'Int64' } : undefined,
+            sweepResumeAt: cursor.sweep?.resumeAt,
         };
         try {
-            if (cursor.etag) await this.table.updateEntity(entity, 'Replace', { etag: cursor.etag });
-            else await this.table.createEntity(entity);
-            return true;
+            const { etag } = cursor.etag ? await this.table.updateEntity(entity, 'Replace', { etag: cursor.etag }) : await this.table.createEntity(entity);
+            return { ...cursor, etag };
         } catch (error) {
-            if (isStatus(error, 409, 412, 404)) return false;
+            if (isStatus(error, 409, 412, 404)) return undefined;
             throw error;
         }
     }

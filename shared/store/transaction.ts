@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 
 export type TableEntity = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
-export type TransactionOperation = { kind: 'create'; entity: TableEntity } | { kind: 'replace'; entity: TableEntity; etag: string };
+export type TransactionOperation = { kind: 'create'; entity: TableEntity } | { kind: 'replace'; entity: TableEntity; etag: string } | { kind: 'upsert'; entity: TableEntity };
 
 const CRLF = '\r\n';
 
@@ -32,7 +32,7 @@ export async function submitTransaction(table: TableClient, operations: Transact
     let body = `--batch_${batch}${CRLF}content-type: multipart/mixed; boundary=changeset_${changeset}${CRLF}${CRLF}`;
     for (const operation of operations) {
         body += `${CRLF}--changeset_${changeset}${CRLF}content-type: application/http${CRLF}content-transfer-encoding: binary${CRLF}${CRLF}`;
-        body += operation.kind === 'create' ? createLines(tableUrl) : replaceLines(tableUrl, operation.entity, operation.etag);
+        body += operation.kind === 'create' ? createLines(tableUrl) : replaceLines(tableUrl, operation.entity, operation.kind === 'replace' ? operation.etag : undefined);
         body += `${CRLF}${CRLF}${CRLF}${toODataJson(operation.entity)}`;
     }
     body += `${CRLF}--changeset_${changeset}--${CRLF}--batch_${batch}--${CRLF}`;
@@ -58,10 +58,15 @@ export async function submitTransaction(table: TableClient, operations: Transact
 const createLines = (tableUrl: string) =>
     [`POST ${tableUrl} HTTP/1.1`, 'Content-Type: application/json;odata=nometadata', 'Accept: application/json;odata=minimalmetadata', 'DataServiceVersion: 3.0', 'Prefer: return-no-content'].join(CRLF);
 
-const replaceLines = (tableUrl: string, entity: TableEntity, etag: string) =>
-    [`PUT ${tableUrl}(PartitionKey='${keyInUrl(entity.partitionKey)}',RowKey='${keyInUrl(entity.rowKey)}') HTTP/1.1`, 'Content-Type: application/json', 'DataServiceVersion: 3.0', 'Accept: application/json', `If-Match: ${etag}`].join(
-        CRLF,
-    );
+/** A PUT with an ETag replaces the row only as it was read; without one (an upsert) it inserts or replaces whatever is there. */
+const replaceLines = (tableUrl: string, entity: TableEntity, etag: string | undefined) =>
+    [
+        `PUT ${tableUrl}(PartitionKey='${keyInUrl(entity.partitionKey)}',RowKey='${keyInUrl(entity.rowKey)}') HTTP/1.1`,
+        'Content-Type: application/json',
+        'DataServiceVersion: 3.0',
+        'Accept: application/json',
+        ...(etag === undefined ? [] : [`If-Match: ${etag}`]),
+    ].join(CRLF);
 
 /** A key inside `(PartitionKey='…')`: quotes doubled as OData wants, then encoded for the URL. */
 const keyInUrl = (key: string) => encodeURIComponent(key.replace(/'/g, "''"));

@@ -7,6 +7,12 @@ export interface TableFault {
     /** Answer with this error status; without one, pass the request on and trickle Azurite's answer back one byte every `dripMs`. */
     status?: number;
     dripMs?: number;
+    /** Only requests whose body this accepts (e.g. a transaction of replaces, not of inserts); the body is read first. */
+    bodyMatches?: (body: string) => boolean;
+    /** Pass the request on to Azurite, which acts on it, then drop the connection before any byte of its answer. */
+    loseAnswer?: boolean;
+    /** How many requests it fails before it stops; every matching one without it. */
+    times?: number;
 }
 
 /**
@@ -17,6 +23,8 @@ export class TableProxy {
     private server?: Server;
     private faults: TableFault[] = [];
     readonly failed: string[] = [];
+    /** Bytes of the table's answers passed back so far, for specs that weigh what a request reads. */
+    answeredBytes = 0;
     connectionString = '';
 
     constructor(private readonly target = process.env.TEST_STORAGE_CONNECTION_STRING ?? '') {}
@@ -25,9 +33,27 @@ export class TableProxy {
         const endpoint = /TableEndpoint=(http:\/\/127\.0\.0\.1:(\d+)\/[^;]+);/.exec(this.target);
         if (!endpoint) throw new Error('TEST_STORAGE_CONNECTION_STRING has no loopback TableEndpoint');
         const targetPort = Number(endpoint[2]);
-        this.server = createServer((incoming, outgoing) => {
+        this.server = createServer(async (incoming, outgoing) => {
             const path = decodeURIComponent(incoming.url ?? '/');
-            const fault = this.faults.find((candidate) => candidate.matches({ method: incoming.method ?? 'GET', path }));
+            const candidates = this.faults.filter((candidate) => candidate.matches({ method: incoming.method ?? 'GET', path }) && candidate.times !== 0);
+            let body: Buffer | undefined;
+            if (candidates.some((candidate) => candidate.bodyMatches)) {
+                const chunks: Buffer[] = [];
+                for await (const chunk of incoming) chunks.push(chunk as Buffer);
+                body = Buffer.concat(chunks);
+            }
+            const fault = candidates.find((candidate) => !candidate.bodyMatches || candidate.bodyMatches(body!.toString('utf8')));
+            if (fault?.times !== undefined) fault.times--;
+            if (fault?.loseAnswer) {
+                this.failed.push(`${incoming.method} ${path}`);
+                this.forwardThenDrop(incoming, body, targetPort, outgoing);
+                return;
+            }
+            if (body !== undefined && !fault?.status) {
+                this.pipe(incoming, targetPort, outgoing, fault?.dripMs, body);
+                if (fault?.dripMs) this.failed.push(`${incoming.method} ${path}`);
+                return;
+            }
             if (fault?.dripMs) {
                 this.failed.push(`${incoming.method} ${path}`);
                 this.pipe(incoming, targetPort, outgoing, fault.dripMs);
@@ -64,9 +90,20 @@ export class TableProxy {
         await new Promise<void>((resolve) => server.close(() => resolve()));
     }
 
-    private pipe(incoming: IncomingMessage, port: number, outgoing: import('node:http').ServerResponse, dripMs?: number): void {
+    private forwardThenDrop(incoming: IncomingMessage, body: Buffer | undefined, port: number, outgoing: import('node:http').ServerResponse): void {
+        const upstream = forward({ host: '127.0.0.1', port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: `127.0.0.1:${port}` } }, (answer) => {
+            answer.resume();
+            answer.once('end', () => outgoing.socket?.destroy());
+        });
+        upstream.on('error', () => outgoing.destroy());
+        if (body === undefined) incoming.pipe(upstream);
+        else upstream.end(body);
+    }
+
+    private pipe(incoming: IncomingMessage, port: number, outgoing: import('node:http').ServerResponse, dripMs?: number, body?: Buffer): void {
         const upstream = forward({ host: '127.0.0.1', port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: `127.0.0.1:${port}` } }, (answer) => {
             outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.on('data', (chunk: Buffer) => (this.answeredBytes += chunk.length));
             if (!dripMs) {
                 answer.pipe(outgoing);
                 return;
@@ -88,6 +125,7 @@ export class TableProxy {
             });
         });
         upstream.on('error', () => outgoing.destroy());
-        incoming.pipe(upstream);
+        if (body === undefined) incoming.pipe(upstream);
+        else upstream.end(body);
     }
 }
