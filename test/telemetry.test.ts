@@ -170,7 +170,7 @@ describe('the alerts, the workbook and the documented queries read what the code
 
 describe('the time to a decision the workbook charts', () => {
     const HOUR = 3_600_000;
-    const record = (changes: Partial<ApprovalRecord>) => ({ createdAt: 0, approverKey: 'u:dana', step: 0, notified: [], ...changes }) as unknown as ApprovalRecord;
+    const record = (changes: Partial<ApprovalRecord>) => ({ createdAt: 0, approverKey: 'u:dana', recipients: ['dana@example.com'], step: 0, notified: [], ...changes }) as unknown as ApprovalRecord;
 
     it('counts from the first message to the approvers who decide, not from a reassignment away', () => {
         const reassigned = record({ notified: [{ email: 'amy@example.com', approverKey: 'u:amy', at: 0 }, { email: 'dana@example.com', approverKey: 'u:dana', at: 5 * HOUR }] });
