@@ -1,5 +1,5 @@
 import { FunctionHost, startFunctionHost } from './support/functionHost';
-import { Harness, startHarness } from './support/harness';
+import { Harness, manualClock, startHarness } from './support/harness';
 
 describe('when Moveworks refuses a message', () => {
     let h: Harness;
@@ -42,6 +42,24 @@ describe('when Moveworks refuses a message', () => {
         const record = (await h.app.store.get('iiq', entitlementRequest.id))!;
         expect(record.refused).toEqual([dan.email]);
         expect(h.simulator.messagesFor(entitlementRequest.id).flatMap((m) => m.recipients).sort()).toEqual(['carol.jones@example.com', 'jamie.rivera@example.com']);
+    });
+
+    it('reminds only the members Moveworks knows, and asks it about the refused one no more', async () => {
+        h = await startHarness({ simulator: { knownRecipients: ['jamie.rivera@example.com', 'carol.jones@example.com'] } });
+        const { entitlementRequest } = h.sample.workItems;
+        h.simulator.addIdentity({ name: 'Dan.New', email: 'dan.new@example.com', memberOf: [h.sample.finance.id] });
+        const clock = manualClock();
+        const app = h.newApp({ REMIND_AFTER_HOURS: '1' }, clock.now);
+        await app.poll();
+        const sendsBefore = h.simulator.calls['moveworks.send'];
+        clock.advance(2 * 3_600_000);
+
+        await app.poll();
+
+        const reminders = h.simulator.messagesFor(entitlementRequest.id).slice(1);
+        expect(reminders.flatMap((m) => m.recipients).sort()).toEqual(['carol.jones@example.com', 'jamie.rivera@example.com']);
+        expect(h.simulator.calls['moveworks.send'] - sendsBefore).toBe(h.simulator.messages.length - Object.keys(h.sample.workItems).length);
+        expect((await app.store.get('iiq', entitlementRequest.id))!.reminderOwed).toEqual([]);
     });
 
     it('finds one unknown member of a large group in a few requests, not one request per member', async () => {

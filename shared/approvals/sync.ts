@@ -421,7 +421,11 @@ async function queueReminders(
         if (approverKey(live.approval) !== record.approverKey || live.approval.inFlight) return;
         const whole = await asListed(deps.store, record);
         if (!whole) return;
-        const claimed = await deps.store.update({ ...whole, remindersSent: whole.remindersSent + 1, reminderOwed: whole.recipients, updatedAt: now() });
+        // Recipients Moveworks refused are owed nothing until an administrator asks for them again (refused/retry).
+        const refused = new Set(whole.refused);
+        const reminderOwed = whole.recipients.filter((email) => !refused.has(email));
+        if (reminderOwed.length === 0) return;
+        const claimed = await deps.store.update({ ...whole, remindersSent: whole.remindersSent + 1, reminderOwed, updatedAt: now() });
         if (!claimed) return;
         report.remindersQueued++;
         sender.enqueue(claimed);

@@ -408,10 +408,12 @@ export class ApprovalStore {
         firstRows = MAX_ROWS_PER_TRANSACTION,
     ): AsyncIterable<{ inserted: ApprovalRecord[]; existing: string[]; refused: { id: string; error: unknown }[] }> {
         await this.ensureTable();
-        const entities = records.map(withIndex).map((record) => ({ record, entity: toEntity(record) }));
+        const indexed = records.map(withIndex);
+        // Every row's entries at once, before any row: one round of index transactions rather than one per group.
+        await this.index.write(indexEntriesOf(indexed));
+        const entities = indexed.map((record) => ({ record, entity: toEntity(record) }));
         for (const group of transactionGroups(entities, ({ entity }) => entityBytes(entity), firstRows)) {
             const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
-            await this.index.write(indexEntriesOf(group.map(({ record }) => record)));
             this.operations++;
             try {
                 const subResponses = await submitTransaction(this.table, group.map(({ entity }) => ({ kind: 'create', entity })));

@@ -23,7 +23,7 @@ import { submitTransaction } from './transaction';
 const PARTITION_PREFIX = 'pending-';
 const MAX_ROWS_PER_TRANSACTION = 100;
 /** Index transactions written at once. */
-const TRANSACTIONS_IN_FLIGHT = 8;
+const TRANSACTIONS_IN_FLIGHT = 16;
 /** Single-row index reads and deletes at once. */
 const ROWS_IN_FLIGHT = 16;
 /**
