@@ -171,10 +171,14 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         },
         poll() {
             // One poll at a time per process: a poll asked for while one runs waits for it and then runs.
+            // The budget counts from the call: a poll that waited for the one before it gets what is left, so
+            // the invocation as a whole stays inside the function timeout.
+            const calledAt = Date.now();
             const run = async () => {
+                const budgetSeconds = Math.max(0, calledAt + config.poll.budgetSeconds * 1000 - Date.now()) / 1000;
                 // The sources are polled side by side, each under the whole budget: one that hangs (a token
                 // endpoint behind a firewall that drops packets) holds back neither the other's listing nor its sends.
-                const settings = { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) };
+                const settings = { ...config.poll, budgetSeconds, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) };
                 const reports = await Promise.all(
                     sources.map((source) =>
                         // One source failing (its table rows, its API) must not stop the other's poll.

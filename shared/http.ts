@@ -117,6 +117,14 @@ export function withOwnDeadline<T>(deadline: number, task: () => Promise<T>): Pr
     return ambientDeadline.run(deadline, task);
 }
 
+/**
+ * Runs `task` under no surrounding deadline, bounded by the client's own per-call one: for work that
+ * several callers share (a token fetch), which must not end with the caller that happened to start it.
+ */
+export function withoutDeadline<T>(task: () => Promise<T>): Promise<T> {
+    return ambientDeadline.exit(task);
+}
+
 /** The deadline withDeadline set around the current call, if any. */
 export function currentDeadline(): number | undefined {
     return ambientDeadline.getStore();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UpstreamError } from './errors';
-import { currentDeadline, HttpClient, HttpRequest, parseJsonBody } from './http';
+import { currentDeadline, HttpClient, HttpRequest, parseJsonBody, withoutDeadline } from './http';
 
 /**
  * The one OAuth token cache, keyed per source. A token is refreshed before it expires, fetched once
@@ -35,9 +35,11 @@ export class TokenCache {
         if (cached && this.now() < cached.refreshAt) return cached.accessToken;
         const pending = this.inFlight.get(key);
         if (pending) return untilOwnDeadline(pending);
-        const fetching = this.fetch(key, fetchToken).finally(() => this.inFlight.delete(key));
+        // Shared by every caller that needs the token meanwhile, so bounded by no one caller's deadline (a
+        // poll's may be seconds away while a click has half a minute); each caller stops waiting at its own.
+        const fetching = withoutDeadline(() => this.fetch(key, fetchToken)).finally(() => this.inFlight.delete(key));
         this.inFlight.set(key, fetching);
-        return fetching;
+        return untilOwnDeadline(fetching);
     }
 
     /** Forget the token the source just refused, unless a newer one has replaced it meanwhile. */
@@ -73,10 +75,7 @@ export class TokenCache {
 
 export const tokenCache = new TokenCache();
 
-/**
- * A fetch another caller started runs under that caller's deadline (a poll's may be a minute away): a
- * caller with an earlier one (an approver's click) stops waiting for it at its own.
- */
+/** The shared fetch, waited for until the caller's own deadline at most. */
 function untilOwnDeadline(shared: Promise<string>): Promise<string> {
     const deadline = currentDeadline();
     if (deadline === undefined) return shared;

@@ -120,12 +120,13 @@ async function sync(deps: SyncDependencies, budgetMs: number, callDeadline: numb
         return [];
     });
     for (const row of indexed) known.set(row.id, row);
-    await recoverLapsedClaims(deps, known, report, now);
     const pollId = randomUUID();
     // What earlier polls left owed goes first; new and reassigned approvals join the queue as they are recorded.
     const sender = new Sender(deps, deadline, report, now, pollId, recording);
     // The open rows already hold what is owed: the sender queues those with recipients still pending.
     for (const record of [...known.values()].sort((x, y) => x.changedAt - y.changedAt)) sender.enqueue(record);
+    // Beside the listing and the sends: its live reads must not hold back messages already owed.
+    const recovering = recoverLapsedClaims(deps, known, report, now, sender);
     const seen = new Set<string>();
     let watermark = cursor.watermark;
     /** Saves how far the sweep got once a page is recorded, so a poll cut short after it resumes there. */
@@ -173,6 +174,7 @@ async function sync(deps: SyncDependencies, budgetMs: number, callDeadline: numb
     // Still recording when the listing failed: its rows are queued before the sender is told to finish, and
     // the sweep resumes after them.
     await saveProgress(await recorded);
+    await recovering;
 
     if (!report.listingFailed) {
         if (sweep) await closeConfirmedGone(deps, known, seen, report, now, pollId, sender);
@@ -192,7 +194,7 @@ async function sync(deps: SyncDependencies, budgetMs: number, callDeadline: numb
  * failed) is open again once the claim has lapsed: closed when the source no longer has it pending,
  * open for its approvers otherwise. Read live first, so a decision the source took is not offered again.
  */
-async function recoverLapsedClaims(deps: SyncDependencies, known: Map<string, OpenRow>, report: SyncReport, now: () => number): Promise<void> {
+async function recoverLapsedClaims(deps: SyncDependencies, known: Map<string, OpenRow>, report: SyncReport, now: () => number, sender: Sender): Promise<void> {
     const lapsed = [...known.values()].filter((row) => row.status === 'deciding' && !isClaimInProgress(row, now(), deps.settings.claimTtlMs));
     await mapLimited(lapsed, TABLE_CONCURRENCY, async (row) => {
         try {
@@ -211,7 +213,10 @@ async function recoverLapsedClaims(deps: SyncDependencies, known: Map<string, Op
             if (gone) {
                 report.closed++;
                 known.delete(row.id);
-            } else known.set(row.id, saved);
+            } else {
+                known.set(row.id, saved);
+                sender.enqueue(saved);
+            }
             deps.log.warn('sync.claim_lapsed', { source: deps.source.name, approvalId: row.id, now: saved.status });
         } catch (error) {
             deps.log.warn('sync.claim_lapsed_check_failed', { source: deps.source.name, approvalId: row.id, error: errorMessage(error) });

@@ -7,7 +7,7 @@ const MINUTE = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hangs = (attempts: number, ms: number) => Array.from({ length: attempts }, () => ({ delayMs: ms }));
 
-describe('review 19: a poll deadline leaking into a click through the shared token fetch', () => {
+describe('a click while a poll fetches the token', () => {
     let h: Harness;
     let fn: FunctionHost;
     afterEach(async () => {
@@ -37,7 +37,7 @@ describe('review 19: a poll deadline leaking into a click through the shared tok
     });
 });
 
-describe('review 19: messages already owed wait for the lapsed-claim recovery of a hanging source', () => {
+describe('messages already owed while a source hangs and a claim has lapsed', () => {
     let h: Harness;
     let fn: FunctionHost;
     afterEach(async () => {
