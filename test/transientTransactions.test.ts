@@ -30,24 +30,13 @@ describe('a table transaction recording deliveries that fails for a moment', () 
         return counts;
     };
 
-    it('sends nobody a second message when the table answers it with 503', async () => {
+    it.each([
+        ['the table answers it with 503', { status: 503 }],
+        ['the table wrote it but its answer was lost', { loseAnswer: true }],
+    ])('sends nobody a second message when %s', async (_, fault) => {
         const app = await start();
         addForJamie(60);
-        proxy.fail({ matches: isTransaction, bodyMatches: recordsDeliveries, status: 503, times: 20 });
-
-        await app.poll();
-        afterLeases();
-        await app.poll();
-
-        expect(proxy.failed.length).toBeGreaterThan(0);
-        expect(messagesPerApproval().size).toBe(63);
-        expect(Math.max(...messagesPerApproval().values())).toBe(1);
-    });
-
-    it('sends nobody a second message when the table wrote it but its answer was lost', async () => {
-        const app = await start();
-        addForJamie(60);
-        proxy.fail({ matches: isTransaction, bodyMatches: recordsDeliveries, loseAnswer: true, times: 20 });
+        proxy.fail({ matches: isTransaction, bodyMatches: recordsDeliveries, times: 20, ...fault });
 
         await app.poll();
         afterLeases();
