@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import { mapLimited } from '../concurrency';
 import { SourceName } from '../model';
+import { batchesOf } from '../paging';
 import { submitTransaction } from './transaction';
 
 /**
@@ -31,7 +32,7 @@ const ROWS_IN_FLIGHT = 16;
  * local clock): an entry written just now may belong to a row write still in flight, and the margin also
  * covers any skew between this clock and the table's.
  */
-export const STALE_AFTER_MS = 3_600_000;
+const STALE_AFTER_MS = 3_600_000;
 
 export interface IndexEntry {
     email: string;
@@ -50,11 +51,15 @@ export interface StoredEntry {
     writtenAt: number;
 }
 
-const personHash = (email: string) => createHash('sha256').update(email).digest('hex');
+/** The person's part of their entries' keys: their partition, and the RowKey prefix all their entries share. */
+function personKeys(email: string): { partitionKey: string; prefix: string } {
+    const person = createHash('sha256').update(email).digest('hex');
+    return { partitionKey: `${PARTITION_PREFIX}${person[0]}`, prefix: `${person}_` };
+}
 
 function keysOf(email: string, source: string, id: string): { partitionKey: string; rowKey: string } {
-    const person = personHash(email);
-    return { partitionKey: `${PARTITION_PREFIX}${person[0]}`, rowKey: `${person}_${source}_${id}` };
+    const { partitionKey, prefix } = personKeys(email);
+    return { partitionKey, rowKey: `${prefix}${source}_${id}` };
 }
 
 /**
@@ -81,25 +86,19 @@ export class PersonIndex {
             if (!partition) byPartition.set(keys.partitionKey, (partition = []));
             partition.push({ ...keys, source, approvalId: id, indexedFor: fingerprint });
         }
-        const transactions = [...byPartition.values()].flatMap((rows) => {
-            const unique = [...new Map(rows.map((row) => [row.rowKey, row])).values()];
-            return Array.from({ length: Math.ceil(unique.length / MAX_ROWS_PER_TRANSACTION) }, (_, index) => unique.slice(index * MAX_ROWS_PER_TRANSACTION, (index + 1) * MAX_ROWS_PER_TRANSACTION));
-        });
+        // A transaction may not name a row twice.
+        const transactions = [...byPartition.values()].flatMap((rows) => batchesOf([...new Map(rows.map((row) => [row.rowKey, row])).values()], MAX_ROWS_PER_TRANSACTION));
         await mapLimited(transactions, TRANSACTIONS_IN_FLIGHT, async (rows) => {
             this.counted();
-            await submitTransaction(
-                this.table,
-                rows.map((entity) => ({ kind: 'upsert', entity })),
-            );
+            await submitTransaction(this.table, rows.map((entity) => ({ kind: 'upsert', entity })));
         });
     }
 
     /** A person's entries, in RowKey order (by source, then approval id). */
     async entriesFor(email: string): Promise<StoredEntry[]> {
-        const { partitionKey } = keysOf(email, '', '');
-        const person = personHash(email);
-        // '_' ends the person's part of the key; '`' is the character after it.
-        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${`${person}_`} and RowKey lt ${`${person}\``}`;
+        const { partitionKey, prefix } = personKeys(email);
+        // The prefix ends in '_', and '`' is the character after it.
+        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${prefix} and RowKey lt ${`${prefix.slice(0, -1)}\``}`;
         const entries: StoredEntry[] = [];
         const pages = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['source', 'approvalId', 'indexedFor', 'Timestamp'] } }).byPage({ maxPageSize: 1000 });
         for await (const page of pages) {
