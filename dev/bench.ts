@@ -281,6 +281,12 @@ function runNode(script: string, env: NodeJS.ProcessEnv): Promise<{ status: numb
     });
 }
 
+/** The built function files next to this one, served by the local host: a build into another folder measures its own code. */
+function functionsHost(): LocalHost {
+    const functions = join(__dirname, '..', 'functions');
+    return new LocalHost({ registrations: loadRegistrations(readdirSync(functions).filter((f) => f.endsWith('.js')).map((f) => join(functions, f))), port: 0, timers: false, log: () => undefined });
+}
+
 async function approveLatency(connectionString: string, options: Options): Promise<Row[]> {
     const count = 200;
     const { simulator, sample, env } = await environment(connectionString, { latencyMs: options.latency, moveworksPerMinute: 1_000_000 }, { MOVEWORKS_MAX_PER_MINUTE: '100000', MOVEWORKS_CONCURRENCY: '32' });
@@ -288,8 +294,7 @@ async function approveLatency(connectionString: string, options: Options): Promi
     // The functions log JSON lines to the console; the table is the output here.
     const quiet = console.info;
     console.info = () => undefined;
-    const functions = join(root, 'dist', 'functions');
-    const host = new LocalHost({ registrations: loadRegistrations(readdirSync(functions).filter((f) => f.endsWith('.js')).map((f) => join(functions, f))), port: 0, timers: false, log: () => undefined });
+    const host = functionsHost();
     const url = await host.start();
     try {
         const ids = await simulator.call<string[]>('addWorkItems', count, sample.jamieId, sample.amyId);
@@ -382,9 +387,7 @@ async function pendingList(connectionString: string): Promise<Row[]> {
     Object.assign(process.env, env);
     const quiet = console.info;
     console.info = () => undefined;
-    // The functions next to this file, so a build into another folder measures its own code.
-    const functions = join(__dirname, '..', 'functions');
-    const host = new LocalHost({ registrations: loadRegistrations(readdirSync(functions).filter((f) => f.endsWith('.js')).map((f) => join(functions, f))), port: 0, timers: false, log: () => undefined });
+    const host = functionsHost();
     const url = await host.start();
     const person = 'jamie.rivera@example.com';
     const medians: { size: number; ms: number; floorMs: number }[] = [];

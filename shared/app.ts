@@ -175,7 +175,12 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             // the invocation as a whole stays inside the function timeout.
             const calledAt = Date.now();
             const run = async () => {
-                const budgetSeconds = Math.max(0, calledAt + config.poll.budgetSeconds * 1000 - Date.now()) / 1000;
+                const budgetSeconds = (calledAt + config.poll.budgetSeconds * 1000 - Date.now()) / 1000;
+                if (budgetSeconds <= 0) {
+                    // The poll it waited for took the whole budget; the next timer tick polls.
+                    log.warn('sync.skipped', { reason: 'the poll before it used the whole budget' });
+                    return [];
+                }
                 // The sources are polled side by side, each under the whole budget: one that hangs (a token
                 // endpoint behind a firewall that drops packets) holds back neither the other's listing nor its sends.
                 const settings = { ...config.poll, budgetSeconds, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) };

@@ -50,6 +50,17 @@ describe('a poll with one source hanging', () => {
         expect(Date.now() - started).toBeLessThan(7_000);
     });
 
+    it('lets a poll asked for while one runs share its budget, so the two end inside it', async () => {
+        await start({ POLL_BUDGET_SECONDS: '5', HTTP_TIMEOUT_MS: '4000' });
+        h.simulator.failNext('iiq.list', ...hangs(5, 30_000));
+
+        const started = Date.now();
+        const [, second] = await Promise.all([h.app.poll(), h.app.poll()]);
+
+        expect(Date.now() - started).toBeLessThan(7_000);
+        expect(second).toEqual([]);
+    });
+
     it('records nothing as closed and keeps the watermark when the IdentityIQ listing was cut short', async () => {
         await start({ POLL_BUDGET_SECONDS: '5', HTTP_TIMEOUT_MS: '4000' });
         await fn.pollNow();

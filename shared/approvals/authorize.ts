@@ -4,7 +4,7 @@ import { errorMessage, Logger } from '../log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
 import { formatInstant } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
-import { isClaimInProgress } from './records';
+import { closedReasonFor, isClaimInProgress } from './records';
 
 /**
  * What every action on an approval checks first, against live state: the app notified it, it is still
@@ -118,8 +118,7 @@ export async function authorize(
     const person = await viaSource(deps.log, record.id, () => source.findPersonByEmail(approverEmail));
     const approval = await viaSource(deps.log, record.id, () => source.getApproval(record));
     if (!approval || approval.completedState) {
-        const reason = approval?.completedState ? `${approval.completedState} in the source` : 'no longer pending in the source';
-        if (record.status !== 'closed') await deps.store.update({ ...record, status: 'closed', closedReason: reason, updatedAt: now() });
+        if (record.status !== 'closed') await deps.store.update({ ...record, status: 'closed', closedReason: closedReasonFor(approval), updatedAt: now() });
         throw alreadyHandled({ ...record, status: 'closed', updatedAt: record.status === 'closed' ? record.updatedAt : 0 }, approval?.completedState);
     }
     if (record.status === 'closed') {
@@ -194,7 +193,7 @@ export async function release(deps: ActionDependencies, record: ApprovalRecord, 
         .modify(record, (latest) => ({
             ...latest,
             status: gone ? 'closed' : 'open',
-            closedReason: gone ? 'no longer pending in the source' : undefined,
+            closedReason: gone ? closedReasonFor() : undefined,
             decidingSince: undefined,
             updatedAt: now(),
         }))

@@ -78,6 +78,11 @@ export function reopened(record: OpenRow, approval: Approval, recipients: string
     };
 }
 
+/** Why a row is closed, given what the source said of its approval: finished there (and how), or gone from its pending list. */
+export function closedReasonFor(live?: Approval): string {
+    return live?.completedState ? `${live.completedState} in the source` : 'no longer pending in the source';
+}
+
 /** Whether the source has the approval at a later serial step than `step`, when both are known. */
 export function isLaterStep(step: number | undefined, approval: Approval): boolean {
     return approval.step !== undefined && step !== undefined && approval.step > step;

@@ -8,7 +8,7 @@ import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';
 import { toReminderMessage } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore, hasTexts, isRowRefused, notifiedInStep, OpenRow, pendingRecipients } from '../store/approvalStore';
-import { hasNewApprover, isClaimInProgress, isHandedOn, isLaterStep, lastNotifiedAt, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
+import { closedReasonFor, hasNewApprover, isClaimInProgress, isHandedOn, isLaterStep, lastNotifiedAt, reopened, SEND_LEASE_MS, shouldReopen, toNewRecord, withCurrentApprovers } from './records';
 
 /**
  * One poll of one source: list what is pending (changed since the watermark, or everything on a full
@@ -205,7 +205,7 @@ async function recoverLapsedClaims(deps: SyncDependencies, known: Map<string, Op
             const saved = await deps.store.update({
                 ...whole,
                 status: gone ? 'closed' : 'open',
-                closedReason: gone ? (live?.completedState ? `${live.completedState} in the source` : 'no longer pending in the source') : undefined,
+                closedReason: gone ? closedReasonFor(live) : undefined,
                 decidingSince: undefined,
                 updatedAt: now(),
             });
@@ -440,7 +440,7 @@ async function queueReminders(
 async function closeVanished(store: ApprovalStore, row: OpenRow, at: number): Promise<boolean> {
     if (row.status === 'deciding') return false;
     const whole = await asListed(store, row);
-    return whole !== undefined && (await store.update({ ...whole, status: 'closed', closedReason: 'no longer pending in the source', updatedAt: at })) !== undefined;
+    return whole !== undefined && (await store.update({ ...whole, status: 'closed', closedReason: closedReasonFor(), updatedAt: at })) !== undefined;
 }
 
 /**
