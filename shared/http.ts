@@ -1,19 +1,23 @@
+import axios, { AxiosResponseHeaders, RawAxiosResponseHeaders } from 'axios';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { globalAgent as httpAgent } from 'node:http';
+import { globalAgent as httpsAgent } from 'node:https';
+import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { text } from 'node:stream/consumers';
 import { UpstreamError } from './errors';
 import { Logger } from './log';
 
 /**
- * The one HTTP client set-up: a total deadline per attempt and per request, a response size cap, and
- * bounded retries with jittered exponential backoff that honour Retry-After. The retries are hand-written
- * because the rule depends on whether a request may safely be repeated (a SailPoint decision must not be
- * sent twice) and because a long Retry-After must be handed back to the caller, not slept through. The
- * transport is node:http itself (its default keep-alive agent): a poll sends hundreds of small requests,
- * and axios cost about three times the CPU per request for features this client turns off (redirects,
- * transforms, proxies from the environment).
+ * The one HTTP client set-up: axios on keep-alive connections, a total deadline per attempt and per
+ * request, a response size cap counted after decoding, and bounded retries with jittered exponential
+ * backoff that honour Retry-After. The retries are written here because the rule depends on whether a
+ * request may safely be repeated (a SailPoint decision must not be sent twice) and because a long
+ * Retry-After must be handed back to the caller, not slept through. axios owns the wire: content coding,
+ * the size cap, TLS, and the proxy named by HTTP_PROXY/HTTPS_PROXY/NO_PROXY (an https target through a
+ * CONNECT tunnel, so the proxy sees its host and port, never a token or a body). It follows no redirect,
+ * throws on no status and parses nothing: every status reaches the caller, which reads the body through
+ * its own schema.
  */
 
 export type RetryPolicy =
@@ -73,13 +77,36 @@ const UNREACHABLE_REASONS = new Map([
 const isCertificateFailure = (code: string) => /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS|ERR_SSL/.test(code);
 
 /**
- * Sent with every request; the answer is decoded here, so SailPoint's large pages may come compressed.
- * Not deflate: servers send it raw or with its zlib header alike, and only the latter is what it names.
+ * Sent with every request, so SailPoint's large pages may come compressed. Not deflate: servers send it
+ * raw or with its zlib header alike, and only the latter is what it names (axios reads both, unasked).
  */
 const DEFAULT_HEADERS = { 'accept-encoding': 'gzip, br', 'user-agent': 'sailpoint-moveworks-approvals' };
 
-/** Statuses that never have a body, whatever their headers say. */
-const WITHOUT_BODY = new Set([204, 304]);
+/**
+ * Node's global agents, which keep connections alive since Node 19 (an idle one closed after 5 s).
+ * Named because axios builds the CONNECT tunnel to a proxy from the https agent's options, keep-alive
+ * included, and takes the tunnelled origin's TLS options (a CA added for the process) from it.
+ */
+const transport = axios.create({
+    httpAgent,
+    httpsAgent,
+    // A 3xx is answered as it came (the preflight names it): following it could carry a token elsewhere.
+    maxRedirects: 0,
+    validateStatus: () => true,
+    decompress: true,
+    responseType: 'stream',
+    // The body goes out byte for byte; the answer is parsed by the caller, through its schema.
+    transformRequest: [],
+    transformResponse: [],
+});
+
+/**
+ * What each pooled socket had read when it went back to its agent. A server closes an idle kept-alive
+ * connection when it likes; a request sent on it as it does is reset before any byte of an answer, and
+ * the server never took it in. Any other reset may follow its act.
+ */
+const readWhenFreed = new WeakMap<Socket, number>();
+for (const agent of [httpAgent, httpsAgent]) agent.on('free', (socket: Socket) => readWhenFreed.set(socket, socket.bytesRead));
 
 export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
     if (!header) return undefined;
@@ -155,7 +182,7 @@ export class HttpClient {
         const deadline = this.deadlineOf(request);
         for (let attempt = 0; ; attempt++) {
             const started = Date.now();
-            const { answer, failure } = await this.attempt(request, url, Math.min(this.settings.timeoutMs, deadline - started));
+            const { answer, failure } = await this.attempt(request, Math.min(this.settings.timeoutMs, deadline - started));
             const elapsedMs = Date.now() - started;
             const delay = delayBefore(deadline, this.retryDelay(request.retry, attempt, answer, failure));
             const failed = failure !== undefined || answer.status >= 400;
@@ -183,54 +210,36 @@ export class HttpClient {
         return Date.now() + this.settings.timeoutMs * (this.settings.maxRetries + 1) + BACKOFF_ALLOWANCE_MS;
     }
 
-    /** One attempt, over after `budgetMs` in all, reading the answer included: a socket timeout counts only idle time. */
-    private attempt(request: HttpRequest, url: URL, budgetMs: number): Promise<Outcome> {
-        if (budgetMs <= 0) return Promise.resolve({ failure: { code: 'ETIMEDOUT' } });
-        return new Promise((resolve) => {
-            let settled = false;
-            const settle = (outcome: Outcome) => {
-                if (settled) return;
-                settled = true;
-                clearTimeout(timer);
-                outgoing?.destroy();
-                resolve(outcome);
-            };
-            const timer = setTimeout(() => settle({ failure: { code: 'ETIMEDOUT' } }), budgetMs);
-            let outgoing: ReturnType<typeof httpRequest> | undefined;
-            try {
-                // A string body goes out in the same write as the headers; a Buffer would take a writev of its own.
-                const body = request.body;
-                const sent = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
-                    method: request.method,
-                    headers: { ...DEFAULT_HEADERS, ...request.headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
-                });
-                outgoing = sent;
-                // A server closes an idle kept-alive connection when it likes; a request sent as it does is reset
-                // before any byte of an answer, and the server never took it in. Any other reset may follow its act.
-                let unanswered = () => false;
-                sent.on('socket', (socket) => {
-                    const readBefore = socket.bytesRead;
-                    unanswered = () => sent.reusedSocket && socket.bytesRead === readBefore;
-                });
-                sent.on('error', (error) => {
-                    const code = failureCode(error);
-                    settle({ failure: code === 'ECONNRESET' && unanswered() ? { code, unsent: true } : { code } });
-                });
-                sent.on('response', (response) => {
-                    readAnswer(response, this.settings.maxResponseBytes).then(
-                        (answer) => {
-                            // Not destroyed once read: that would close the socket the agent keeps for the next request.
-                            outgoing = undefined;
-                            settle({ answer });
-                        },
-                        (error: unknown) => settle({ failure: { code: failureCode(error) } }),
-                    );
-                });
-                sent.end(body);
-            } catch (error) {
-                settle({ failure: { code: failureCode(error) } });
+    /**
+     * One attempt, over after `budgetMs` in all, reading the answer included (axios's own `timeout` stops
+     * counting once the headers are in). The answer comes as a stream so that a length declared over the
+     * cap is refused at once, not after a body that may come slowly or never.
+     */
+    private async attempt(request: HttpRequest, budgetMs: number): Promise<Outcome> {
+        if (budgetMs <= 0) return { failure: { code: 'ETIMEDOUT' } };
+        const overdue = new AbortController();
+        const timer = setTimeout(() => overdue.abort(), budgetMs);
+        try {
+            const response = await transport.request<Readable>({
+                url: request.url,
+                method: request.method,
+                headers: { ...DEFAULT_HEADERS, ...request.headers },
+                data: request.body,
+                maxContentLength: this.settings.maxResponseBytes,
+                signal: overdue.signal,
+            });
+            if (Number(response.headers['content-length'] ?? 0) > this.settings.maxResponseBytes) {
+                // Ends the request as the deadline would, closing its connection.
+                overdue.abort();
+                return { failure: { code: 'ERR_RESPONSE_TOO_LARGE' } };
             }
-        });
+            // As text by the WHATWG decoder, which drops a leading byte order mark: JSON.parse refuses one.
+            return { answer: { status: response.status, body: await text(response.data), headers: flattened(response.headers) } };
+        } catch (error) {
+            return { failure: failureOf(error) };
+        } finally {
+            clearTimeout(timer);
+        }
     }
 
     private retryDelay(
@@ -257,67 +266,33 @@ export class HttpClient {
     }
 }
 
-class ResponseTooLarge extends Error {
-    readonly code = 'ERR_RESPONSE_TOO_LARGE';
+/** The response's headers as one string each (several Set-Cookie joined), as the callers read them. */
+function flattened(headers: RawAxiosResponseHeaders | AxiosResponseHeaders): Record<string, string> {
+    return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value ?? '')]));
 }
 
-/**
- * The whole answer, decoded; a ResponseTooLarge as soon as it passes `maxBytes` (declared or read), and a
- * connection reset when the server closes before the end. Read by events: an async iterator per answer
- * cost a poll of hundreds of calls measurable CPU.
- */
-function readAnswer(response: IncomingMessage, maxBytes: number): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-        if (Number(response.headers['content-length'] ?? 0) > maxBytes) return reject(new ResponseTooLarge());
-        const body = decoded(response);
-        const chunks: Buffer[] = [];
-        let bytes = 0;
-        let received = 0;
-        response.on('data', (chunk: Buffer) => (received += chunk.length));
-        const answer = () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({
-                status: response.statusCode ?? 0,
-                // As axios did: a byte order mark is not part of the text, and JSON.parse refuses one.
-                body: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
-                headers: Object.fromEntries(
-                    Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value ?? '')]),
-                ),
-            });
-        };
-        body.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (bytes <= maxBytes) return void chunks.push(chunk);
-            reject(new ResponseTooLarge());
-            body.destroy();
-        });
-        // An empty body labelled as compressed is empty: a decoder refuses to decode nothing.
-        body.on('error', (error) => (received === 0 && response.complete ? answer() : reject(error)));
-        // After 'end' this changes nothing: a promise settles once.
-        body.on('close', () => reject(connectionReset()));
-        body.on('end', answer);
-    });
-}
-
-const connectionReset = () => Object.assign(new Error('the server closed the connection before the end of the answer'), { code: 'ECONNRESET' });
-
-/** The body as sent before its content coding; a coding this client did not ask for is passed on as it came. */
-function decoded(response: IncomingMessage): Readable {
-    if (WITHOUT_BODY.has(response.statusCode ?? 0)) return response;
-    const coding = String(response.headers['content-encoding'] ?? '').trim().toLowerCase();
-    const decoder = coding === 'gzip' || coding === 'x-gzip' ? createGunzip() : coding === 'deflate' ? createInflate() : coding === 'br' ? createBrotliDecompress() : undefined;
-    if (!decoder) return response;
-    response.on('error', (error) => decoder.destroy(error));
-    response.on('close', () => {
-        if (!response.complete) decoder.destroy(connectionReset());
-    });
-    return response.pipe(decoder);
+function failureOf(error: unknown): Failure {
+    const code = failureCode(error);
+    const sent = axios.isAxiosError(error) ? (error.request as { reusedSocket?: boolean; socket?: Socket | null } | undefined) : undefined;
+    const unsent = code === 'ECONNRESET' && sent?.reusedSocket === true && !!sent.socket && readWhenFreed.get(sent.socket) === sent.socket.bytesRead;
+    return unsent ? { code, unsent } : { code };
 }
 
 function failureCode(error: unknown): string {
     const code = (error as { code?: unknown } | undefined)?.code;
-    if (code === 'ECONNABORTED' || code === 'ABORT_ERR') return 'ETIMEDOUT';
-    return typeof code === 'string' ? code : 'ERR_NETWORK';
+    switch (code) {
+        // The attempt's own deadline (the only signal given) or axios's timeout.
+        case 'ERR_CANCELED':
+        case 'ECONNABORTED':
+        case 'ABORT_ERR':
+            return 'ETIMEDOUT';
+        // axios's code for an answer over maxContentLength, which it names only in its message.
+        case 'ERR_BAD_RESPONSE':
+            return (error as Error).message.startsWith('maxContentLength') ? 'ERR_RESPONSE_TOO_LARGE' : code;
+        default:
+            // A stream error while the answer is read (a connection closed before its end) comes as Node's own.
+            return typeof code === 'string' ? code : 'ERR_NETWORK';
+    }
 }
 
 function unreachable(system: string, code: string): UpstreamError {

@@ -4,10 +4,10 @@ import { createServer as createHttpServer, IncomingMessage, Server, ServerRespon
 import { createServer as createHttpsServer, globalAgent } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { UpstreamError } from '../shared/errors';
 import { HttpClient, HttpRequest } from '../shared/http';
-import { silentLogger } from '../shared/log';
+import { LogProperties, silentLogger } from '../shared/log';
 
 /** What the HTTP client itself does on the wire, against servers on 127.0.0.1. */
 
@@ -85,6 +85,14 @@ describe('the HTTP client', () => {
         expect(asked).not.toContain('deflate');
     });
 
+    it('reads deflate in its raw form too, as some servers send it', async () => {
+        const url = await serve((_request, response) => {
+            response.writeHead(200, { 'Content-Encoding': 'deflate' });
+            response.end(deflateRawSync(Buffer.from('<List/>')));
+        });
+        expect((await client().send(get(url))).body).toBe('<List/>');
+    });
+
     it.each([
         [204, 'no content', {}],
         [304, 'not modified', {}],
@@ -160,6 +168,20 @@ describe('the HTTP client', () => {
         const url = await listen(server, 'http');
         for (let call = 0; call < 5; call++) await client().send(get(url));
         expect(connections).toBe(1);
+    });
+
+    it('logs a failed call by its system, method, path and status, without the host, query string or credentials', async () => {
+        const logged: string[] = [];
+        const record = (event: string, properties?: LogProperties) => void logged.push(JSON.stringify({ event, ...properties }));
+        const url = await serve((_request, response) => {
+            response.writeHead(401);
+            response.end('{"error":"invalid_token"}');
+        });
+        const http = new HttpClient({ timeoutMs: 2_000, maxRetries: 0, maxResponseBytes: 1024 }, { info: record, warn: record, error: record });
+        await http.send({ ...get(`${url}?filter=email%20eq%20%22carol%40example.com%22`), headers: { Authorization: 'Bearer s3cret-token' } });
+        expect(logged).toEqual([expect.stringContaining('"path":"/resource"')]);
+        expect(logged[0]).toContain('"status":401');
+        expect(logged[0]).not.toMatch(/127\.0\.0\.1|filter|carol|s3cret-token|invalid_token/);
     });
 
     describe('over TLS', () => {
