@@ -67,6 +67,64 @@ describe('reading IdentityIQ work item XML', () => {
         expect(() => parseWorkItemList(cut)).toThrow(/malformed XML/);
     });
 
+    it('refuses a page truncated mid-element, at any cut, rather than reading it as a shorter list', () => {
+        const page = fixture('91-SYNTHESIZED-list-entitlement-add-multi-item-with-comments.xml').trimEnd();
+        const midReference = page.indexOf('<Reference') + '<Reference id="0a0000fa'.length;
+        expect(() => parseWorkItemList(page.slice(0, midReference))).toThrow(/malformed XML/);
+        const accepted = [...page].map((_, cut) => cut).filter((cut) => {
+            try {
+                parseWorkItemList(page.slice(0, cut));
+                return true;
+            } catch {
+                return false;
+            }
+        });
+        expect(accepted).toEqual([]);
+    });
+
+    it('refuses a list cut after whole work items, before the root closes', () => {
+        const item = (id: string) => `<WorkItem id="${id}" created="1" type="Approval"><Owner><Reference id="o" name="O"/></Owner></WorkItem>`;
+        expect(parseWorkItemList(`<List>${item('a')}${item('b')}</List>`).workItems).toHaveLength(2);
+        expect(() => parseWorkItemList(`<?xml version="1.0"?>\n<List>\n${item('a')}\n${item('b')}\n`)).toThrow(/malformed XML/);
+        expect(() => parseWorkItemList(`<List>${item('a')}<WorkItem id="b" created="2"/>`)).toThrow(/malformed XML/);
+    });
+
+    it('refuses a document with a second root element', () => {
+        expect(() => parseWorkItemList('<List/><List><WorkItem id="1" created="1"/></List>')).toThrow(/malformed XML/);
+    });
+
+    it('keeps entities declared in the DOCTYPE as written, in attributes too', () => {
+        const xml = `<?xml version="1.0"?><!DOCTYPE List [<!ENTITY e "expanded">]>
+<List><WorkItem id="1" created="1" type="Approval"><Description>&e;</Description><Owner><Reference id="o" name="&e; &amp;"/></Owner></WorkItem></List>`;
+        const [{ approval }] = parseWorkItemList(xml).workItems;
+        expect(approval.description).toBe('&e;');
+        expect(approval.approvers[0].name).toBe('&e; &');
+    });
+
+    it('refuses a page that declares an external entity, rather than reading it', () => {
+        const xml = `<?xml version="1.0"?><!DOCTYPE List [<!ENTITY file SYSTEM "file:///etc/hostname">]>
+<List><WorkItem id="1" created="1" type="Approval"><Description>&file;</Description><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
+        expect(() => parseWorkItemList(xml)).toThrow(/malformed XML/);
+    });
+
+    it('decodes each entity and character reference exactly once, in text and attributes', () => {
+        const xml = `<List><WorkItem id="1" created="1" type="Approval"><Description>&amp;lt; &amp;#x41; &#x41;&#65; &lt;&gt;&quot;&apos;</Description><Owner><Reference id="o" name="&amp;lt;&amp;amp;"/></Owner></WorkItem></List>`;
+        const [{ approval }] = parseWorkItemList(xml).workItems;
+        expect(approval.description).toBe(`&lt; &#x41; AA <>"'`);
+        expect(approval.approvers[0].name).toBe('&lt;&amp;');
+    });
+
+    it('reads CDATA as written, in document order with the text around it', () => {
+        const xml = `<List><WorkItem id="1" created="1" type="Approval"><Description> a &amp; <![CDATA[<b>&amp;</b>]]> c </Description><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
+        expect(parseWorkItemList(xml).workItems[0].approval.description).toBe('a & <b>&amp;</b> c');
+    });
+
+    it('keeps ids and numbers as written', () => {
+        const xml = `<List><WorkItem id="000123" name="1e5" created="1" type="Approval"><Owner><Reference id="0x10" name="true"/></Owner></WorkItem></List>`;
+        const [{ approval }] = parseWorkItemList(xml).workItems;
+        expect(approval).toMatchObject({ id: '000123', number: '1e5', approvers: [{ id: '0x10', name: 'true' }] });
+    });
+
     it('reads characters XML does not allow, raw or as references, as U+FFFD, and keeps the item', () => {
         const xml = `<List><WorkItem id="1" created="1" type="Approval"><Description>a\u0001b&#0;c&#x1;d&#xD800;e&#x1F600;</Description><Owner><Reference id="o" name="O"/></Owner></WorkItem></List>`;
         const [{ approval }] = parseWorkItemList(xml).workItems;
@@ -81,6 +139,15 @@ describe('reading IdentityIQ work item XML', () => {
     it('refuses element names that would pollute object prototypes', () => {
         expect(() => parseWorkItemList('<List><WorkItem id="1" created="1"><__proto__ polluted="yes"/></WorkItem></List>')).toThrow();
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('reads attributes and elements named __proto__, constructor or prototype without polluting object prototypes', () => {
+        const xml = `<List><WorkItem id="1" created="1" type="Approval" __proto__="x" constructor="y" prototype="z"><Owner __proto__="x"><Reference id="o" name="O" __proto__="x"/></Owner><prototype polluted="yes"/><constructor polluted="yes"><prototype polluted="yes"/></constructor></WorkItem></List>`;
+        const [{ approval }] = parseWorkItemList(xml).workItems;
+        expect(approval).toMatchObject({ id: '1', approvers: [{ id: 'o', name: 'O' }] });
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+        expect(Object.keys(Object.prototype)).toEqual([]);
     });
 });
 
