@@ -1,5 +1,4 @@
-import { odata, RestError, TableClient, TableEntityResult } from '@azure/data-tables';
-import type { PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
+import { odata, RestError, TableClient, TableEntity, TableEntityResult } from '@azure/data-tables';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { mapLimited } from '../concurrency';
 import { Config } from '../config';
@@ -7,7 +6,7 @@ import { currentDeadline } from '../http';
 import { Decision, SourceName } from '../model';
 import { toStorageCredential } from './credential';
 import { indexFingerprint, PersonIndex, StoredEntry } from './personIndex';
-import { submitTransaction, TableEntity } from './transaction';
+import { writtenEtags } from './transactionAnswer';
 
 /**
  * Azure Table Storage state: one row per approval (PartitionKey = source, RowKey = approval id) and one
@@ -416,9 +415,9 @@ export class ApprovalStore {
             const result = { inserted: [] as ApprovalRecord[], existing: [] as string[], refused: [] as { id: string; error: unknown }[] };
             this.operations++;
             try {
-                const subResponses = await submitTransaction(this.table, group.map(({ entity }) => ({ kind: 'create', entity })));
-                // Sub-responses come in the order of the operations; their row keys are URL-encoded.
-                result.inserted.push(...group.map(({ record }, index) => ({ ...record, etag: subResponses[index]?.etag })));
+                const answer = await this.table.submitTransaction(group.map(({ entity }) => ['create', entity]));
+                const etags = writtenEtags(answer, group.map(({ record }) => record.id));
+                result.inserted.push(...group.map(({ record }, index) => ({ ...record, etag: etags[index] })));
             } catch {
                 // Row by row, several at once (two polls at once meet here), the results kept in the rows' order:
                 // after a refusal (a row exists or is refused), and after a timeout or a 5xx too, when the
@@ -562,8 +561,9 @@ export class ApprovalStore {
         try {
             await this.ensureTable();
             this.operations++;
-            const subResponses = await submitTransaction(this.table, taken.map(({ changed, entity }) => ({ kind: 'replace', entity, etag: changed.etag ?? '*' })));
-            taken.forEach(({ gathered, changed }, index) => gathered.settle(Promise.resolve({ ...changed, etag: subResponses[index]?.etag })));
+            const answer = await this.table.submitTransaction(taken.map(({ changed, entity }) => ['update', entity, 'Replace', { etag: changed.etag ?? '*' }]));
+            const etags = writtenEtags(answer, taken.map(({ changed }) => changed.id));
+            taken.forEach(({ gathered, changed }, index) => gathered.settle(Promise.resolve({ ...changed, etag: etags[index] })));
         } catch {
             // Nothing of a refused transaction was written (412, 404, 400, 413), and a timed-out or 5xx one
             // may or may not have been: either way its rows go through modify one by one, each re-read and its
@@ -755,6 +755,10 @@ function connect(storage: Config['storage'], tableName: string): TableClient {
     if ('connectionString' in storage) return TableClient.fromConnectionString(storage.connectionString, tableName, { allowInsecureConnection: true });
     return new TableClient(storage.endpoint, tableName, toStorageCredential(storage));
 }
+
+/** The pipeline's types as the table client exposes them, so @azure/core-rest-pipeline stays the SDK's dependency, at the version it chose. */
+type PipelinePolicy = Parameters<TableClient['pipeline']['addPolicy']>[0];
+type PipelineRequest = Parameters<PipelinePolicy['sendRequest']>[0];
 
 /**
  * The SDK's own request timeout stops once the headers arrive, so a table answer that trickles in could

@@ -3,7 +3,7 @@ import { odata, RestError, TableClient } from '@azure/data-tables';
 import { mapLimited } from '../concurrency';
 import { SourceName } from '../model';
 import { batchesOf } from '../paging';
-import { submitTransaction } from './transaction';
+import { writtenEtags } from './transactionAnswer';
 
 /**
  * Who is waiting on which approval, as rows of their own keyed by person, in the approvals' table, so a
@@ -90,7 +90,9 @@ export class PersonIndex {
         const transactions = [...byPartition.values()].flatMap((rows) => batchesOf([...new Map(rows.map((row) => [row.rowKey, row])).values()], MAX_ROWS_PER_TRANSACTION));
         await mapLimited(transactions, TRANSACTIONS_IN_FLIGHT, async (rows) => {
             this.counted();
-            await submitTransaction(this.table, rows.map((entity) => ({ kind: 'upsert', entity })));
+            const answer = await this.table.submitTransaction(rows.map((entity) => ['upsert', entity, 'Replace']));
+            // Read for its failures: the SDK takes a batch refused as a whole for a success.
+            writtenEtags(answer, rows.map(({ rowKey }) => rowKey));
         });
     }
 
