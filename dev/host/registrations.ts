@@ -1,4 +1,5 @@
 import Module from 'node:module';
+import { dirname, join, sep } from 'node:path';
 
 /**
  * Captures the functions that `@azure/functions` registers. The package registers through
@@ -48,8 +49,13 @@ export function createCoreStub() {
 
 type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
 
-/** Loads function files in plain Node with the stub standing in for the worker's core module. */
+/**
+ * Loads function files in plain Node with the stub standing in for the worker's core module. They load
+ * anew each time, as in a new worker, with the app they build and `@azure/functions` (which keeps the core
+ * module it first found): a process that serves them twice (the benchmark's cases) gets each set registered.
+ */
 export function loadRegistrations(files: string[]): Registration[] {
+    forgetLoaded(files);
     const { api, registrations } = createCoreStub();
     const moduleWithLoad = Module as unknown as { _load: Loader };
     const original = moduleWithLoad._load;
@@ -60,4 +66,13 @@ export function loadRegistrations(files: string[]): Registration[] {
         moduleWithLoad._load = original;
     }
     return registrations;
+}
+
+/** Drops from the module cache the function files, the app code beside them and `@azure/functions`. */
+function forgetLoaded(files: string[]): void {
+    const appFolders = [...new Set(files.map((file) => dirname(dirname(file))))].flatMap((root) => [join(root, 'functions'), join(root, 'shared')].map((folder) => `${folder}${sep}`));
+    const functionsPackage = `${sep}node_modules${sep}@azure${sep}functions${sep}`;
+    for (const cached of Object.keys(require.cache)) {
+        if (appFolders.some((folder) => cached.startsWith(folder)) || cached.includes(functionsPackage)) delete require.cache[cached];
+    }
 }
