@@ -59,6 +59,9 @@ export interface AppOverrides {
     now?: () => number;
 }
 
+/** A poll that waited for another runs only if at least this share of its budget is left: less could list nothing. */
+const MIN_BUDGET_SHARE = 0.2;
+
 /** A deep health answer is reused this long, however often it is asked for. */
 const DEEP_HEALTH_REUSE_MS = 30_000;
 
@@ -176,9 +179,9 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             const calledAt = Date.now();
             const run = async () => {
                 const budgetSeconds = (calledAt + config.poll.budgetSeconds * 1000 - Date.now()) / 1000;
-                if (budgetSeconds <= 0) {
-                    // The poll it waited for took the whole budget; the next timer tick polls.
-                    log.warn('sync.skipped', { reason: 'the poll before it used the whole budget' });
+                if (budgetSeconds < config.poll.budgetSeconds * MIN_BUDGET_SHARE) {
+                    // The poll it waited for took (nearly) the whole budget; the next timer tick polls.
+                    log.warn('sync.skipped', { reason: 'the poll before it used the budget', budgetSeconds });
                     return [];
                 }
                 // The sources are polled side by side, each under the whole budget: one that hangs (a token

@@ -14,20 +14,26 @@ export function writtenEtags(response: TableTransactionResponse, rowKeys: string
         throw new RestError(`The table service answered ${subResponses.length} of the ${rowKeys.length} operations of a transaction`, { statusCode: 500 });
     }
     // The service answers in the order of the operations; a sub-response that names its row (a create's
-    // Location) is matched by name, its key as the URL carries it.
-    const named = new Map(subResponses.flatMap((answer) => (answer.rowKey === undefined ? [] : [[urlDecoded(answer.rowKey), answer] as const])));
+    // Location) is taken for the one row its name can stand for, and otherwise the answer at its position.
+    const namedFor = (rowKey: string) => subResponses.filter((answer) => answer.rowKey !== undefined && keysNamed(answer.rowKey).has(rowKey));
     return rowKeys.map((rowKey, index) => {
-        const { status, etag } = named.get(rowKey) ?? subResponses[index];
+        const named = namedFor(rowKey);
+        const { status, etag } = named.length === 1 ? named[0] : subResponses[index];
         if (!(status >= 200 && status < 300)) throw new RestError(`The table service refused an operation of a transaction (${status})`, { statusCode: status });
         if (!etag) throw new RestError('The table service answered a written row without an ETag', { statusCode: 500 });
         return etag;
     });
 }
 
-function urlDecoded(key: string): string | undefined {
+/**
+ * The row keys a Location's key can stand for: URL-encoded, inside an OData string literal, which doubles
+ * each quote (the service does; Azurite does not), so a key with quotes is read both ways.
+ */
+function keysNamed(key: string): Set<string> {
     try {
-        return decodeURIComponent(key);
+        const decoded = decodeURIComponent(key);
+        return new Set([decoded, decoded.replace(/''/g, "'")]);
     } catch {
-        return undefined;
+        return new Set();
     }
 }
