@@ -520,7 +520,7 @@ async function main(): Promise<void> {
         mkdirSync(join(root, 'docs'), { recursive: true });
         writeFileSync(
             join(root, 'docs', 'benchmarks.md'),
-            `# Benchmarks\n\nFigures from the last \`npm run bench\` on this project's development machine (see the first line). The\nbenchmark runs the real poll and approve code against the bundled simulator on Azurite; the limits are\nexplained in README "Benchmark and soak". Resident memory (5b) varies from run to run because V8 returns\nfreed memory lazily, so the case runs ${MEMORY_RUNS} times and counts the highest; the note gives each run\nand its heap in use.\n\n${table}\n`,
+            `# Benchmarks\n\nFigures from the last \`npm run bench\` on this project's development machine (see the first line). The\nbenchmark runs the real poll and approve code against the bundled simulator on Azurite; the limits are\nexplained in [benchmarking.md](benchmarking.md). Resident memory (5b) varies from run to run because V8 returns\nfreed memory lazily, so the case runs ${MEMORY_RUNS} times and counts the highest; the note gives each run\nand its heap in use.\n\n${table}\n`,
         );
     } finally {
         await azurite.stop();

@@ -167,7 +167,7 @@ export const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-/** Names of every app setting the schema reads (for the README and infrastructure checks). */
+/** Names of every app setting the schema reads (for docs/configuration.md and the infrastructure checks). */
 export const SETTING_NAMES = Object.keys(settingsSchema.shape) as (keyof Settings)[];
 
 export interface IiqConfig {

@@ -7,7 +7,7 @@ import { TableProxy } from './support/tableProxy';
 
 /**
  * The alert rules (infra/modules/alerts.bicep), the workbook (infra/modules/workbook.json) and the queries
- * of the runbook and the README read the app's JSON log events by name and field. These specs hold them to what the code logs, so that renaming an event
+ * of the runbook and the deploy page read the app's JSON log events by name and field. These specs hold them to what the code logs, so that renaming an event
  * or a field breaks the build instead of silently breaking the alerting.
  */
 
@@ -79,7 +79,7 @@ function queries(): Query[] {
     }));
     const workbook = JSON.parse(read('infra/modules/workbook.json')) as { items: { content: { title?: string; query?: string } }[] };
     const fromWorkbook = workbook.items.filter((item) => item.content.query).map((item) => ({ where: `chart "${item.content.title}"`, text: item.content.query! }));
-    const fromDocs = ['docs/operations.md', 'README.md'].flatMap((file) =>
+    const fromDocs = ['docs/operations.md', 'docs/deploy.md'].flatMap((file) =>
         [...read(file).matchAll(/```kusto\n([\s\S]*?)```/g)].map((match, i) => ({ where: `${file} query ${i + 1}`, text: match[1] })),
     );
     return [...fromAlerts, ...fromWorkbook, ...fromDocs];
@@ -135,6 +135,7 @@ describe('the alerts, the workbook and the documented queries read what the code
         expect(all.filter((query) => query.where.startsWith('alert'))).toHaveLength(6);
         expect(all.filter((query) => query.where.startsWith('chart'))).toHaveLength(5);
         expect(all.filter((query) => query.where.startsWith('docs/operations.md')).length).toBeGreaterThanOrEqual(7);
+        expect(all.filter((query) => query.where.startsWith('docs/deploy.md')).length).toBeGreaterThanOrEqual(1);
     });
 
     it('names only events the code logs, and only fields those events carry', () => {

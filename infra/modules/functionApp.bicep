@@ -12,7 +12,7 @@ param storageAccountName string
 param deploymentContainerName string
 param maximumInstanceCount int
 param instanceMemoryMB int
-@description('App settings of the application itself, by name (see the README settings table).')
+@description('App settings of the application itself, by name (see the settings table in docs/configuration.md).')
 param appSettings object
 param appInsightsConnectionString string
 @description('Log Analytics workspace receiving the function app logs and metrics.')

@@ -132,7 +132,7 @@ export class IscSource implements ApprovalSource {
         if (mirrors.length === 0) return approvals;
         if (pendingRequests) {
             // Mirrors whose access request /pending does not list, poll after poll, would mean the tenant lists
-            // some access requests only as generic approvals (see README: facts not yet verified).
+            // some access requests only as generic approvals (see docs/facts-to-verify.md).
             const withoutPendingAccessRequest = mirrors.filter((mirror) => !pendingRequests.has(mirror.requestId as string)).length;
             this.log.info('isc.list.mirrors_left_out', { count: mirrors.length, withoutPendingAccessRequest });
         }
