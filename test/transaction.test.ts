@@ -232,6 +232,28 @@ describe('reading the answer of a transaction', () => {
         expect(etags).toEqual(['W/"1"', 'W/"2"', 'W/"3"']);
     });
 
+    it("gives each row its own ETag when one key is another's with its quotes doubled, as an OData key literal writes it", () => {
+        const etags = writtenEtags(
+            answer([
+                { status: 204, rowKey: "a''b", etag: 'W/"for a\'b"' },
+                { status: 204, rowKey: "a''''b", etag: 'W/"for a\'\'b"' },
+            ]),
+            ["a'b", "a''b"],
+        );
+        expect(etags).toEqual(['W/"for a\'b"', 'W/"for a\'\'b"']);
+    });
+
+    it('gives each row its own ETag when the keys come back with their quotes as written, as Azurite answers', () => {
+        const etags = writtenEtags(
+            answer([
+                { status: 204, rowKey: "a'b", etag: 'W/"for a\'b"' },
+                { status: 204, rowKey: "a''b", etag: 'W/"for a\'\'b"' },
+            ]),
+            ["a'b", "a''b"],
+        );
+        expect(etags).toEqual(['W/"for a\'b"', 'W/"for a\'\'b"']);
+    });
+
     it('fails with the status of an operation that failed without an error body, which the SDK passes on', () => {
         const read = () => writtenEtags(answer([{ status: 204, etag: 'W/"1"' }, { status: 500 }]), ['a', 'b']);
         expect(read).toThrow(RestError);
