@@ -1,5 +1,5 @@
 import { CheckResult } from '../shared/contract';
-import { normalizeEmail } from '../shared/email';
+import { normalizeEmail } from '../shared/platform/email';
 import { checkSettings, runPreflight } from '../shared/preflight';
 import { loadLocalSettings } from './localSettings';
 

@@ -1,7 +1,7 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
 import { toErrorAnswer } from '../shared/httpAnswers';
-import { jsonLogger } from '../shared/log';
+import { jsonLogger } from '../shared/platform/log';
 import { parseAuditQuery } from '../shared/queryInput';
 
 export async function audit(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -2,7 +2,7 @@ import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { getApp } from '../shared/app';
 import { auditReaderCredentials } from '../shared/auditReaders';
 import { toErrorAnswer } from '../shared/httpAnswers';
-import { jsonLogger } from '../shared/log';
+import { jsonLogger } from '../shared/platform/log';
 import { parseHealthQuery } from '../shared/queryInput';
 
 /**

@@ -2,7 +2,7 @@ import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { parseRetryRefusedInput } from '../shared/actionInput';
 import { getApp } from '../shared/app';
 import { toErrorAnswer } from '../shared/httpAnswers';
-import { jsonLogger } from '../shared/log';
+import { jsonLogger } from '../shared/platform/log';
 
 export async function retryRefused(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     try {

@@ -4,9 +4,9 @@ import { App, getApp } from './app';
 import { Config } from './config';
 import { ActionResult, AuditEntry } from './contract';
 import { Caller, CallerRefused } from './callerAuth';
-import { AppError } from './errors';
+import { AppError } from './platform/errors';
 import { toErrorAnswer } from './httpAnswers';
-import { errorMessage, jsonLogger } from './log';
+import { errorMessage, jsonLogger } from './platform/log';
 
 /** What every action request carries, once parsed. */
 export interface ActionInput {

@@ -6,10 +6,10 @@ import { ReassignRequest } from './approvals/reassign';
 import { Config } from './config';
 import { actionBody, retryRefusedBody } from './contract';
 import { isAcceptableApprovalId } from './approvalId';
-import { actingEmail, normalizeEmail, requiredEmail } from './email';
-import { AppError, badRequest, notFound } from './errors';
+import { actingEmail, normalizeEmail, requiredEmail } from './platform/email';
+import { AppError, badRequest, notFound } from './platform/errors';
 import { Decision } from './model';
-import { truncate } from './text';
+import { truncate } from './platform/text';
 
 /**
  * Action requests -> typed requests. Takes the JSON body `{ approverEmail, comment, reassignToEmail }`, or

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isSafeKeyUrl } from './keyUrl';
-import { parseSchedule } from './ncrontab';
+import { isSafeKeyUrl } from './platform/keyUrl';
+import { parseSchedule } from './platform/ncrontab';
 
 /**
  * Every app setting the app reads, in one schema. A bad or missing setting stops start-up with one

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { truncate } from './text';
+import { truncate } from './platform/text';
 
 /**
  * The ground floor every layer may use: the source-neutral approval, the people who decide it, and the

@@ -1,4 +1,4 @@
-import { createLimiter } from '../shared/concurrency';
+import { createLimiter } from '../shared/platform/concurrency';
 
 describe('the concurrency limiter', () => {
     it('never runs more tasks at once than its limit, even for a task that arrives just as another finishes', async () => {

@@ -1,9 +1,9 @@
 import { createServer, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { freePort } from '../dev/azurite';
-import { UpstreamError } from '../shared/errors';
-import { currentDeadline, HttpClient, HttpRequest, withDeadline } from '../shared/http';
-import { silentLogger } from '../shared/log';
+import { UpstreamError } from '../shared/platform/errors';
+import { currentDeadline, HttpClient, HttpRequest, withDeadline } from '../shared/platform/http';
+import { silentLogger } from '../shared/platform/log';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 import { TableProxy } from './support/tableProxy';

@@ -1,5 +1,5 @@
 import { LocalHost, substituteSettings } from '../dev/host/host';
-import { nextOccurrence, parseSchedule } from '../shared/ncrontab';
+import { nextOccurrence, parseSchedule } from '../shared/platform/ncrontab';
 import { Registration } from '../dev/host/registrations';
 
 describe('local host timers', () => {

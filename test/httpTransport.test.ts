@@ -5,9 +5,9 @@ import { createServer as createHttpsServer, globalAgent } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { UpstreamError } from '../shared/errors';
-import { HttpClient, HttpRequest } from '../shared/http';
-import { LogProperties, silentLogger } from '../shared/log';
+import { UpstreamError } from '../shared/platform/errors';
+import { HttpClient, HttpRequest } from '../shared/platform/http';
+import { LogProperties, silentLogger } from '../shared/platform/log';
 
 /** What the HTTP client itself does on the wire, against servers on 127.0.0.1. */
 

@@ -1,4 +1,4 @@
-import { Pacer } from '../shared/pacer';
+import { Pacer } from '../shared/platform/pacer';
 import { Harness, startHarness } from './support/harness';
 
 describe('pacing Moveworks messages', () => {

@@ -4,9 +4,9 @@ import { createServer as createHttpsServer, globalAgent } from 'node:https';
 import { AddressInfo, connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../dev/azurite';
-import { UpstreamError } from '../shared/errors';
-import { HttpClient, HttpRequest } from '../shared/http';
-import { silentLogger } from '../shared/log';
+import { UpstreamError } from '../shared/platform/errors';
+import { HttpClient, HttpRequest } from '../shared/platform/http';
+import { silentLogger } from '../shared/platform/log';
 
 /**
  * On-premises IdentityIQ often sits behind a corporate proxy: the client takes it from HTTP_PROXY,

@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { HttpClient, HttpRequest } from '../shared/http';
-import { silentLogger } from '../shared/log';
+import { HttpClient, HttpRequest } from '../shared/platform/http';
+import { silentLogger } from '../shared/platform/log';
 import { startFunctionHost } from './support/functionHost';
 import { startHarness } from './support/harness';
 

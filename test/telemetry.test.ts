@@ -44,7 +44,7 @@ const SPREADS: Record<string, string[]> = {
 };
 /** Functions whose answer is an event's fields, by the keys of their declared return type. */
 const FIELD_FUNCTIONS: Record<string, string[]> = {
-    storageFailure: [...(/function storageFailure\([^)]*\): \{([^}]*)\}/.exec(read('shared/httpAnswers.ts'))?.[1] ?? '').matchAll(/(\w+)\??:/g)].map((match) => match[1]),
+    storageFailure: [...(/function storageFailure\([^)]*\): \{([^}]*)\}/.exec(read('shared/store/storageFailure.ts'))?.[1] ?? '').matchAll(/(\w+)\??:/g)].map((match) => match[1]),
 };
 
 /** Every event the code logs, with the fields any of its log calls pass. */

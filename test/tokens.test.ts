@@ -1,8 +1,8 @@
-import { HttpClient } from '../shared/http';
+import { HttpClient } from '../shared/platform/http';
 import { loadConfig } from '../shared/config';
 import { PluginClient } from '../shared/iiq/pluginClient';
-import { silentLogger } from '../shared/log';
-import { TokenCache } from '../shared/tokens';
+import { silentLogger } from '../shared/platform/log';
+import { TokenCache } from '../shared/platform/tokens';
 import { Simulator } from '../dev/simulator/simulator';
 import { testSettings } from './support/harness';
 

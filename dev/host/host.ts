@@ -2,7 +2,7 @@ import { HttpRequest, HttpResponse, HttpResponseInit, InvocationContext } from '
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { nextOccurrence, parseSchedule } from '../../shared/ncrontab';
+import { nextOccurrence, parseSchedule } from '../../shared/platform/ncrontab';
 import { HttpTrigger, Registration, TimerTrigger } from './registrations';
 
 /**

@@ -1,6 +1,6 @@
-import { AppError, conflict, decisionUnderWay, forbidden, notFound, upstream, UpstreamError } from '../errors';
-import { withDeadline } from '../http';
-import { errorMessage, Logger } from '../log';
+import { AppError, conflict, decisionUnderWay, forbidden, notFound, upstream, UpstreamError } from '../platform/errors';
+import { withDeadline } from '../platform/http';
+import { errorMessage, Logger } from '../platform/log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
 import { formatInstant } from '../moveworks/message';
 import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';

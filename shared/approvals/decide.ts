@@ -1,7 +1,7 @@
 import { ActionResult } from '../contract';
-import { AppError, badRequest } from '../errors';
-import { withDeadline } from '../http';
-import { errorMessage } from '../log';
+import { AppError, badRequest } from '../platform/errors';
+import { withDeadline } from '../platform/http';
+import { errorMessage } from '../platform/log';
 import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '../model';
 import { ApprovalRecord } from '../store/approvalStore';
 import { movesOnSentence, outcomeSentence, recordedSentence } from '../moveworks/message';

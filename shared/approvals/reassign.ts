@@ -1,4 +1,4 @@
-import { AppError, badRequest } from '../errors';
+import { AppError, badRequest } from '../platform/errors';
 import { ActionDependencies, authorize, checkAndClaim, findNotified, notSupported, release, viaSource, withinAction, withinClaim } from './authorize';
 import { ActionResult } from '../contract';
 

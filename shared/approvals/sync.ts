@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createLimiter, mapLimited } from '../concurrency';
-import { withDeadline, withOwnDeadline } from '../http';
-import { batchesOf } from '../paging';
-import { errorMessage, Logger } from '../log';
+import { createLimiter, mapLimited } from '../platform/concurrency';
+import { withDeadline, withOwnDeadline } from '../platform/http';
+import { batchesOf } from '../platform/paging';
+import { errorMessage, Logger } from '../platform/log';
 import { isAcceptableApprovalId } from '../approvalId';
 import { Approval, approverKey, ApprovalSource } from '../model';
 import { EventsClient, MAX_RECIPIENTS_PER_MESSAGE } from '../moveworks/eventsClient';

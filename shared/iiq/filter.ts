@@ -1,4 +1,4 @@
-import { quoteFilterValue as quote } from '../filterValue';
+import { quoteFilterValue as quote } from '../platform/filterValue';
 
 /**
  * IdentityIQ filter strings (Filter.compile grammar), the only place they are built: every value is

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { IiqConfig } from '../config';
-import { UpstreamError } from '../errors';
-import { HttpAnswer, HttpClient, parseJsonBody, RetryPolicy, withQuery } from '../http';
-import { requestToken, TokenCache, TokenGrant } from '../tokens';
+import { UpstreamError } from '../platform/errors';
+import { HttpAnswer, HttpClient, parseJsonBody, RetryPolicy, withQuery } from '../platform/http';
+import { requestToken, TokenCache, TokenGrant } from '../platform/tokens';
 
 /**
  * HTTP access to IdentityIQ and its "Moveworks for SailPoint" plugin: client-credentials token from the

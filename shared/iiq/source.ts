@@ -1,9 +1,9 @@
-import { createLimiter, mapLimited } from '../concurrency';
+import { createLimiter, mapLimited } from '../platform/concurrency';
 import { IiqConfig } from '../config';
-import { normalizeEmail } from '../email';
-import { conflict, forbidden, upstream, UpstreamError } from '../errors';
-import { Logger } from '../log';
-import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../paging';
+import { normalizeEmail } from '../platform/email';
+import { conflict, forbidden, upstream, UpstreamError } from '../platform/errors';
+import { Logger } from '../platform/log';
+import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../platform/paging';
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Decision, Person, Reference } from '../model';
 import { all, any, atOrAfter, equals, equalsIgnoreCase, isIn } from './filter';
 import { PluginClient, describeFailure } from './pluginClient';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { IscConfig } from '../config';
-import { UpstreamError, WaitingOutRateLimit } from '../errors';
-import { currentDeadline, HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../http';
-import { quoteFilterValue } from '../filterValue';
-import { Pacer } from '../pacer';
-import { requestToken, TokenCache, TokenGrant } from '../tokens';
+import { UpstreamError, WaitingOutRateLimit } from '../platform/errors';
+import { currentDeadline, HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../platform/http';
+import { quoteFilterValue } from '../platform/filterValue';
+import { Pacer } from '../platform/pacer';
+import { requestToken, TokenCache, TokenGrant } from '../platform/tokens';
 
 /**
  * HTTP access to SailPoint Identity Security Cloud: client-credentials token from the shared cache (one

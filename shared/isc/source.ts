@@ -1,11 +1,11 @@
-import { mapLimited } from '../concurrency';
-import { truncate } from '../text';
+import { mapLimited } from '../platform/concurrency';
+import { truncate } from '../platform/text';
 import { IscApprovalKind, IscConfig } from '../config';
-import { normalizeEmail } from '../email';
-import { badRequest, conflict, decisionUnderWay, forbidden, upstream } from '../errors';
-import { quoteFilterValue } from '../filterValue';
-import { errorMessage, Logger } from '../log';
-import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../paging';
+import { normalizeEmail } from '../platform/email';
+import { badRequest, conflict, decisionUnderWay, forbidden, upstream } from '../platform/errors';
+import { quoteFilterValue } from '../platform/filterValue';
+import { errorMessage, Logger } from '../platform/log';
+import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../platform/paging';
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference, SOURCE_TITLES } from '../model';
 import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';

@@ -1,8 +1,8 @@
 import { Config } from '../config';
 import { z } from 'zod';
-import { HttpClient, parseJsonBody, retryAfterMs } from '../http';
-import { Logger } from '../log';
-import { Pacer } from '../pacer';
+import { HttpClient, parseJsonBody, retryAfterMs } from '../platform/http';
+import { Logger } from '../platform/log';
+import { Pacer } from '../platform/pacer';
 
 /** Recipients per Events API request (the API's maximum). */
 export const MAX_RECIPIENTS_PER_MESSAGE = 500;

@@ -1,5 +1,5 @@
 import { Approval, ApprovalLine, approverNames, SOURCE_TITLES } from '../model';
-import { truncate } from '../text';
+import { truncate } from '../platform/text';
 import { escapeHtml, escapeHtmlWithin } from './escape';
 
 /**

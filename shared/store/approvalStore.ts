@@ -1,8 +1,8 @@
 import { odata, RestError, TableClient, TableEntity, TableEntityResult } from '@azure/data-tables';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { mapLimited } from '../concurrency';
+import { mapLimited } from '../platform/concurrency';
 import { Config } from '../config';
-import { currentDeadline } from '../http';
+import { currentDeadline } from '../platform/http';
 import { Decision, SourceName } from '../model';
 import { toStorageCredential } from './credential';
 import { indexFingerprint, PersonIndex, StoredEntry } from './personIndex';

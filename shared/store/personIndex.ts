@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { odata, RestError, TableClient } from '@azure/data-tables';
-import { mapLimited } from '../concurrency';
+import { mapLimited } from '../platform/concurrency';
 import { SourceName } from '../model';
-import { batchesOf } from '../paging';
+import { batchesOf } from '../platform/paging';
 import { writtenEtags } from './transactionAnswer';
 
 /**

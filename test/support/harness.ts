@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { App, createApp } from '../../shared/app';
 import { loadConfig } from '../../shared/config';
-import { Logger, LogProperties } from '../../shared/log';
-import { TokenCache } from '../../shared/tokens';
+import { Logger, LogProperties } from '../../shared/platform/log';
+import { TokenCache } from '../../shared/platform/tokens';
 import { seedIscSampleData, seedSampleData } from '../../dev/simulator/sampleData';
 import { Simulator, SimulatorOptions } from '../../dev/simulator/simulator';
 
