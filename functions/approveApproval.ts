@@ -1,6 +1,6 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { answerAction } from '../shared/actionFunction';
-import { parseDecisionInput } from '../shared/actionInput';
+import { answerAction } from '../shared/api/actionFunction';
+import { parseDecisionInput } from '../shared/api/actionInput';
 
 export async function approveApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     return answerAction(request, context, 'approve', (input, limits, signedEmail) => parseDecisionInput(input, 'approve', limits, signedEmail), (approvals, input) => approvals.decide(input));

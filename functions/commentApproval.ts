@@ -1,6 +1,6 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { answerAction } from '../shared/actionFunction';
-import { parseCommentInput } from '../shared/actionInput';
+import { answerAction } from '../shared/api/actionFunction';
+import { parseCommentInput } from '../shared/api/actionInput';
 
 export async function commentApproval(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     return answerAction(request, context, 'comment', parseCommentInput, (approvals, input) => approvals.comment(input));

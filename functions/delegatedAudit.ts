@@ -1,9 +1,9 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
-import { auditReaderCredentials } from '../shared/auditReaders';
-import { toErrorAnswer } from '../shared/httpAnswers';
+import { auditReaderCredentials } from '../shared/callers/auditReaders';
+import { toErrorAnswer } from '../shared/api/httpAnswers';
 import { jsonLogger } from '../shared/platform/log';
-import { parseAuditQuery } from '../shared/queryInput';
+import { parseAuditQuery } from '../shared/api/queryInput';
 
 export async function delegatedAudit(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     const log = jsonLogger(context);
@@ -20,7 +20,7 @@ export async function delegatedAudit(request: HttpRequest, context: InvocationCo
 
 app.http('delegatedAudit', {
     methods: ['GET'],
-    // Anonymous to Azure: the function checks its own credentials (shared/auditReaders.ts).
+    // Anonymous to Azure: the function checks its own credentials (shared/callers/auditReaders.ts).
     authLevel: 'anonymous',
     route: 'audit/delegated',
     handler: delegatedAudit,

@@ -1,9 +1,9 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
-import { auditReaderCredentials } from '../shared/auditReaders';
-import { toErrorAnswer } from '../shared/httpAnswers';
+import { auditReaderCredentials } from '../shared/callers/auditReaders';
+import { toErrorAnswer } from '../shared/api/httpAnswers';
 import { jsonLogger } from '../shared/platform/log';
-import { parseHealthQuery } from '../shared/queryInput';
+import { parseHealthQuery } from '../shared/api/queryInput';
 
 /**
  * Plain: anonymous, which sources are configured. `?deep=true`: every dependency tried (shared/preflight.ts),
@@ -27,7 +27,7 @@ export async function health(request: HttpRequest, context: InvocationContext): 
 
 app.http('health', {
     methods: ['GET'],
-    // Anonymous to Azure: the deep check verifies its own credentials (shared/auditReaders.ts).
+    // Anonymous to Azure: the deep check verifies its own credentials (shared/callers/auditReaders.ts).
     authLevel: 'anonymous',
     route: 'health',
     handler: health,

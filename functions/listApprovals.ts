@@ -1,8 +1,8 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
-import { toErrorAnswer } from '../shared/httpAnswers';
+import { toErrorAnswer } from '../shared/api/httpAnswers';
 import { jsonLogger } from '../shared/platform/log';
-import { parsePendingQuery } from '../shared/queryInput';
+import { parsePendingQuery } from '../shared/api/queryInput';
 
 export async function listApprovals(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
     try {

@@ -1,6 +1,6 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { getApp } from '../shared/app';
-import { openApiDocument } from '../shared/openapi';
+import { openApiDocument } from '../shared/api/openapi';
 
 export async function openapi(_request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
     // The document describes the routes even when a setting is bad; only the bearer scheme depends on one.

@@ -1,7 +1,7 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { parseRetryRefusedInput } from '../shared/actionInput';
+import { parseRetryRefusedInput } from '../shared/api/actionInput';
 import { getApp } from '../shared/app';
-import { toErrorAnswer } from '../shared/httpAnswers';
+import { toErrorAnswer } from '../shared/api/httpAnswers';
 import { jsonLogger } from '../shared/platform/log';
 
 export async function retryRefused(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

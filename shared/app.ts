@@ -19,8 +19,8 @@ import { ApprovalStore, openTable } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
 import { ActionResult, DeepHealthReport, HealthReport, PendingList, RetryRefusedResult } from './contract';
 import { TokenCache, tokenCache } from './platform/tokens';
-import { AuditReader, AuditReaderCredentials, authorizeAuditReader } from './auditReaders';
-import { Caller, CallerVerifier } from './callerAuth';
+import { AuditReader, AuditReaderCredentials, authorizeAuditReader } from './callers/auditReaders';
+import { Caller, CallerVerifier } from './callers/callerAuth';
 
 /**
  * The one composition root: builds the sources, the store and the Moveworks client from config and hands

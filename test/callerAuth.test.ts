@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { exportSPKI, importJWK, KeyLike } from 'jose';
-import { REFETCH_COOLDOWN_MS } from '../shared/callerAuth';
+import { REFETCH_COOLDOWN_MS } from '../shared/callers/callerAuth';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 

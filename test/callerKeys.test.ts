@@ -1,4 +1,4 @@
-import { CallerVerifier } from '../shared/callerAuth';
+import { CallerVerifier } from '../shared/callers/callerAuth';
 import { loadConfig } from '../shared/config';
 import { AUDIENCE, callerApp } from './support/callerApp';
 import { capturingLogger, Harness, manualClock, startHarness } from './support/harness';

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { exportJWK, generateKeyPair, JWK, JWTHeaderParameters, SignJWT } from 'jose';
-import { REFETCH_COOLDOWN_MS } from '../shared/callerAuth';
+import { REFETCH_COOLDOWN_MS } from '../shared/callers/callerAuth';
 import { createServer, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AUDIENCE, callerApp, FUNCTION_KEY, JAMIE } from './support/callerApp';

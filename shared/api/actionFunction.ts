@@ -1,12 +1,12 @@
 import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { isAcceptableApprovalId } from './approvalId';
-import { App, getApp } from './app';
-import { Config } from './config';
-import { ActionResult, AuditEntry } from './contract';
-import { Caller, CallerRefused } from './callerAuth';
-import { AppError } from './platform/errors';
+import { isAcceptableApprovalId } from '../approvalId';
+import { App, getApp } from '../app';
+import { Config } from '../config';
+import { ActionResult, AuditEntry } from '../contract';
+import { Caller, CallerRefused } from '../callers/callerAuth';
+import { AppError } from '../platform/errors';
 import { toErrorAnswer } from './httpAnswers';
-import { errorMessage, jsonLogger } from './platform/log';
+import { errorMessage, jsonLogger } from '../platform/log';
 
 /** What every action request carries, once parsed. */
 export interface ActionInput {

@@ -1,15 +1,15 @@
 import { HttpRequest } from '@azure/functions';
 import { z } from 'zod';
-import { CommentRequest } from './approvals/comment';
-import { DecisionRequest } from './approvals/decide';
-import { ReassignRequest } from './approvals/reassign';
-import { Config } from './config';
-import { actionBody, retryRefusedBody } from './contract';
-import { isAcceptableApprovalId } from './approvalId';
-import { actingEmail, normalizeEmail, requiredEmail } from './platform/email';
-import { AppError, badRequest, notFound } from './platform/errors';
-import { Decision } from './model';
-import { truncate } from './platform/text';
+import { CommentRequest } from '../approvals/comment';
+import { DecisionRequest } from '../approvals/decide';
+import { ReassignRequest } from '../approvals/reassign';
+import { Config } from '../config';
+import { actionBody, retryRefusedBody } from '../contract';
+import { isAcceptableApprovalId } from '../approvalId';
+import { actingEmail, normalizeEmail, requiredEmail } from '../platform/email';
+import { AppError, badRequest, notFound } from '../platform/errors';
+import { Decision } from '../model';
+import { truncate } from '../platform/text';
 
 /**
  * Action requests -> typed requests. Takes the JSON body `{ approverEmail, comment, reassignToEmail }`, or

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CallerVerifier } from './callerAuth';
-import { AppError, notFound } from './platform/errors';
+import { AppError, notFound } from '../platform/errors';
 
 /**
  * Who may read the audit trail at `audit/delegated`, and run the deep health check: the holder of

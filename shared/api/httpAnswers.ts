@@ -1,8 +1,8 @@
 import { HttpResponseInit } from '@azure/functions';
-import { ConfigError } from './config';
-import { AppError } from './platform/errors';
-import { errorMessage, Logger } from './platform/log';
-import { isStorageFailure, storageFailure } from './store/storageFailure';
+import { ConfigError } from '../config';
+import { AppError } from '../platform/errors';
+import { errorMessage, Logger } from '../platform/log';
+import { isStorageFailure, storageFailure } from '../store/storageFailure';
 
 /** Every HTTP answer's error shape: `{ error: { code, message } }` with the status that fits. */
 export function errorAnswer(status: number, code: string, message: string): HttpResponseInit {

@@ -1,10 +1,10 @@
 import type { createLocalJWKSet, errors as joseErrors, JWTPayload, JWTVerifyOptions } from 'jose';
 import { z } from 'zod';
-import { CallerConfig } from './config';
-import { normalizeEmail } from './platform/email';
-import { AppError } from './platform/errors';
-import { isSafeKeyUrl } from './platform/keyUrl';
-import { errorMessage, Logger, silentLogger } from './platform/log';
+import { CallerConfig } from '../config';
+import { normalizeEmail } from '../platform/email';
+import { AppError } from '../platform/errors';
+import { isSafeKeyUrl } from '../platform/keyUrl';
+import { errorMessage, Logger, silentLogger } from '../platform/log';
 
 /**
  * Verifies the caller's signed token (Entra ID client credentials, or Moveworks JWKS Auth) on top of the

@@ -1,8 +1,8 @@
 import { HttpRequest } from '@azure/functions';
 import { z } from 'zod';
-import { isAcceptableApprovalId } from './approvalId';
-import { actingEmail, normalizeEmail } from './platform/email';
-import { badRequest } from './platform/errors';
+import { isAcceptableApprovalId } from '../approvalId';
+import { actingEmail, normalizeEmail } from '../platform/email';
+import { badRequest } from '../platform/errors';
 
 /** Query strings of the read functions -> typed queries; anything malformed answers 400. */
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionBody, actionResult, auditPage, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from './contract';
+import { actionBody, actionResult, auditPage, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from '../contract';
 
 /**
  * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
