@@ -1,12 +1,12 @@
 import { CheckResult } from '../shared/contract';
 import { normalizeEmail } from '../shared/platform/email';
-import { checkSettings, runPreflight } from '../shared/preflight';
+import { checkSettings, runPreflight } from '../shared/ops/preflight';
 import { loadLocalSettings } from './localSettings';
 
 /**
  * `npm run check [-- --send-test you@example.com]`: the preflight. Reads the settings as `npm start`
  * does (environment, then local.settings.json), reports every bad one, then tries each configured
- * dependency (shared/preflight.ts) and prints one line per check and a summary. Exits 1 when a check
+ * dependency (shared/ops/preflight.ts) and prints one line per check and a summary. Exits 1 when a check
  * failed, 2 on a usage error, 0 otherwise.
  */
 

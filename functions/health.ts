@@ -6,7 +6,7 @@ import { jsonLogger } from '../shared/platform/log';
 import { parseHealthQuery } from '../shared/api/queryInput';
 
 /**
- * Plain: anonymous, which sources are configured. `?deep=true`: every dependency tried (shared/preflight.ts),
+ * Plain: anonymous, which sources are configured. `?deep=true`: every dependency tried (shared/ops/preflight.ts),
  * for the same credentials as `audit/delegated`. A failed check still answers 200 (status `failed`): the
  * app answered, and the body names what is wrong; 503 would have load balancers and availability probes
  * take a wrong Moveworks key for an app that is down.

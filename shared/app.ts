@@ -212,7 +212,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
             // or a monitor polling it, costs SailPoint one set of calls per DEEP_HEALTH_REUSE_MS. The checks'
             // module is loaded on the first one, not at every cold start.
             if (!lastPreflight || now() - lastPreflight.at >= DEEP_HEALTH_REUSE_MS) {
-                const entry = { at: now(), report: import('./preflight').then(({ runPreflight }) => runPreflight(config, { log })) };
+                const entry = { at: now(), report: import('./ops/preflight').then(({ runPreflight }) => runPreflight(config, { log })) };
                 lastPreflight = entry;
                 entry.report.catch(() => {
                     if (lastPreflight === entry) lastPreflight = undefined;

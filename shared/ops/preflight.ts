@@ -1,19 +1,19 @@
 import { RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
-import { Config, ConfigError, describeSources, IscConfig, loadConfig } from './config';
-import { CheckResult, DeepHealthReport } from './contract';
-import { UpstreamError, WaitingOutRateLimit } from './platform/errors';
-import { currentDeadline, HttpClient, parseJsonBody, withDeadline } from './platform/http';
-import { tableErrorCode } from './store/storageFailure';
-import { equals } from './iiq/filter';
-import { PluginClient } from './iiq/pluginClient';
-import { parseWorkItemList } from './iiq/workItemXml';
-import { IscClient } from './isc/client';
-import { errorMessage, Logger, silentLogger } from './platform/log';
-import { EventsClient } from './moveworks/eventsClient';
-import { Pacer } from './platform/pacer';
-import { openTable } from './store/approvalStore';
-import { TokenCache } from './platform/tokens';
+import { Config, ConfigError, describeSources, IscConfig, loadConfig } from '../config';
+import { CheckResult, DeepHealthReport } from '../contract';
+import { UpstreamError, WaitingOutRateLimit } from '../platform/errors';
+import { currentDeadline, HttpClient, parseJsonBody, withDeadline } from '../platform/http';
+import { tableErrorCode } from '../store/storageFailure';
+import { equals } from '../iiq/filter';
+import { PluginClient } from '../iiq/pluginClient';
+import { parseWorkItemList } from '../iiq/workItemXml';
+import { IscClient } from '../isc/client';
+import { errorMessage, Logger, silentLogger } from '../platform/log';
+import { EventsClient } from '../moveworks/eventsClient';
+import { Pacer } from '../platform/pacer';
+import { openTable } from '../store/approvalStore';
+import { TokenCache } from '../platform/tokens';
 
 /**
  * The preflight: every configured dependency tried once, each within HTTP_TIMEOUT_MS, each failure told
