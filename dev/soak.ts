@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
-import { RECORDING_GRACE_MS } from '../shared/approvals/sync';
+import { RECORDING_GRACE_MS } from '../shared/approvals/sync/syncSource';
 import { ApprovalStore, openTable } from '../shared/store/approvalStore';
 import { SimIdentity, Simulator } from './simulator/simulator';
 

@@ -39,7 +39,7 @@ function interfaceKeys(path: string, name: string): string[] {
 }
 
 const SPREADS: Record<string, string[]> = {
-    report: interfaceKeys('shared/approvals/sync.ts', 'SyncReport'),
+    report: interfaceKeys('shared/approvals/sync/syncContext.ts', 'SyncReport'),
     reader: ['by', 'subject', 'clientId'],
 };
 /** Functions whose answer is an event's fields, by the keys of their declared return type. */

@@ -1,0 +1,50 @@
+import { Logger } from '../../platform/log';
+import { ApprovalSource } from '../../model';
+import { EventsClient } from '../../moveworks/eventsClient';
+import { ApprovalRecord, ApprovalStore, OpenRow } from '../../store/approvalStore';
+
+/** What every step of one source's poll is given, and what it reports. */
+
+export interface SyncSettings {
+    remindAfterHours: number;
+    remindMax: number;
+    fullSweepMinutes: number;
+    overlapSeconds: number;
+    budgetSeconds: number;
+    concurrency: number;
+    /** How long an action's claim on a row holds (see authorize.ts). */
+    claimTtlMs: number;
+}
+
+export interface SyncDependencies {
+    source: ApprovalSource;
+    store: ApprovalStore;
+    events: EventsClient;
+    log: Logger;
+    settings: SyncSettings;
+    now?: () => number;
+}
+
+export interface SyncReport {
+    source: string;
+    fullSweep: boolean;
+    listed: number;
+    skipped: number;
+    newApprovals: number;
+    reassigned: number;
+    reopened: number;
+    closed: number;
+    remindersQueued: number;
+    messagesSent: number;
+    recipientsNotified: number;
+    owedForNextPoll: number;
+    listingFailed: boolean;
+}
+
+/** Where a step hands a row that is owed a message (see send.ts). */
+export interface SendQueue {
+    enqueue(record: OpenRow | ApprovalRecord): void;
+}
+
+/** Table calls of one step in flight at once. */
+export const TABLE_CONCURRENCY = 16;
