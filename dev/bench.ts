@@ -7,7 +7,7 @@ import { TableClient } from '@azure/data-tables';
 import { createApp } from '../shared/app';
 import { loadConfig, MAX_POLL_BUDGET_SECONDS } from '../shared/config';
 import { silentLogger } from '../shared/platform/log';
-import { ApprovalRecord } from '../shared/store/approvalStore';
+import { ApprovalRecord } from '../shared/store/approvalRecord';
 import { TokenCache } from '../shared/platform/tokens';
 import { startAzurite } from './azurite';
 import { LocalHost } from './host/host';

@@ -5,7 +5,8 @@ import { freePort, startAzurite } from './azurite';
 import { LocalHost } from './host/host';
 import { loadRegistrations } from './host/registrations';
 import { RECORDING_GRACE_MS } from '../shared/approvals/sync/syncSource';
-import { ApprovalStore, openTable } from '../shared/store/approvalStore';
+import { ApprovalStore } from '../shared/store/approvalStore';
+import { openTable } from '../shared/store/table';
 import { SimIdentity, Simulator } from './simulator/simulator';
 
 /**

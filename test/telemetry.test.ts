@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sinceNotified } from '../shared/approvals/decide';
-import { ApprovalRecord } from '../shared/store/approvalStore';
+import { ApprovalRecord } from '../shared/store/approvalRecord';
 import { startHarness } from './support/harness';
 import { TableProxy } from './support/tableProxy';
 

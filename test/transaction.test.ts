@@ -1,6 +1,8 @@
 import { AzureNamedKeyCredential, generateAccountSas, RestError, TableTransactionEntityResponse } from '@azure/data-tables';
 import { AZURITE_ACCOUNT_KEY } from '../dev/azurite';
-import { ApprovalRecord, ApprovalStore, openTable } from '../shared/store/approvalStore';
+import { ApprovalRecord } from '../shared/store/approvalRecord';
+import { ApprovalStore } from '../shared/store/approvalStore';
+import { openTable } from '../shared/store/table';
 import { writtenEtags } from '../shared/store/transactionAnswer';
 
 /**

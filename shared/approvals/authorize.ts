@@ -3,7 +3,8 @@ import { withDeadline } from '../platform/http';
 import { errorMessage, Logger } from '../platform/log';
 import { Approval, ApprovalSource, approverNames, Person, SOURCE_TITLES } from '../model';
 import { formatInstant } from '../moveworks/message';
-import { ApprovalRecord, ApprovalStore } from '../store/approvalStore';
+import { ApprovalRecord } from '../store/approvalRecord';
+import { ApprovalStore } from '../store/approvalStore';
 import { closedReasonFor, isClaimInProgress } from './records';
 
 /**

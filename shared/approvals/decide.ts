@@ -3,7 +3,7 @@ import { AppError, badRequest } from '../platform/errors';
 import { withDeadline } from '../platform/http';
 import { errorMessage } from '../platform/log';
 import { Approval, ApprovalSource, approverKey, approverNames, Decision } from '../model';
-import { ApprovalRecord } from '../store/approvalStore';
+import { ApprovalRecord } from '../store/approvalRecord';
 import { movesOnSentence, outcomeSentence, recordedSentence } from '../moveworks/message';
 import { isHandedOn, reopened } from './records';
 import { ActionDependencies, authorize, Authorized, checkAndClaim, findNotified, release, viaSource, withinAction, withinClaim } from './authorize';

@@ -1,6 +1,6 @@
 import { Approval, approverKey, approverNames } from '../model';
 import { describeRequest, toApprovalMessage } from '../moveworks/message';
-import { ApprovalRecord, notifiedInStep, OpenRow } from '../store/approvalStore';
+import { ApprovalRecord, notifiedInStep, OpenRow } from '../store/approvalRecord';
 
 /**
  * How an approval's row follows what the source says: a new row, the same row for new approvers (a

@@ -12,7 +12,7 @@ import { IscClient } from '../isc/client';
 import { errorMessage, Logger, silentLogger } from '../platform/log';
 import { EventsClient } from '../moveworks/eventsClient';
 import { Pacer } from '../platform/pacer';
-import { openTable } from '../store/approvalStore';
+import { openTable } from '../store/table';
 import { TokenCache } from '../platform/tokens';
 
 /**

@@ -1,7 +1,7 @@
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { AuditEntry, AuditPage } from '../contract';
-import { unwrapTyped } from './approvalStore';
+import { unwrapTyped } from './table';
 
 /**
  * The append-only audit table: one row per action attempt, allowed or refused. Rows are only ever

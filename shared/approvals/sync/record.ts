@@ -2,7 +2,9 @@ import { mapLimited } from '../../platform/concurrency';
 import { errorMessage } from '../../platform/log';
 import { isAcceptableApprovalId } from '../../approvalId';
 import { Approval, approverKey } from '../../model';
-import { ApprovalRecord, ApprovalStore, hasTexts, isRowRefused, OpenRow } from '../../store/approvalStore';
+import { ApprovalRecord, hasTexts, OpenRow } from '../../store/approvalRecord';
+import { ApprovalStore } from '../../store/approvalStore';
+import { isRowRefused } from '../../store/rowEntity';
 import { closedReasonFor, hasNewApprover, isClaimInProgress, isHandedOn, isLaterStep, reopened, shouldReopen, toNewRecord, withCurrentApprovers } from '../records';
 import { SendQueue, SyncDependencies, SyncReport, TABLE_CONCURRENCY } from './syncContext';
 

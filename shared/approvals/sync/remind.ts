@@ -1,7 +1,7 @@
 import { mapLimited } from '../../platform/concurrency';
 import { errorMessage } from '../../platform/log';
 import { approverKey } from '../../model';
-import { OpenRow, pendingRecipients } from '../../store/approvalStore';
+import { OpenRow, pendingRecipients } from '../../store/approvalRecord';
 import { lastNotifiedAt } from '../records';
 import { asListed, closeVanished } from './record';
 import { SendQueue, SyncDependencies, SyncReport, TABLE_CONCURRENCY } from './syncContext';

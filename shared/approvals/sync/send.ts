@@ -3,7 +3,7 @@ import { batchesOf } from '../../platform/paging';
 import { errorMessage } from '../../platform/log';
 import { MAX_RECIPIENTS_PER_MESSAGE } from '../../moveworks/eventsClient';
 import { toReminderMessage } from '../../moveworks/message';
-import { ApprovalRecord, hasTexts, notifiedInStep, OpenRow, pendingRecipients } from '../../store/approvalStore';
+import { ApprovalRecord, hasTexts, notifiedInStep, OpenRow, pendingRecipients } from '../../store/approvalRecord';
 import { SEND_LEASE_MS } from '../records';
 import { asListed, detached } from './record';
 import { SendQueue, SyncDependencies, SyncReport } from './syncContext';

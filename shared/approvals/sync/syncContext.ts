@@ -1,7 +1,8 @@
 import { Logger } from '../../platform/log';
 import { ApprovalSource } from '../../model';
 import { EventsClient } from '../../moveworks/eventsClient';
-import { ApprovalRecord, ApprovalStore, OpenRow } from '../../store/approvalStore';
+import { ApprovalRecord, OpenRow } from '../../store/approvalRecord';
+import { ApprovalStore } from '../../store/approvalStore';
 
 /** What every step of one source's poll is given, and what it reports. */
 

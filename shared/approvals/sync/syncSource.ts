@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withDeadline, withOwnDeadline } from '../../platform/http';
 import { errorMessage } from '../../platform/log';
-import { OpenRow } from '../../store/approvalStore';
+import { OpenRow } from '../../store/approvalRecord';
 import { closeConfirmedGone, detached, recordChanges, recoverLapsedClaims, usableApprovals } from './record';
 import { queueReminders } from './remind';
 import { Sender } from './send';

@@ -1,0 +1,62 @@
+import { TableClient } from '@azure/data-tables';
+import { Config } from '../config';
+import { currentDeadline } from '../platform/http';
+import { toStorageCredential } from './credential';
+
+/**
+ * Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity.
+ * Every attempt is aborted after `attemptTimeoutMs` in all, or at the deadline a use case set
+ * (withDeadline), whichever comes first.
+ */
+export function openTable(storage: Config['storage'], tableName: string, attemptTimeoutMs: number): TableClient {
+    const table = connect(storage, tableName);
+    table.pipeline.addPolicy(attemptDeadline(attemptTimeoutMs), { afterPhase: 'Retry' });
+    return table;
+}
+
+function connect(storage: Config['storage'], tableName: string): TableClient {
+    if ('connectionString' in storage) return TableClient.fromConnectionString(storage.connectionString, tableName, { allowInsecureConnection: true });
+    return new TableClient(storage.endpoint, tableName, toStorageCredential(storage));
+}
+
+/** The pipeline's types as the table client exposes them, so @azure/core-rest-pipeline stays the SDK's dependency, at the version it chose. */
+type PipelinePolicy = Parameters<TableClient['pipeline']['addPolicy']>[0];
+type PipelineRequest = Parameters<PipelinePolicy['sendRequest']>[0];
+
+/**
+ * The SDK's own request timeout stops once the headers arrive, so a table answer that trickles in could
+ * hold a call indefinitely: an abort signal per attempt covers the body too. The caller's signal is kept
+ * per request, so a retry does not inherit the previous attempt's timer.
+ */
+function attemptDeadline(timeoutMs: number): PipelinePolicy {
+    const callerSignals = new WeakMap<PipelineRequest, PipelineRequest['abortSignal']>();
+    return {
+        name: 'attemptDeadline',
+        async sendRequest(request, next) {
+            if (!callerSignals.has(request)) callerSignals.set(request, request.abortSignal);
+            const caller = callerSignals.get(request);
+            const ambient = currentDeadline();
+            const budget = Math.max(0, Math.min(timeoutMs, ambient === undefined ? Infinity : ambient - Date.now()));
+            const attempt = new AbortController();
+            const timer = setTimeout(() => attempt.abort(), budget);
+            const forward = () => attempt.abort();
+            caller?.addEventListener('abort', forward);
+            request.abortSignal = attempt.signal;
+            try {
+                return await next(request);
+            } finally {
+                clearTimeout(timer);
+                caller?.removeEventListener('abort', forward);
+            }
+        },
+    };
+}
+
+/** With type conversion off, typed properties arrive as `{ value, type }`; keep just the value. */
+export function unwrapTyped<T extends Record<string, unknown>>(entity: T): T {
+    const result: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(entity)) {
+        result[name] = value !== null && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
+    }
+    return result as T;
+}
