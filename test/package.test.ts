@@ -51,7 +51,7 @@ describe('the deployable package', () => {
 
     it('loads every function from the unpacked zip without dev dependencies', () => {
         const app = join(work, 'app');
-        const script = "const fs=require('fs');for (const f of fs.readdirSync('dist/functions')) require('./dist/functions'+f); console.log('loaded')";
+        const script = "const fs=require('fs');for (const f of fs.readdirSync('dist/functions')) require('./dist/functions/'+f); console.log('loaded')";
         const run = spawnSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
         expect(run.stderr).not.toMatch(/Cannot find module/);
         expect(run.status).toBe(0);
