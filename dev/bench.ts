@@ -303,7 +303,7 @@ async function memoryRun(connectionString: string): Promise<{ rss: number; heapU
         const script = `
             const { createApp } = require('./dist/shared/app');
             const { loadConfig } = require('./dist/shared/config');
-            const { silentLogger } = require('./dist/shared/log');
+            const { silentLogger } = require('./dist/shared/platform/log');
             (async () => {
                 let offset = 0;
                 const app = createApp(loadConfig(process.env), { log: { ...silentLogger, error: (e, p) => console.error(e, JSON.stringify(p)) }, now: () => Date.now() + offset });
