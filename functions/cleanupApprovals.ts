@@ -1,8 +1,8 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
-import { getApp } from '../shared/app';
+import { appFor } from '../shared/api/appFor';
 
-export async function cleanupApprovals(_timer: Timer, _context: InvocationContext): Promise<void> {
-    await getApp().cleanup();
+export async function cleanupApprovals(_timer: Timer, context: InvocationContext): Promise<void> {
+    await appFor(context).cleanup();
 }
 
 app.timer('cleanupApprovals', {

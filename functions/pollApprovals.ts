@@ -1,9 +1,9 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
-import { getApp } from '../shared/app';
+import { appFor } from '../shared/api/appFor';
 
 export async function pollApprovals(timer: Timer, context: InvocationContext): Promise<void> {
     if (timer.isPastDue) context.warn('pollApprovals is running late');
-    await getApp().poll();
+    await appFor(context).poll();
 }
 
 app.timer('pollApprovals', {

@@ -3,7 +3,7 @@
 // settings to the workspace, no basic publishing credentials, and optional caller IP restrictions.
 targetScope = 'resourceGroup'
 
-@description('Base name of every resource: 3-16 lowercase letters and digits.')
+@description('Base name of every resource, 3-16 characters. Lowercased letters a-z and digits are kept in the resource names and every other character dropped (storage accounts take nothing else), so any value deploys; a uniqueString suffix keeps the names apart.')
 @minLength(3)
 @maxLength(16)
 param name string
@@ -86,7 +86,7 @@ param enableAuditReaderKey bool = false
 @secure()
 param auditReaderKey string = ''
 
-@description('Optional CIDR ranges (e.g. 203.0.113.0/24) allowed to reach the function app and its scm (deployment) site; when any is given, every other address is denied on both. Include the Moveworks egress IP ranges for your Moveworks region, or Moveworks cannot call the app, and the addresses you deploy from. Empty: no IP restriction.')
+@description('Optional CIDR ranges (e.g. 203.0.113.0/24; a bare address is taken as that one address, /32 for IPv4 and /128 for IPv6) allowed to reach the function app and its scm (deployment) site; when any is given, every other address is denied on both. Include the Moveworks egress IP ranges for your Moveworks region, or Moveworks cannot call the app, and the addresses you deploy from. Empty: no IP restriction.')
 param allowedCallerIpRanges string[] = []
 
 @description('Key Vault public network access. Disabled needs a private endpoint for the vault and the function app\'s VNet integration, which this template does not create: without them the app cannot resolve its Key Vault references.')
@@ -131,12 +131,31 @@ param alertServerErrorThreshold int = 5
 @minValue(1)
 param alertRefusedThreshold int = 1
 
+// 1000 is the most Flex Consumption supports; 40 is the least Microsoft's Flex samples allow (the floor of the
+// preview, flex-consumption-plan.md "Considerations"; the current page allows lower maximums, which no sample uses).
+@description('Most instances the app scales out to: 40-1000, as Microsoft\'s Flex Consumption samples allow.')
+@minValue(40)
+@maxValue(1000)
 param maximumInstanceCount int = 40
-@description('Memory of each instance, in MB (the sizes Flex Consumption offers); the Node worker\'s heap is sized from it.')
+@description('Memory of each instance, in MB (the sizes Flex Consumption offers). The Node worker\'s heap limit is a quarter of it (languageWorkers__node__arguments); a full sweep of 10,000 open approvals was measured within the 128 MB heap of a 512 MB instance (docs/deploy.md, "Worker memory").')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
 
 var suffix = uniqueString(resourceGroup().id, name)
+// The resource names, derived so that any `name` within its length deploys: lowercased, every character
+// but a-z and 0-9 dropped (a storage account takes nothing else; a Key Vault, a function app and a workspace
+// no underscore, dot, space or double hyphen), then cut to length. The suffix, from the resource group and
+// the `name` as given, keeps them apart; a `name` of letters and digits only keeps the names the template
+// always gave it, so a redeploy finds its storage account and vault.
+var lowerName = toLower(name)
+var nameCharacters = map(range(0, length(lowerName)), i => substring(lowerName, i, 1))
+var keptCharacters = join(filter(nameCharacters, c => contains('abcdefghijklmnopqrstuvwxyz0123456789', c)), '')
+var baseName = empty(keptCharacters) ? 'approvals' : keptCharacters
+// 3-24 lowercase letters and digits.
+var storageAccountName = take('st${baseName}${suffix}', 24)
+// 3-24 letters, digits and single hyphens, starting with a letter: the cut falls in the suffix (baseName is
+// at most 16 characters), so the name ends with a letter or digit.
+var keyVaultName = take('kv-${baseName}-${suffix}', 24)
 var stateTableName = 'approvals'
 var deploymentContainerName = 'deployment'
 var secretNames = {
@@ -149,7 +168,7 @@ var secretNames = {
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
-    name: 'id-${name}'
+    name: 'id-${baseName}'
     location: location
     tags: tags
   }
@@ -158,7 +177,7 @@ module identity 'modules/identity.bicep' = {
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    name: name
+    name: baseName
     location: location
     tags: tags
     publisherPrincipalId: identity.outputs.principalId
@@ -168,7 +187,7 @@ module monitoring 'modules/monitoring.bicep' = {
 module alerts 'modules/alerts.bicep' = {
   name: 'alerts'
   params: {
-    name: name
+    name: baseName
     location: location
     tags: tags
     appInsightsId: monitoring.outputs.id
@@ -185,6 +204,7 @@ module alerts 'modules/alerts.bicep' = {
 module workbook 'modules/workbook.bicep' = {
   name: 'workbook'
   params: {
+    // As given: it goes into the workbook's GUID name, which any text makes, and its display name.
     name: name
     location: location
     tags: tags
@@ -195,7 +215,7 @@ module workbook 'modules/workbook.bicep' = {
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
-    name: take(toLower('st${name}${suffix}'), 24)
+    name: storageAccountName
     location: location
     tags: tags
     principalId: identity.outputs.principalId
@@ -208,7 +228,7 @@ module storage 'modules/storage.bicep' = {
 module vault 'modules/keyVault.bicep' = {
   name: 'keyVault'
   params: {
-    name: take(toLower('kv-${name}-${suffix}'), 24)
+    name: keyVaultName
     location: location
     tags: tags
     readerPrincipalId: identity.outputs.principalId
@@ -237,7 +257,7 @@ var secretReference = {
 module functionApp 'modules/functionApp.bicep' = {
   name: 'functionApp'
   params: {
-    name: 'func-${name}-${suffix}'
+    name: 'func-${baseName}-${suffix}'
     location: location
     tags: tags
     identityId: identity.outputs.id

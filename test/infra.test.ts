@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { DEFAULT_INSTANCE_MEMORY_MB, workerNodeOptions } from '../dev/workerNodeOptions';
@@ -20,7 +21,7 @@ function bicepFiles(dir: string): string[] {
 const LOCAL_ONLY = ['FUNCTION_KEY', 'MASTER_KEY', 'AzureWebJobsStorage'];
 /** Settings the template writes for the Functions host and Application Insights, not for the app. */
 const HOST_SETTINGS = [
-    'NODE_OPTIONS',
+    'languageWorkers__node__arguments',
     'AzureWebJobsStorage__accountName',
     'AzureWebJobsStorage__credential',
     'AzureWebJobsStorage__clientId',
@@ -85,6 +86,219 @@ const entries = (object: Node | undefined): Record<string, string> =>
         (object?.namedChildren ?? []).filter((child) => child.type === 'object_property').map((child) => [value(child.namedChildren[0])!, child.namedChildren[1].text]),
     );
 
+/** A value a Bicep expression evaluates to. */
+type BicepValue = string | number | boolean | null | BicepValue[] | { [key: string]: BicepValue } | ((...args: BicepValue[]) => BicepValue);
+
+/**
+ * A stand-in for ARM's uniqueString(): its shape (13 characters, lowercase letters and digits, the same for the
+ * same arguments and, in practice, different for different ones), not its hash.
+ */
+function uniqueStringStandIn(...parts: BicepValue[]): string {
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+    return [...createHash('sha256').update(parts.map(String).join('\u0000')).digest().subarray(0, 13)].map((byte) => alphabet[byte % 32]).join('');
+}
+
+const asText = (value: BicepValue): string => {
+    if (typeof value !== 'string') throw new Error(`expected a string, not ${JSON.stringify(value)}`);
+    return value;
+};
+const asInt = (value: BicepValue): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error(`expected an int, not ${JSON.stringify(value)}`);
+    return value;
+};
+const asArray = (value: BicepValue): BicepValue[] => {
+    if (!Array.isArray(value)) throw new Error(`expected an array, not ${JSON.stringify(value)}`);
+    return value;
+};
+const asLambda = (value: BicepValue): ((...args: BicepValue[]) => BicepValue) => {
+    if (typeof value !== 'function') throw new Error('expected a lambda');
+    return value;
+};
+
+/**
+ * The template functions the expressions in infra/ call, as ARM documents them (a substring past the end
+ * fails the deployment, as it does in ARM). uniqueString is the stand-in above.
+ */
+const BICEP_FUNCTIONS: Record<string, (...args: BicepValue[]) => BicepValue> = {
+    toLower: (text) => asText(text).toLowerCase(),
+    length: (value) => (typeof value === 'string' ? value : asArray(value)).length,
+    range: (start, count) => Array.from({ length: asInt(count) }, (_, i) => asInt(start) + i),
+    substring: (text, start, length) => {
+        if (asInt(start) + asInt(length) > asText(text).length) throw new Error(`substring past the end of ${JSON.stringify(text)}`);
+        return asText(text).substring(asInt(start), asInt(start) + asInt(length));
+    },
+    map: (array, lambda) => asArray(array).map((item) => asLambda(lambda)(item)),
+    filter: (array, lambda) => asArray(array).filter((item) => asLambda(lambda)(item) === true),
+    join: (array, delimiter) => asArray(array).map(asText).join(asText(delimiter)),
+    contains: (container, item) => (typeof container === 'string' ? container.includes(asText(item)) : asArray(container).includes(item)),
+    take: (value, count) => (typeof value === 'string' ? value : asArray(value)).slice(0, Math.max(0, asInt(count))),
+    empty: (value) => value === null || (typeof value === 'string' || Array.isArray(value) ? value.length === 0 : typeof value === 'object' && Object.keys(value).length === 0),
+    trim: (text) => asText(text).trim(),
+    string: (value) => (typeof value === 'string' ? value : JSON.stringify(value)),
+    uniqueString: uniqueStringStandIn,
+};
+
+const RESOURCE_GROUP_ID = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-approvals';
+
+/**
+ * Evaluates the expressions of one parsed Bicep file as ARM would at deployment, for given parameter values
+ * (the others take their defaults): so a spec checks what the expression written in the file yields, not a
+ * copy of its logic. It knows the expression forms and functions infra/ uses, and throws on any other.
+ */
+class BicepEvaluator {
+    private readonly declared: Declaration[];
+    private readonly variables = new Map<string, BicepValue>();
+
+    constructor(
+        root: Node,
+        private readonly params: Record<string, BicepValue>,
+        private readonly resourceGroupId = RESOURCE_GROUP_ID,
+    ) {
+        this.declared = declarations(root);
+    }
+
+    variable(name: string): BicepValue {
+        if (!this.variables.has(name)) {
+            const declaration = this.declared.find((candidate) => candidate.kind === 'variable' && candidate.name === name);
+            if (!declaration) throw new Error(`no variable ${name}`);
+            this.variables.set(name, this.evaluate(declaration.node.namedChildren[1]));
+        }
+        return this.variables.get(name)!;
+    }
+
+    evaluate(node: Node, locals: ReadonlyMap<string, BicepValue> = new Map()): BicepValue {
+        const evaluate = (child: Node) => this.evaluate(child, locals);
+        const children = node.namedChildren;
+        switch (node.type) {
+            case 'string':
+                return children
+                    .map((part) => {
+                        if (part.type === 'string_content') return part.text;
+                        if (part.type === 'interpolation') return String(evaluate(part.namedChildren[0]));
+                        if (part.type === 'escape_sequence') return ({ "\\'": "'", '\\\\': '\\', '\\n': '\n', '\\r': '\r', '\\t': '\t' } as Record<string, string>)[part.text];
+                        throw new Error(`string part ${part.type}`);
+                    })
+                    .join('');
+            case 'number':
+                return Number(node.text);
+            case 'boolean':
+                return node.text === 'true';
+            case 'null':
+                return null;
+            case 'identifier':
+                return this.lookup(node.text, locals);
+            case 'parenthesized_expression':
+                return evaluate(children[0]);
+            case 'array':
+                return children.map(evaluate);
+            case 'object':
+                return Object.fromEntries(
+                    children
+                        .filter((child) => child.type === 'object_property')
+                        .map((child) => [child.namedChildren[0].type === 'string' ? asText(evaluate(child.namedChildren[0])) : child.namedChildren[0].text, evaluate(child.namedChildren[1])]),
+                );
+            case 'member_expression': {
+                const target = evaluate(children[0]) as Record<string, BicepValue>;
+                return target[children[1].text];
+            }
+            case 'unary_expression': {
+                const operand = evaluate(children[0]);
+                return node.child(0)!.text === '!' ? !operand : -asInt(operand);
+            }
+            case 'ternary_expression':
+                return evaluate(children[0]) === true ? evaluate(children[1]) : evaluate(children[2]);
+            case 'binary_expression': {
+                const operator = node.child(1)!.text;
+                if (operator === '&&') return evaluate(children[0]) === true && evaluate(children[1]) === true;
+                if (operator === '||') return evaluate(children[0]) === true || evaluate(children[1]) === true;
+                const [left, right] = [evaluate(children[0]), evaluate(children[1])];
+                switch (operator) {
+                    case '==':
+                        return JSON.stringify(left) === JSON.stringify(right);
+                    case '!=':
+                        return JSON.stringify(left) !== JSON.stringify(right);
+                    case '+':
+                        return asInt(left) + asInt(right);
+                    case '-':
+                        return asInt(left) - asInt(right);
+                    case '*':
+                        return asInt(left) * asInt(right);
+                    case '/':
+                        return Math.trunc(asInt(left) / asInt(right));
+                    case '%':
+                        return asInt(left) % asInt(right);
+                    case '<':
+                        return asInt(left) < asInt(right);
+                    case '>':
+                        return asInt(left) > asInt(right);
+                    default:
+                        throw new Error(`operator ${operator}`);
+                }
+            }
+            case 'call_expression': {
+                const name = children[0].text;
+                const args = children[1].namedChildren.map(evaluate);
+                if (name === 'resourceGroup') return { id: this.resourceGroupId };
+                const fn = BICEP_FUNCTIONS[name];
+                if (!fn) throw new Error(`function ${name}`);
+                return fn(...args);
+            }
+            case 'lambda_expression': {
+                const [head, body] = [children[0], children[children.length - 1]];
+                const names = head.type === 'parenthesized_expression' ? head.namedChildren.map((child) => child.text) : [head.text];
+                return (...args: BicepValue[]) => this.evaluate(body, new Map([...locals, ...names.map((name, i) => [name, args[i]] as const)]));
+            }
+            case 'for_statement': {
+                const [head, source, body] = children;
+                const [item, index] = head.type === 'for_loop_parameters' ? head.namedChildren.map((child) => child.text) : [head.text];
+                return asArray(evaluate(source)).map((element, i) => this.evaluate(body, new Map([...locals, [item, element], ...(index ? [[index, i] as const] : [])])));
+            }
+            default:
+                throw new Error(`expression ${node.type}: ${node.text}`);
+        }
+    }
+
+    private lookup(name: string, locals: ReadonlyMap<string, BicepValue>): BicepValue {
+        if (locals.has(name)) return locals.get(name)!;
+        if (name in this.params) return this.params[name];
+        const declaration = this.declared.find((candidate) => (candidate.kind === 'variable' || candidate.kind === 'parameter') && candidate.name === name);
+        if (declaration?.kind === 'variable') return this.variable(name);
+        const fallback = declaration?.node.namedChildren[2];
+        if (fallback) return this.evaluate(fallback);
+        throw new Error(`no value for ${name}`);
+    }
+}
+
+/** A naming rule of Azure's (docs: azure-resource-manager/management/resource-name-rules.md), and whether a name keeps it. */
+interface NameRule {
+    rule: string;
+    holds: (name: string) => boolean;
+}
+const lengthBetween = (min: number, max: number): NameRule => ({ rule: `${min}-${max} characters`, holds: (name) => name.length >= min && name.length <= max });
+const only = (rule: string, pattern: RegExp): NameRule => ({ rule, holds: (name) => pattern.test(name) });
+const NAME_RULES: Record<string, NameRule[]> = {
+    'Microsoft.Storage/storageAccounts': [lengthBetween(3, 24), only('lowercase letters and digits only', /^[a-z0-9]*$/)],
+    'Microsoft.KeyVault/vaults': [
+        lengthBetween(3, 24),
+        only('letters, digits and hyphens only', /^[A-Za-z0-9-]*$/),
+        only('starts with a letter', /^[A-Za-z]/),
+        only('ends with a letter or digit', /[A-Za-z0-9]$/),
+        { rule: 'no consecutive hyphens', holds: (name) => !name.includes('--') },
+    ],
+    'Microsoft.Web/sites': [lengthBetween(2, 60), only('letters, digits and hyphens only', /^[A-Za-z0-9-]*$/), only('starts and ends with a letter or digit', /^[A-Za-z0-9](.*[A-Za-z0-9])?$/)],
+    'Microsoft.Web/serverfarms': [lengthBetween(1, 60), only('letters, digits and hyphens only', /^[A-Za-z0-9-]*$/)],
+    'Microsoft.ManagedIdentity/userAssignedIdentities': [lengthBetween(3, 128), only('letters, digits, hyphens and underscores, starting with a letter or digit', /^[A-Za-z0-9][A-Za-z0-9_-]*$/)],
+    'Microsoft.OperationalInsights/workspaces': [lengthBetween(4, 63), only('letters, digits and hyphens, starting and ending with a letter or digit', /^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$/)],
+};
+const brokenRules = (type: string, name: string) => NAME_RULES[type].filter((rule) => !rule.holds(name)).map((rule) => rule.rule);
+
+/** An ISO 8601 duration of days, hours and minutes, in minutes; NaN for any other form. */
+function durationMinutes(duration: string): number {
+    const match = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/.exec(duration);
+    if (!match || duration === 'P' || duration.endsWith('T')) return Number.NaN;
+    return Number(match[1] ?? 0) * 1440 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+}
+
 describe('infrastructure (Bicep)', () => {
     let parser: import('web-tree-sitter');
     beforeAll(async () => {
@@ -124,6 +338,15 @@ describe('infrastructure (Bicep)', () => {
     const moduleParams = (symbol: string) => entries(moduleParamsObject(symbol));
     const variable = (file: string, name: string) => declared(file).find((d) => d.kind === 'variable' && d.name === name)?.node.namedChildren[1];
     const output = (file: string, name: string) => declared(file).find((d) => d.kind === 'output' && d.name === name)?.node.namedChildren[2]?.text;
+    /** An evaluator of a file's expressions for these parameter values. */
+    const evaluator = (file: string, params: Record<string, BicepValue>, resourceGroupId?: string) => new BicepEvaluator(parse(join(infra, file)), params, resourceGroupId);
+    /** The name a module's resource of `type` gets, from the `name` main.bicep (evaluated by `main`) passes that module. */
+    const resourceName = (main: BicepEvaluator, moduleSymbol: string, file: string, type: string) => {
+        const [resource] = resources(file, type);
+        if (!resource) throw new Error(`${file} declares no ${type}`);
+        const name = main.evaluate(property(moduleParamsObject(moduleSymbol), 'name')!);
+        return asText(evaluator(file, { name }).evaluate(property(resource.body, 'name')!));
+    };
 
     it('has main.bicep and its modules', () => {
         expect(bicepFiles(infra).map((path) => relative(infra, path)).sort()).toEqual(
@@ -188,18 +411,33 @@ describe('infrastructure (Bicep)', () => {
             }
         });
 
-        it('gives every rule a window size Azure Monitor accepts, whatever the parameters', () => {
-            const ACCEPTED_MINUTES = [5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440, 2880];
-            const minutes = (duration: string) => (/^PT(\d+)H$/.exec(duration) ? Number(/^PT(\d+)H$/.exec(duration)![1]) * 60 : Number(/^PT(\d+)M$/.exec(duration)?.[1]));
-            const windows = (variable('modules/alerts.bicep', 'rules')?.namedChildren ?? []).map((item) => value(property(item, 'window'))!);
-            const heartbeat = param('modules/alerts.bicep', 'heartbeatMinutes').decorators.get('allowed')?.text ?? '';
-            const heartbeatChoices = [...heartbeat.matchAll(/\d+/g)].map((match) => Number(match[0]));
-            expect(heartbeatChoices.length).toBeGreaterThan(0);
-            for (const window of windows) {
-                const sizes = window === 'PT${heartbeatMinutes}M' ? heartbeatChoices : [minutes(window)];
-                expect([window, sizes.filter((size) => !ACCEPTED_MINUTES.includes(size))]).toEqual([window, []]);
+        /** The window sizes Azure Monitor lists for a log alert, each in the one form it lists it in (PT1H, never PT60M). */
+        const AZURE_MONITOR_WINDOWS = ['PT1M', 'PT5M', 'PT10M', 'PT15M', 'PT30M', 'PT45M', 'PT1H', 'PT2H', 'PT3H', 'PT4H', 'PT5H', 'PT6H', 'P1D', 'P2D'];
+        const heartbeatChoices = () => {
+            const allowed = param('modules/alerts.bicep', 'heartbeatMinutes').decorators.get('allowed');
+            const choices = (allowed?.namedChildren ?? []).map((node) => Number(node.text));
+            expect(choices.length).toBeGreaterThan(0);
+            return choices;
+        };
+        /** Each rule's window, by key, as the module evaluates it for a heartbeat of `heartbeatMinutes`. */
+        const windows = (heartbeatMinutes: number) => {
+            const alerts = evaluator('modules/alerts.bicep', { heartbeatMinutes });
+            return Object.fromEntries((variable('modules/alerts.bicep', 'rules')?.namedChildren ?? []).map((rule) => [value(property(rule, 'key'))!, asText(alerts.evaluate(property(rule, 'window')!))]));
+        };
+
+        it('gives every rule a window size in the form Azure Monitor lists, for every allowed heartbeat', () => {
+            for (const heartbeatMinutes of heartbeatChoices()) {
+                const unlisted = Object.entries(windows(heartbeatMinutes)).filter(([, window]) => !AZURE_MONITOR_WINDOWS.includes(window));
+                expect([heartbeatMinutes, unlisted]).toEqual([heartbeatMinutes, []]);
             }
-            expect(param('main.bicep', 'alertHeartbeatMinutes').decorators.get('allowed')?.text).toBe(heartbeat);
+            expect(param('main.bicep', 'alertHeartbeatMinutes').decorators.get('allowed')?.text).toBe(param('modules/alerts.bicep', 'heartbeatMinutes').decorators.get('allowed')?.text);
+        });
+
+        it('makes the heartbeat window as long as the heartbeat minutes chosen', () => {
+            for (const heartbeatMinutes of heartbeatChoices()) {
+                const window = windows(heartbeatMinutes)['no-successful-poll'];
+                expect([heartbeatMinutes, window, durationMinutes(window)]).toEqual([heartbeatMinutes, window, heartbeatMinutes]);
+            }
         });
 
         it('deploys the workbook on Application Insights with the charts of workbook.json', () => {
@@ -317,20 +555,17 @@ describe('infrastructure (Bicep)', () => {
         expect(moduleParams('functionApp').allowedIpRanges).toBe('allowedCallerIpRanges');
         expect(param('modules/functionApp.bicep', 'allowedIpRanges').default?.text).toBe('[]');
 
-        // One rule per range: for (cidr, i) in allowedIpRanges, allowing that range, with distinct priorities.
-        const loop = variable('modules/functionApp.bicep', 'ipRules')!;
-        expect(loop.type).toBe('for_statement');
-        const [parameters, source, body] = loop.namedChildren;
-        const [item, index] = parameters.namedChildren.map((node) => node.text);
-        expect(source.text).toBe('allowedIpRanges');
-        expect(entries(body)).toEqual(expect.objectContaining({ action: "'Allow'", ipAddress: item }));
-        expect(entries(body).priority).toMatch(new RegExp(`^\\d+ \\+ ${index}$`));
-        expect(entries(body).name).toContain(index);
+        // One Allow rule per range, with distinct names and priorities.
+        const ranges3 = ['203.0.113.0/24', '198.51.100.0/24', '192.0.2.0/28'];
+        const rules = evaluator('modules/functionApp.bicep', { allowedIpRanges: ranges3 }).variable('ipRules') as Record<string, BicepValue>[];
+        expect(rules.map((rule) => rule.action)).toEqual(['Allow', 'Allow', 'Allow']);
+        expect(new Set(rules.map((rule) => rule.name)).size).toBe(3);
+        expect(new Set(rules.map((rule) => rule.priority)).size).toBe(3);
 
         // Deny for everything else only when there is a range; Allow (no restriction) when there is none.
-        const defaultAction = variable('modules/functionApp.bicep', 'ipDefaultAction')!;
-        expect(defaultAction.type).toBe('ternary_expression');
-        expect(defaultAction.namedChildren.map((node) => value(node))).toEqual(['empty(allowedIpRanges)', 'Allow', 'Deny']);
+        expect(evaluator('modules/functionApp.bicep', { allowedIpRanges: ranges3 }).variable('ipDefaultAction')).toBe('Deny');
+        expect(evaluator('modules/functionApp.bicep', { allowedIpRanges: [] }).variable('ipDefaultAction')).toBe('Allow');
+        expect(evaluator('modules/functionApp.bicep', { allowedIpRanges: [] }).variable('ipRules')).toEqual([]);
 
         const [site] = resources('modules/functionApp.bicep', 'Microsoft.Web/sites');
         const siteConfig = entries(property(site.body, 'properties.siteConfig'));
@@ -345,13 +580,48 @@ describe('infrastructure (Bicep)', () => {
         );
     });
 
-    it('turns off basic publishing credentials for both scm and ftp', () => {
+    it('turns a bare IPv4 address into a /32 rule and a bare IPv6 address into a /128 one, keeping CIDR ranges as given', () => {
+        const given = ['203.0.113.7', '203.0.113.0/24', '2001:db8::1', '2001:db8::/48', ' 198.51.100.4 '];
+        const rules = evaluator('modules/functionApp.bicep', { allowedIpRanges: given }).variable('ipRules') as Record<string, BicepValue>[];
+        expect(rules.map((rule) => rule.ipAddress)).toEqual(['203.0.113.7/32', '203.0.113.0/24', '2001:db8::1/128', '2001:db8::/48', '198.51.100.4/32']);
+        expect(value(param('main.bicep', 'allowedCallerIpRanges').decorators.get('description'))).toMatch(/\/32/);
+    });
+
+    it('turns off basic publishing credentials on the scm site, and writes no ftp policy, which Flex Consumption does not document', () => {
         const policies = resources('modules/functionApp.bicep', 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
-        expect(policies.map((policy) => value(property(policy.body, 'name'))).sort()).toEqual(['ftp', 'scm']);
+        expect(policies.map((policy) => value(property(policy.body, 'name')))).toEqual(['scm']);
         for (const policy of policies) {
             expect(value(property(policy.body, 'parent'))).toBe('site');
             expect(value(property(policy.body, 'properties.allow'))).toBe('false');
         }
+    });
+
+    it('writes none of the site properties and app settings Flex Consumption deprecates', () => {
+        // functions-app-settings.md, "Flex Consumption plan deprecations".
+        const deprecated = [
+            'ftpsState', 'use32BitWorkerProcess', 'isReserved', 'IsXenon', 'windowsFxVersion', 'alwaysOn', 'preWarmedInstanceCount', 'functionAppScaleLimit',
+            'containerSize', 'javaVersion', 'powerShellVersion', 'netFrameworkVersion', 'linuxFxVersion', 'dnsConfiguration', 'vnetBackupRestoreEnabled',
+            'vnetContentShareEnabled', 'vnetImagePullEnabled', 'vnetRouteAllEnabled', 'ENABLE_ORYX_BUILD', 'FUNCTIONS_EXTENSION_VERSION', 'FUNCTIONS_WORKER_RUNTIME',
+            'FUNCTIONS_WORKER_RUNTIME_VERSION', 'FUNCTIONS_MAX_HTTP_CONCURRENCY', 'FUNCTIONS_WORKER_PROCESS_COUNT', 'FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED',
+            'SCM_DO_BUILD_DURING_DEPLOYMENT', 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', 'WEBSITE_CONTENTOVERVNET', 'WEBSITE_CONTENTSHARE', 'WEBSITE_DNS_SERVER',
+            'WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT', 'WEBSITE_NODE_DEFAULT_VERSION', 'WEBSITE_RUN_FROM_PACKAGE', 'WEBSITE_SKIP_CONTENTSHARE_VALIDATION', 'WEBSITE_VNET_ROUTE_ALL',
+        ].map((name) => name.toLowerCase());
+        const written: string[] = [];
+        const visit = (node: Node) => {
+            if (node.type === 'object_property') written.push(value(node.namedChildren[0])!);
+            node.namedChildren.forEach(visit);
+        };
+        visit(parse(join(infra, 'modules', 'functionApp.bicep')));
+        visit(parse(join(infra, 'main.bicep')));
+        expect(written.filter((name) => deprecated.includes(name.toLowerCase()))).toEqual([]);
+    });
+
+    it('takes a maximumInstanceCount only within 40-1000 instances, as Microsoft\'s Flex Consumption samples do', () => {
+        const count = param('main.bicep', 'maximumInstanceCount');
+        expect([count.decorators.get('minValue')?.text, count.decorators.get('maxValue')?.text]).toEqual(['40', '1000']);
+        expect(Number(count.default?.text)).toBeGreaterThanOrEqual(40);
+        expect(Number(count.default?.text)).toBeLessThanOrEqual(1000);
+        expect(moduleParams('functionApp').maximumInstanceCount).toBe('maximumInstanceCount');
     });
 
     it.each([
@@ -396,15 +666,26 @@ describe('infrastructure (Bicep)', () => {
         expect(moduleParams('functionApp').identityClientId).toBe('identity.outputs.clientId');
     });
 
-    it('sizes the worker heap from the instance memory, with the options the benchmark measures under', () => {
+    it("gives the worker its heap limit through languageWorkers__node__arguments, the setting the Functions Node.js guide documents", () => {
+        const hostSettings = Object.keys(entries(variable('modules/functionApp.bicep', 'hostSettings')));
+        expect(hostSettings).toContain('languageWorkers__node__arguments');
+        expect(hostSettings).not.toContain('NODE_OPTIONS');
+    });
+
+    it('sizes the worker heap from the instance memory, with the arguments the benchmark measures under', () => {
         const memory = param('main.bicep', 'instanceMemoryMB');
         expect(memory.decorators.get('allowed')?.text).toBe('[512, 2048, 4096]');
         expect(Number(memory.default?.text)).toBe(DEFAULT_INSTANCE_MEMORY_MB);
         expect(moduleParams('functionApp').instanceMemoryMB).toBe('instanceMemoryMB');
-        const nodeOptions = entries(variable('modules/functionApp.bicep', 'hostSettings')).NODE_OPTIONS;
+        const workerArguments = property(variable('modules/functionApp.bicep', 'hostSettings'), 'languageWorkers__node__arguments')!;
         for (const instanceMemoryMB of [512, 2048, 4096]) {
-            const resolved = nodeOptions.slice(1, -1).replace('${instanceMemoryMB / 4}', String(instanceMemoryMB / 4));
-            expect(resolved).toBe(workerNodeOptions(instanceMemoryMB));
+            expect([instanceMemoryMB, evaluator('modules/functionApp.bicep', { instanceMemoryMB }).evaluate(workerArguments)]).toEqual([instanceMemoryMB, workerNodeOptions(instanceMemoryMB)]);
+        }
+    });
+
+    it("gives the worker only arguments Node also takes from NODE_OPTIONS, so the benchmark can run under the same ones", () => {
+        for (const instanceMemoryMB of [512, 2048, 4096]) {
+            for (const argument of workerNodeOptions(instanceMemoryMB).split(' ')) expect([argument, process.allowedNodeEnvironmentFlags.has(argument.split('=')[0])]).toEqual([argument, true]);
         }
     });
 
@@ -440,5 +721,85 @@ describe('infrastructure (Bicep)', () => {
         for (const name of Object.keys(parameters.parameters)) expect(declared).toContain(name);
         expect(Object.keys(parameters.parameters)).not.toEqual(expect.arrayContaining(['moveworksApiKey']));
         expect(Object.keys(parameters.parameters).filter((name) => /secret|apikey/i.test(name))).toEqual([]);
+    });
+
+    describe('resource names, whatever the base name (issue 25)', () => {
+        /** Base names within the parameter's declared length that break one naming rule or another when used as they are. */
+        const ODD_NAMES = ['approvals', 'Approvals2', 'my_approvals', 'sailpoint-prod', 'a--b', '-abc-', '___', 'ÄÖÜ approvals', 'app.prod', 'x y', 'abcdefghijklmnop', 'A_B-C.D/E\\F%G', '1234', '承認アプリ'];
+        const main = (name: string, resourceGroupId?: string) => evaluator('main.bicep', { name }, resourceGroupId);
+        const storageAccount = (name: string, resourceGroupId?: string) => resourceName(main(name, resourceGroupId), 'storage', 'modules/storage.bicep', 'Microsoft.Storage/storageAccounts');
+        const keyVault = (name: string, resourceGroupId?: string) => resourceName(main(name, resourceGroupId), 'vault', 'modules/keyVault.bicep', 'Microsoft.KeyVault/vaults');
+
+        it('feeds only base names the parameter accepts', () => {
+            const declaration = param('main.bicep', 'name');
+            const [min, max] = [Number(declaration.decorators.get('minLength')?.text), Number(declaration.decorators.get('maxLength')?.text)];
+            expect(ODD_NAMES.filter((name) => name.length < min || name.length > max)).toEqual([]);
+        });
+
+        it.each(ODD_NAMES)('derives a storage account name Azure accepts from %j', (name) => {
+            const account = storageAccount(name);
+            expect([account, brokenRules('Microsoft.Storage/storageAccounts', account)]).toEqual([account, []]);
+        });
+
+        it.each(ODD_NAMES)('derives a Key Vault name Azure accepts from %j', (name) => {
+            const vault = keyVault(name);
+            expect([vault, brokenRules('Microsoft.KeyVault/vaults', vault)]).toEqual([vault, []]);
+        });
+
+        it.each(ODD_NAMES)('derives names Azure accepts for the function app, its plan, the identity and the workspace from %j', (name) => {
+            const names: [string, string][] = [
+                ['Microsoft.Web/sites', resourceName(main(name), 'functionApp', 'modules/functionApp.bicep', 'Microsoft.Web/sites')],
+                ['Microsoft.Web/serverfarms', resourceName(main(name), 'functionApp', 'modules/functionApp.bicep', 'Microsoft.Web/serverfarms')],
+                ['Microsoft.ManagedIdentity/userAssignedIdentities', resourceName(main(name), 'identity', 'modules/identity.bicep', 'Microsoft.ManagedIdentity/userAssignedIdentities')],
+                ['Microsoft.OperationalInsights/workspaces', resourceName(main(name), 'monitoring', 'modules/monitoring.bicep', 'Microsoft.OperationalInsights/workspaces')],
+            ];
+            expect(names.map(([type, derived]) => [derived, brokenRules(type, derived)])).toEqual(names.map(([, derived]) => [derived, []]));
+        });
+
+        it('keeps the storage account and vault names apart for base names that differ only in what is dropped, and across resource groups', () => {
+            const pairs: [string, string | undefined, string, string | undefined][] = [
+                ['my_app', undefined, 'my-app', undefined],
+                ['___', undefined, '---', undefined],
+                ['abcdefghijklmnop', undefined, 'abcdefghijklmnoq', undefined],
+                ['approvals', RESOURCE_GROUP_ID, 'approvals', `${RESOURCE_GROUP_ID}-2`],
+            ];
+            for (const [a, groupA, b, groupB] of pairs) {
+                expect([a, b, storageAccount(a, groupA) === storageAccount(b, groupB)]).toEqual([a, b, false]);
+                expect([a, b, keyVault(a, groupA) === keyVault(b, groupB)]).toEqual([a, b, false]);
+            }
+        });
+
+        it('gives a base name of letters and digits the storage account and vault it had, so a redeploy keeps the state and the secrets', () => {
+            for (const name of ['approvals', 'Approvals2', 'abcdefghijklmnop', 'APP1']) {
+                const suffix = uniqueStringStandIn(RESOURCE_GROUP_ID, name);
+                expect([storageAccount(name), keyVault(name)]).toEqual([`st${name}${suffix}`.toLowerCase().slice(0, 24), `kv-${name}-${suffix}`.toLowerCase().slice(0, 24)]);
+            }
+        });
+    });
+
+    describe('the deploy guide on a first deployment (issue 25)', () => {
+        /** The guide's text, its line breaks and indents as single spaces. */
+        const guide = () => readFileSync(join(__dirname, '..', 'docs', 'deploy.md'), 'utf8').replace(/\s+/g, ' ');
+
+        it('names the command that lists the regions offering Flex Consumption, and the error a deployment elsewhere ends with', () => {
+            expect(guide()).toContain('az functionapp list-flexconsumption-locations');
+            expect(guide()).toContain('Requested features are not supported in region');
+        });
+
+        it('says role assignments take minutes to reach storage and Key Vault, and what the app answers meanwhile', () => {
+            expect(guide()).toMatch(/role assignments[^.]*minutes/i);
+            for (const answer of ['503 `storage_unavailable`', '500 `invalid_configuration`', '`config.invalid`', 'configreferences/appsettings/refresh']) expect(guide()).toContain(answer);
+        });
+
+        it('says how to recover the purge-protected vault when the resource group is re-created with the same name', () => {
+            expect(guide()).toContain('Exist soft deleted vault with the same name');
+            expect(guide()).toMatch(/az keyvault recover --name /);
+        });
+
+        it('says the worker heap is set with languageWorkers__node__arguments, and what a 512 MB instance was measured to hold', () => {
+            expect(guide()).toContain('languageWorkers__node__arguments');
+            expect(guide()).not.toMatch(/writes `NODE_OPTIONS/);
+            expect(guide()).toMatch(/512 MB instance[^.]*10,000/);
+        });
     });
 });

@@ -48,6 +48,10 @@ traces
 | extend event = tostring(e.event)
 '''
 
+// The heartbeat window in the form Azure Monitor lists window sizes: PT1H, PT2H... and P1D rather than
+// PT60M, PT120M and PT1440M.
+var heartbeatWindow = heartbeatMinutes % 1440 == 0 ? 'P${heartbeatMinutes / 1440}D' : (heartbeatMinutes % 60 == 0 ? 'PT${heartbeatMinutes / 60}H' : 'PT${heartbeatMinutes}M')
+
 var rules = [
   {
     key: 'poll-failing'
@@ -65,7 +69,7 @@ var rules = [
     description: 'No source finished a successful poll in ${heartbeatMinutes} minutes: the timer is not running, or every poll fails. See docs/operations.md "No successful poll".'
     severity: 1
     frequency: 'PT5M'
-    window: 'PT${heartbeatMinutes}M'
+    window: heartbeatWindow
     query: '${events}| where event == "sync.done" and not(tobool(e.listingFailed))\n| summarize successes = count()\n| where successes == 0'
   }
   {

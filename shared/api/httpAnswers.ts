@@ -2,7 +2,7 @@ import { HttpResponseInit } from '@azure/functions';
 import { ConfigError } from '../config';
 import { AppError } from '../platform/errors';
 import { errorMessage, Logger } from '../platform/log';
-import { isStorageFailure, storageFailure } from '../store/storageFailure';
+import { isIdentityRefused, isStorageFailure, storageFailure } from '../store/storageFailure';
 
 /** Every HTTP answer's error shape: `{ error: { code, message } }` with the status that fits. */
 export function errorAnswer(status: number, code: string, message: string): HttpResponseInit {
@@ -20,7 +20,16 @@ export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
         return errorAnswer(500, 'invalid_configuration', error.message);
     }
     if (isStorageFailure(error)) {
-        log.error('storage.failed', storageFailure(error));
+        const failure = storageFailure(error);
+        log.error('storage.failed', failure);
+        // The first minutes after a deployment: the identity's role assignment has not reached storage yet.
+        if (isIdentityRefused(error)) {
+            return errorAnswer(
+                503,
+                'storage_unavailable',
+                `The app's state store refused its identity (403 ${failure.code}). Right after a deployment the identity's role assignment can take a few minutes to apply: try again in a few minutes, and tell an administrator if it persists.`,
+            );
+        }
         return errorAnswer(503, 'storage_unavailable', 'The app could not reach its state store; try again in a minute.');
     }
     log.error('http.unhandled', { error: errorMessage(error) });

@@ -21,3 +21,11 @@ export function tableErrorCode(error: RestError): string | undefined {
     const code = error.code ?? details?.odataError?.code;
     return typeof code === 'string' ? code.slice(0, 80) : undefined;
 }
+
+/**
+ * A table call the store refused for the app's identity (403): no data-plane role for it, which on a first
+ * deployment means its role assignment has not reached storage yet (that takes minutes), or network rules.
+ */
+export function isIdentityRefused(error: RestError | Error): boolean {
+    return error instanceof RestError && error.statusCode === 403;
+}
