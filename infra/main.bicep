@@ -30,7 +30,15 @@ param iscBaseUrl string = ''
 param iscClientId string = ''
 @secure()
 param iscClientSecret string = ''
-param iscApiVersion string = 'v2025'
+@description('ISC API layout: v1 (per service, the default), or a year-based v2026, v2025, v2024, or v3 (access-request approvals only). See docs/isc-api-versions.md.')
+@allowed([
+  'v1'
+  'v2026'
+  'v2025'
+  'v2024'
+  'v3'
+])
+param iscApiVersion string = 'v1'
 param iscIdPattern string = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'
 param iscMaxPer10Seconds int = 90
 @description('Which ISC approvals come into chat: access-requests, generic, or both (comma list).')

@@ -78,6 +78,14 @@ const iscKinds = setting<IscApprovalKind[]>([...ISC_APPROVAL_KINDS], `must be a 
     return ISC_APPROVAL_KINDS.filter((kind) => named.includes(kind));
 });
 
+/**
+ * The ISC API versions the app can call: `v1`, the per-service layout (`{base}/generic-approvals/v1/...`),
+ * and the year-based ones (`{base}/v2025/generic-approvals/...`). `v3` predates generic approvals.
+ */
+export const ISC_API_VERSIONS = ['v1', 'v2026', 'v2025', 'v2024', 'v3'] as const;
+export type IscApiVersion = (typeof ISC_API_VERSIONS)[number];
+const ACCESS_REQUESTS_ONLY: readonly IscApiVersion[] = ['v3'];
+
 /** The most a poll may spend sending, safely under host.json's functionTimeout of 2 minutes. */
 export const MAX_POLL_BUDGET_SECONDS = 90;
 
@@ -93,11 +101,7 @@ export const settingsSchema = z.object({
     ISC_BASE_URL: baseUrl.optional(),
     ISC_CLIENT_ID: optionalText,
     ISC_CLIENT_SECRET: optionalText,
-    ISC_API_VERSION: z
-        .string()
-        .trim()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/, 'must be one path segment, e.g. v2025')
-        .default('v2025'),
+    ISC_API_VERSION: setting<IscApiVersion>('v1', `must be one of ${ISC_API_VERSIONS.join(', ')}`, (text) => ISC_API_VERSIONS.find((version) => version === text.toLowerCase())),
     ISC_ID_PATTERN: pattern('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'),
     ISC_MAX_PER_10_SECONDS: integer(90, 1, 10_000),
     ISC_APPROVAL_KINDS: iscKinds,
@@ -182,7 +186,7 @@ export interface IscConfig {
     baseUrl: string;
     clientId: string;
     clientSecret: string;
-    apiVersion: string;
+    apiVersion: IscApiVersion;
     idPattern: RegExp;
     maxPer10Seconds: number;
     /** Which kinds the app lists and acts on, in a fixed order (access requests first). */
@@ -272,6 +276,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
     }
     problems.push(...callerProblems(given));
+    if (result.success && ACCESS_REQUESTS_ONLY.includes(result.data.ISC_API_VERSION) && result.data.ISC_APPROVAL_KINDS.includes('generic')) {
+        problems.push(`ISC_API_VERSION: ${result.data.ISC_API_VERSION} serves access-request approvals only: set ISC_APPROVAL_KINDS=access-requests, or ISC_API_VERSION=v1 for generic approvals too`);
+    }
     for (const other of ['FUNCTION_KEY', 'MASTER_KEY']) {
         if (given.AUDIT_READER_KEY?.trim() && given.AUDIT_READER_KEY.trim() === given[other]?.trim()) {
             problems.push(`AUDIT_READER_KEY: must differ from ${other}, or every holder of that key can read the audit trail`);

@@ -1,18 +1,30 @@
+import { IscApiVersion } from '../dev/simulator/isc';
 import { checkIscExchange } from './support/iscContract';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
+/** Each layout the app can call, and the paths it may use there. */
+const LAYOUTS: { layout: string; iscApiVersion?: IscApiVersion; paths: RegExp }[] = [
+    { layout: 'per-service v1, the default', paths: /^\/(access-request-approvals|generic-approvals|identities)\/v1(\/|$)/ },
+    { layout: 'year-based v2025', iscApiVersion: 'v2025', paths: /^\/v2025\/(access-request-approvals|generic-approvals|identities)(\/|$)/ },
+];
+
 /**
  * What the app sends Identity Security Cloud, and what the simulator answers it, checked against
- * SailPoint's published OpenAPI schemas (test/contracts): every request the app makes in polls, sweeps and
- * every action, of both kinds.
+ * SailPoint's published OpenAPI schemas for the layout in use (test/contracts): every request the app makes
+ * in polls, sweeps and every action, of both kinds, in each layout.
  */
-describe("the app's Identity Security Cloud traffic against SailPoint's OpenAPI schemas", () => {
+describe.each(LAYOUTS)("the app's Identity Security Cloud traffic, $layout layout, against SailPoint's OpenAPI schemas", ({ iscApiVersion, paths }) => {
     let h: Harness;
-    let fn: FunctionHost;
-    afterEach(async () => {
-        await fn.stop();
-        await h.stop();
+    let fn: FunctionHost | undefined;
+    let answers: { status: number }[];
+    // One run of every kind of traffic serves every spec below, which only read what it recorded.
+    beforeAll(async () => {
+        answers = await exercise();
+    });
+    afterAll(async () => {
+        await fn?.stop();
+        await h?.stop();
     });
 
     const exchangesOf = (routePrefix: string) => h.simulator.isc.exchanges.filter((exchange) => exchange.route.startsWith(routePrefix));
@@ -21,7 +33,11 @@ describe("the app's Identity Security Cloud traffic against SailPoint's OpenAPI 
 
     /** Polls, a sweep that confirms unseen rows, and every action of both kinds, through the HTTP functions. */
     async function exercise() {
-        h = await startHarness({ simulator: { sources: ['isc'] }, settings: { FULL_SWEEP_MINUTES: '0' } });
+        h = await startHarness({ simulator: { sources: ['isc'], iscApiVersion }, settings: { FULL_SWEEP_MINUTES: '0' } });
+        // With the default layout the app is given no ISC_API_VERSION, so the layout is the one it picks itself.
+        const { ISC_API_VERSION: _simulated, ...unversioned } = h.settings;
+        const host = await startFunctionHost(iscApiVersion ? h.settings : unversioned);
+        fn = host;
         const isc = h.simulator.isc;
         const { jamie, carol, allen, amy, dana } = h.iscSample.people;
         const owned = (ownerId: string, name: string, extra = {}) =>
@@ -33,18 +49,17 @@ describe("the app's Identity Security Cloud traffic against SailPoint's OpenAPI 
         });
         const mirrored = owned(jamie.id, 'Reports');
         isc.mirrorAsGeneric(mirrored.id);
-        fn = await startFunctionHost(h.settings);
-        await fn.pollNow();
+        await host.pollNow();
         const as = (email: string, extra = {}) => ({ approverEmail: email, ...extra });
-        const post = (id: string, action: string, body: unknown) => fn.post(`/api/approvals/${id}/${action}`, body);
-        const answers = [
+        const post = (id: string, action: string, body: unknown) => host.post(`/api/approvals/${id}/${action}`, body);
+        const answered = [
             await post(toApprove.id, 'approve', as('jamie.rivera@example.com', { comment: 'Fine' })),
             await post(toReject.id, 'reject', as('jamie.rivera@example.com', { comment: 'No business need' })),
             await post(toForward.id, 'reassign', as('carol.jones@example.com', { reassignToEmail: 'dana.lee@example.com' })),
             await post(mirrored.id, 'reject', as('jamie.rivera@example.com')),
         ];
         const { roleRequest, groupRequest, carolsRequest } = h.iscSample.approvals;
-        answers.push(
+        answered.push(
             await post(roleRequest.id, 'comment', as('jamie.rivera@example.com', { comment: 'Checking with Amy' })),
             await post(roleRequest.id, 'approve', as('jamie.rivera@example.com')),
             await post(groupRequest.id, 'reassign', as('carol.jones@example.com', { reassignToEmail: 'dana.lee@example.com' })),
@@ -52,36 +67,48 @@ describe("the app's Identity Security Cloud traffic against SailPoint's OpenAPI 
         );
         // A sweep confirms rows the list no longer shows before closing them, with batched live reads.
         isc.completeAccessRequest(owned(dana.id, 'Vanishing').id);
-        await fn.pollNow();
+        await host.pollNow();
         isc.accessRequests.delete(toForward.id);
-        await fn.pollNow();
-        return answers;
+        await host.pollNow();
+        return answered;
     }
 
-    it('performs every action it is asked to', async () => {
-        const answers = await exercise();
+    it('performs every action it is asked to', () => {
         expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200]);
     });
 
-    it('sends access-request requests and gets answers that match the access-request approval schemas', async () => {
-        await exercise();
+    it("calls Identity Security Cloud at this layout's paths only", () => {
+        const called = h.simulator.isc.exchanges.map((exchange) => exchange.path).filter((path) => path !== '/oauth/token');
+        expect(called.length).toBeGreaterThan(0);
+        expect(called.filter((path) => !paths.test(path))).toEqual([]);
+    });
+
+    it('sends access-request requests and gets answers that match the access-request approval schemas', () => {
         expect(exchangesOf('isc.accessRequests.').map((exchange) => exchange.route)).toEqual(
             expect.arrayContaining(['isc.accessRequests.pending', 'isc.accessRequests.approve', 'isc.accessRequests.reject', 'isc.accessRequests.forward']),
         );
         expect(problemsIn('isc.accessRequests.')).toEqual([]);
     });
 
-    it('sends generic-approval requests and gets answers that match the generic approval schemas', async () => {
-        await exercise();
+    it('sends generic-approval requests and gets answers that match the generic approval schemas', () => {
         for (const route of ['isc.list', 'isc.get', 'isc.approve', 'isc.reject', 'isc.comments', 'isc.reassign']) {
             expect(exchangesOf(route).length).toBeGreaterThan(0);
             expect(problemsIn(route)).toEqual([]);
         }
     });
 
-    it('looks identities up with requests and answers that match the identities schema', async () => {
-        await exercise();
+    it('looks identities up with requests and answers that match the identities schema', () => {
         expect(exchangesOf('isc.identities').length).toBeGreaterThan(0);
         expect(problemsIn('isc.identities')).toEqual([]);
+    });
+
+    it("the check reports the app's recorded requests changed to break the schema: a limit that is not a number, a forward without newOwnerId", () => {
+        const [list] = exchangesOf('isc.accessRequests.pending');
+        const [forward] = exchangesOf('isc.accessRequests.forward');
+        const { newOwnerId: _dropped, ...withoutNewOwner } = JSON.parse(forward.requestBody) as Record<string, unknown>;
+        expect(checkIscExchange({ ...list, query: { ...list.query, limit: 'all' } })).toEqual([expect.stringContaining('query limit: (root) must be integer (got "all")')]);
+        expect(checkIscExchange({ ...forward, requestBody: JSON.stringify(withoutNewOwner) })).toEqual([
+            expect.stringContaining("request body: (root) must have required property 'newOwnerId'"),
+        ]);
     });
 });

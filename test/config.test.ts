@@ -59,6 +59,28 @@ describe('app settings', () => {
         expect(problem).toBe('ISC_APPROVAL_KINDS: must be a comma list of access-requests, generic (at least one)');
     });
 
+    describe('ISC_API_VERSION', () => {
+        const isc = { ...valid, ISC_BASE_URL: 'https://acme.api.identitynow.com', ISC_CLIENT_ID: 'pat-id', ISC_CLIENT_SECRET: 'pat-secret' };
+
+        it("calls SailPoint's per-service layout, v1, unless told otherwise", () => {
+            expect(loadConfig(isc).isc?.apiVersion).toBe('v1');
+        });
+
+        it.each(['v2026', 'v2025', 'v2024', 'V2025'])('keeps the year-based version %s when set', (version) => {
+            expect(loadConfig({ ...isc, ISC_API_VERSION: version }).isc?.apiVersion).toBe(version.toLowerCase());
+        });
+
+        it.each(['v2', 'beta', '2025', 'v2025/x'])('refuses %j, naming the versions it takes', (version) => {
+            expect(problemsOf({ ...isc, ISC_API_VERSION: version })).toEqual(['ISC_API_VERSION: must be one of v1, v2026, v2025, v2024, v3']);
+        });
+
+        it('takes v3 for access-request approvals only, and says how to fix it when generic approvals are on', () => {
+            expect(loadConfig({ ...isc, ISC_API_VERSION: 'v3', ISC_APPROVAL_KINDS: 'access-requests' }).isc?.apiVersion).toBe('v3');
+            const [problem] = problemsOf({ ...isc, ISC_API_VERSION: 'v3' });
+            expect(problem).toMatch(/^ISC_API_VERSION: v3 serves access-request approvals only: set ISC_APPROVAL_KINDS=access-requests, or ISC_API_VERSION=v1/);
+        });
+    });
+
     it('turns caller tokens on with CALLER_JWT_ISSUER, reading the optional rules', () => {
         expect(loadConfig(valid).caller).toBeUndefined();
         const caller = loadConfig({

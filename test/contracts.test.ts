@@ -1,13 +1,24 @@
-import { IscAccessRequestApproval, IscApproval } from '../dev/simulator/isc';
+import { IscAccessRequestApproval, IscApiVersion, IscApproval } from '../dev/simulator/isc';
 import { seedAccessRequestSampleData, seedIscSampleData } from '../dev/simulator/sampleData';
 import { Simulator } from '../dev/simulator/simulator';
 import { checkIscExchange } from './support/iscContract';
 
+/** A resource such as `/generic-approvals/{id}` in each layout: the version after the service, or before it. */
+const perService = (resource: string) => resource.replace(/^(\/[^/]+)/, '$1/v1');
+const yearBased = (resource: string) => `/v2025${resource}`;
+
+/** The layouts the simulated tenant serves, each with SailPoint's document for it; v1 is the default. */
+const LAYOUTS: { layout: string; iscApiVersion?: IscApiVersion; version: IscApiVersion; at: typeof perService; otherLayout: typeof perService; identityType?: string }[] = [
+    { layout: 'per-service v1, the default', version: 'v1', at: perService, otherLayout: yearBased, identityType: 'HUMAN' },
+    { layout: 'year-based v2025', iscApiVersion: 'v2025', version: 'v2025', at: yearBased, otherLayout: perService },
+];
+
 /**
- * The simulated Identity Security Cloud tenant checked against SailPoint's own v2025 OpenAPI document
- * (test/contracts/), exchange by exchange, so what the app is tested against is what ISC publishes.
+ * The simulated Identity Security Cloud tenant checked against SailPoint's own OpenAPI document for the
+ * layout it serves (test/contracts/), exchange by exchange, so what the app is tested against is what ISC
+ * publishes.
  */
-describe("the simulated Identity Security Cloud against SailPoint's v2025 OpenAPI", () => {
+describe.each(LAYOUTS)("the simulated Identity Security Cloud, $layout layout, against SailPoint's $version OpenAPI", ({ iscApiVersion, version, at, otherLayout, identityType }) => {
     let simulator: Simulator;
     let token: string;
     let sample: ReturnType<typeof seedIscSampleData>;
@@ -17,7 +28,7 @@ describe("the simulated Identity Security Cloud against SailPoint's v2025 OpenAP
     let cleared: IscAccessRequestApproval;
 
     beforeEach(async () => {
-        simulator = new Simulator({ sources: ['isc'] });
+        simulator = new Simulator({ sources: ['isc'], iscApiVersion });
         await simulator.start();
         const isc = simulator.isc;
         sample = seedIscSampleData(simulator);
@@ -60,9 +71,9 @@ describe("the simulated Identity Security Cloud against SailPoint's v2025 OpenAP
         return ((await response.json()) as { access_token: string }).access_token;
     }
 
-    /** A call to the tenant under its version prefix; `rawBody` is sent as is, `body` as JSON. */
-    async function api(method: 'GET' | 'POST', path: string, options: { query?: Record<string, string>; body?: unknown; rawBody?: string; token?: string } = {}) {
-        const url = new URL(`${simulator.baseUrl}/${simulator.isc.apiVersion}${path}`);
+    /** A call to a resource at its path in the layout; `rawBody` is sent as is, `body` as JSON. */
+    async function api(method: 'GET' | 'POST', resource: string, options: { query?: Record<string, string>; body?: unknown; rawBody?: string; token?: string } = {}) {
+        const url = new URL(`${simulator.baseUrl}${at(resource)}`);
         for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
         const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
         const response = await fetch(url, {
@@ -359,9 +370,52 @@ describe("the simulated Identity Security Cloud against SailPoint's v2025 OpenAP
         expect(answer.status).toBe(404);
         expect(problems()).toEqual([expect.stringContaining('response: status 404 is not declared')]);
     });
+
+    it(`hands the app its layout as ISC_API_VERSION=${version}`, () => {
+        expect(simulator.settings().ISC_API_VERSION).toBe(version);
+    });
+
+    it("answers the other layout's paths 404, as a tenant would, and records no exchange for them", async () => {
+        const own = await api('GET', '/access-request-approvals/pending');
+        const other = await fetch(`${simulator.baseUrl}${otherLayout('/access-request-approvals/pending')}`, { headers: { authorization: `Bearer ${token}` } });
+        expect([own.status, other.status]).toEqual([200, 404]);
+        expect(simulator.isc.exchanges.map((exchange) => exchange.path)).toEqual(['/oauth/token', at('/access-request-approvals/pending')]);
+    });
+
+    it(`a pending approval for a person names its identityType as the ${version} schema does (v1: HUMAN; v2025: no such field)`, async () => {
+        const listed = await pending();
+        expect(listed.length).toBeGreaterThan(0);
+        expect(listed.map((approval) => approval.identityType)).toEqual(listed.map(() => identityType));
+        expect(problems()).toEqual([]);
+    });
+
+    it('the checker reports a recorded request changed to break the schema: a limit that is not a number, a forward without newOwnerId', async () => {
+        await pending({ limit: '2' });
+        await decide(accessSample.accessRequests.sodConflict.id, 'forward', { newOwnerId: sample.people.dana.id, comment: 'Dana runs accounts payable.' });
+        const [, list, forward] = simulator.isc.exchanges;
+        expect(problems([list, forward])).toEqual([]);
+        expect(checkIscExchange({ ...list, query: { limit: 'two' } })).toEqual([expect.stringContaining('query limit: (root) must be integer (got "two")')]);
+        expect(checkIscExchange({ ...forward, requestBody: JSON.stringify({ comment: 'Dana runs accounts payable.' }) })).toEqual([
+            expect.stringContaining("request body: (root) must have required property 'newOwnerId'"),
+        ]);
+    });
+
+    it('the checker reports a recorded answer changed to break the schema: an unknown requestType, a generic approval whose name is not a list', async () => {
+        await pending({ limit: '1' });
+        await api('GET', `/generic-approvals/${sample.approvals.roleRequest.id}`);
+        const [, list, approval] = simulator.isc.exchanges;
+        expect(problems([list, approval])).toEqual([]);
+        const [listed] = JSON.parse(list.responseBody) as Record<string, unknown>[];
+        expect(checkIscExchange({ ...list, responseBody: JSON.stringify([{ ...listed, requestType: 'GRANT' }]) })).toEqual([
+            expect.stringContaining('response 200: /0/requestType must be equal to one of the allowed values (got "GRANT")'),
+        ]);
+        expect(checkIscExchange({ ...approval, responseBody: JSON.stringify({ ...JSON.parse(approval.responseBody), name: 'Payroll Administrator' }) })).toEqual([
+            expect.stringContaining('response 200: /name must be array'),
+        ]);
+    });
 });
 
-describe("the checker of exchanges against SailPoint's v2025 OpenAPI", () => {
+describe("the checker of exchanges against SailPoint's OpenAPI documents", () => {
     const pendingApproval = { id: '2c91808b7294bea301729568c68c002e', name: 'Finance Analyst', requestType: 'GRANT_ACCESS', commentRequiredWhenRejected: false };
     const listAnswer = (items: unknown[]) => ({ method: 'GET', path: '/v2025/access-request-approvals/pending', status: 200, responseBody: JSON.stringify(items) });
 
@@ -381,8 +435,29 @@ describe("the checker of exchanges against SailPoint's v2025 OpenAPI", () => {
         const forward = { method: 'POST', path: '/v2025/access-request-approvals/2c91808b7294bea301729568c68c002e/forward', status: 202, responseBody: '{}' };
         expect(checkIscExchange({ ...forward, requestBody: JSON.stringify({ comment: 'Over to you' }) })).toEqual([expect.stringContaining("must have required property 'newOwnerId'")]);
         expect(checkIscExchange({ ...forward, status: 200 })).toEqual([expect.stringContaining('status 200 is not declared')]);
-        expect(checkIscExchange({ ...forward, path: '/v2025/access-request-approvals/x/cancel' })).toEqual([expect.stringContaining('no such operation')]);
-        expect(checkIscExchange({ ...forward, path: '/v3/access-request-approvals/x/forward' })).toEqual([expect.stringContaining('not under /v2025')]);
+        expect(checkIscExchange({ ...forward, path: '/v2025/access-request-approvals/x/cancel' })).toEqual([expect.stringContaining('no such operation in the v2025 document')]);
+        expect(checkIscExchange({ ...forward, path: '/access-request-approvals/v1/x/cancel' })).toEqual([expect.stringContaining('no such operation in the v1 document')]);
+    });
+
+    it("checks each exchange against its layout's document: a machine identity's request passes in v1 and is refused in v2025", () => {
+        const forMachine = { ...pendingApproval, requestedFor: { type: 'MACHINE_IDENTITY', id: 'f0e1d2c3b4a5968778695a4b3c2d1e0f', name: 'Build agent' } };
+        expect(checkIscExchange({ ...listAnswer([forMachine]), path: '/access-request-approvals/v1/pending' })).toEqual([]);
+        expect(checkIscExchange(listAnswer([forMachine]))).toEqual([expect.stringContaining('/0/requestedFor/type must be equal to one of the allowed values (got "MACHINE_IDENTITY")')]);
+    });
+
+    it('checks v3 and v2024 access-request approvals against v2025, whose shapes the reference says they share', () => {
+        for (const path of ['/v3/access-request-approvals/pending', '/v2024/access-request-approvals/pending']) {
+            expect(checkIscExchange({ ...listAnswer([pendingApproval]), path })).toEqual([]);
+            expect(checkIscExchange({ ...listAnswer([{ ...pendingApproval, requestType: 'GRANT' }]), path })).toEqual([
+                expect.stringContaining('(v2025 GET /access-request-approvals/pending) response 200: /0/requestType must be equal to one of the allowed values'),
+            ]);
+        }
+    });
+
+    it('reports a path no document covers: other year-based generic approvals or identities, another service version, no version', () => {
+        for (const path of ['/v2026/generic-approvals', '/v2024/generic-approvals', '/v3/identities', '/generic-approvals/v2', '/generic-approvals']) {
+            expect(checkIscExchange({ method: 'GET', path, status: 200, responseBody: '[]' })).toEqual([expect.stringContaining(`GET ${path}: no document in test/contracts covers this path`)]);
+        }
     });
 
     it('reports a query parameter the operation does not declare, or a value its schema refuses', () => {

@@ -244,7 +244,7 @@ describe('Identity Security Cloud as an approval source', () => {
         it('says in health which sources are on', async () => {
             await start({}, ['iiq', 'isc']);
             const health = (await (await fetch(`${fn!.url}/api/health`)).json()) as { sources: unknown };
-            expect(health.sources).toEqual({ iiq: { configured: true }, isc: { configured: true, apiVersion: 'v2025', kinds: ['access-requests', 'generic'] } });
+            expect(health.sources).toEqual({ iiq: { configured: true }, isc: { configured: true, apiVersion: 'v1', kinds: ['access-requests', 'generic'] } });
         });
 
         it.each(['comment', 'reassign'])('answers 501 not_supported_by_source to %s on an IdentityIQ approval', async (action) => {

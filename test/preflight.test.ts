@@ -64,7 +64,7 @@ describe('npm run check', () => {
         await begin();
         const { status, lines } = await check();
         expect(lines).toEqual([
-            'ok   settings: IdentityIQ; Identity Security Cloud v2025 (kinds: access-requests, generic)',
+            'ok   settings: IdentityIQ; Identity Security Cloud v1 (kinds: access-requests, generic)',
             'ok   IdentityIQ: OAuth token',
             'ok   IdentityIQ plugin: list one work item',
             'ok   IdentityIQ plugin: look up one identity',
@@ -170,6 +170,19 @@ describe('npm run check', () => {
             fix: 'give the API client\'s proxy user the capability "Moveworks Plugin Service Account"',
         });
         expect(lineOf(run.lines, 'IdentityIQ plugin: look up one identity')).toMatch(/^ok /);
+    });
+
+    it.each([
+        { tenant: 'v2025' as const, setting: undefined, asked: '/access-request-approvals/v1/pending', other: 'v2025' },
+        { tenant: 'v1' as const, setting: 'v2025', asked: '/v2025/access-request-approvals/pending', other: 'v1' },
+    ])('calls the layout the app uses, and names the setting when a $tenant tenant does not serve it', async ({ tenant, setting, asked, other }) => {
+        h = await startHarness({ simulator: { sources: ['isc'], iscApiVersion: tenant } });
+        const { ISC_API_VERSION: _tenants, ...settings } = h.settings;
+        const lines: string[] = [];
+        await runCheck(setting === undefined ? settings : { ...settings, ISC_API_VERSION: setting }, [], (line) => lines.push(line));
+        const { cause, fix } = failure(lines, 'Identity Security Cloud: list one access-request approval');
+        expect(cause).toMatch(new RegExp(`^this tenant did not serve ${asked} \\(404`));
+        expect(fix).toMatch(new RegExp(`^try ISC_API_VERSION=${other} `));
     });
 
     it('answers 404 at the token endpoint with the IIQ_BASE_URL shape, not the plugin', async () => {

@@ -2,7 +2,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 
 /**
- * The Identity Security Cloud part of the simulator: OAuth client credentials, v2025 generic approvals
+ * The Identity Security Cloud part of the simulator, served in one API layout (`apiVersion`): the per-service
+ * v1 (`/generic-approvals/v1/{id}`) or a year-based version (`/v2025/generic-approvals/{id}`), the other
+ * layout answering 404. OAuth client credentials, generic approvals
  * (list with filters/limit/offset/count and include-* flags, get, approve 200, reject 204, comments 200,
  * reassign 204), serial steps (an approve hands the approval to the next step, which keeps it PENDING),
  * parallel approvals (`approvalCriteria` PARALLEL: each decision takes its approver out of `assignedTo`
@@ -11,8 +13,12 @@ import { IncomingMessage } from 'node:http';
  * answering 202, a generic mirror that follows them), identities by email or id, ErrorResponseDto bodies,
  * the token's scopes (a route needing one it lacks answers 403), and 100 requests per 10 s per client
  * answered with 429 and Retry-After. Every answered exchange is kept
- * in `exchanges` so a spec can check it against SailPoint's published schemas.
+ * in `exchanges` so a spec can check it against SailPoint's published schemas. Answers follow the v1
+ * schema in v1 and the v2025 schema in every year-based version, since test/contracts has no other.
  */
+
+/** The per-service layout (`v1`, the version after the service) or a year-based version before it. */
+export type IscApiVersion = 'v1' | 'v2024' | 'v2025' | 'v2026' | 'v3';
 
 export interface IscIdentity {
     id: string;
@@ -236,7 +242,6 @@ export class IscTenant {
     orgAdmin = true;
     /** The scopes the API client's personal access token carries; a request needing one it lacks is refused 403. */
     readonly scopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read']);
-    apiVersion = 'v2025';
     tokenLifetimeSeconds = 750;
     maxPer10Seconds = 100;
     readonly rateLimited: number[] = [];
@@ -256,6 +261,8 @@ export class IscTenant {
     constructor(
         readonly clientId: string,
         readonly clientSecret: string,
+        /** The layout the tenant serves; the app is handed it as ISC_API_VERSION (see `Simulator.settings()`). */
+        public apiVersion: IscApiVersion = 'v1',
     ) {}
 
     addIdentity(identity: Omit<IscIdentity, 'id'> & { id?: string }): IscIdentity {
@@ -417,11 +424,21 @@ export class IscTenant {
         this.tokens.clear();
     }
 
+    /**
+     * The resource a path names in the tenant's layout, as the year-based layout names it after the version
+     * (`/generic-approvals/{id}`, `/identities`); undefined for a path of the other layout, which a tenant of
+     * this version does not serve.
+     */
+    private resourceOf(path: string): string | undefined {
+        if (this.apiVersion !== 'v1') return path.startsWith(`/${this.apiVersion}/`) ? path.slice(this.apiVersion.length + 1) : undefined;
+        const perService = /^(\/[^/]+)\/v1(\/.*)?$/.exec(path);
+        return perService ? `${perService[1]}${perService[2] ?? ''}` : undefined;
+    }
+
     routeOf(method: string, path: string): IscRoute | undefined {
         if (method === 'POST' && path === '/oauth/token') return 'isc.token';
-        const prefix = `/${this.apiVersion}`;
-        if (!path.startsWith(`${prefix}/`)) return undefined;
-        const rest = path.slice(prefix.length);
+        const rest = this.resourceOf(path);
+        if (rest === undefined) return undefined;
         if (method === 'GET' && rest === '/generic-approvals') return 'isc.list';
         if (method === 'GET' && rest === '/identities') return 'isc.identities';
         if (method === 'GET' && /^\/generic-approvals\/[^/]+$/.test(rest)) return 'isc.get';
@@ -455,7 +472,7 @@ export class IscTenant {
         if (limited) return limited;
         const accepted = ROUTE_SCOPES[route];
         if (!accepted.some((scope) => this.scopes.has(scope))) return errorResponse(403, `The token lacks the scope this request needs: one of ${accepted.join(', ')}.`);
-        const id = decodeURIComponent(url.pathname.split('/')[3] ?? '');
+        const id = decodeURIComponent(this.resourceOf(url.pathname)?.split('/')[2] ?? '');
         switch (route) {
             case 'isc.list':
                 return this.list(url);
@@ -700,6 +717,8 @@ export class IscTenant {
             modified: iso(approval.modified),
             requestCreated: iso(approval.requestCreated),
             requestType: approval.requestType,
+            // v1 names the kind of identity the access is for, HUMAN for people; the v2025 schema has no such field.
+            ...(this.apiVersion === 'v1' ? { identityType: 'HUMAN' } : {}),
             requester: this.identityReference(approval.requesterId),
             requestedFor: this.identityReference(approval.requestedForId),
             owner: this.identityReference(approval.ownerId),

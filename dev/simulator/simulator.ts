@@ -3,7 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { compileFilter, FilterSyntaxError, FilterValue } from './filter';
 import { CallerIssuer, CallerRoute } from './callerIssuer';
-import { IscRoute, IscTenant } from './isc';
+import { IscApiVersion, IscRoute, IscTenant } from './isc';
 
 /**
  * A simulator of IdentityIQ with the "Moveworks for SailPoint" plugin and of the Moveworks Events API,
@@ -96,6 +96,8 @@ export interface SimulatorOptions {
     sources?: ('iiq' | 'isc')[];
     iscClientId?: string;
     iscClientSecret?: string;
+    /** The Identity Security Cloud API layout served (the other answers 404) and handed the app as ISC_API_VERSION; default v1. */
+    iscApiVersion?: IscApiVersion;
     iiqClientId?: string;
     iiqClientSecret?: string;
     moveworksApiKey?: string;
@@ -219,7 +221,7 @@ export class Simulator {
         this.moveworksPerMinute = options.moveworksPerMinute ?? 120;
         this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 1200;
         this.random = options.randomFaults ? seededRandom(options.randomFaults.seed) : undefined;
-        this.isc = new IscTenant(this.options.iscClientId, this.options.iscClientSecret);
+        this.isc = new IscTenant(this.options.iscClientId, this.options.iscClientSecret, options.iscApiVersion);
     }
 
     get credentials() {

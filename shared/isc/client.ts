@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IscConfig } from '../config';
+import { IscApiVersion, IscConfig } from '../config';
 import { UpstreamError, WaitingOutRateLimit } from '../platform/errors';
 import { currentDeadline, HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../platform/http';
 import { quoteFilterValue } from '../platform/filterValue';
@@ -59,9 +59,22 @@ export function describeIscFailure(answer: HttpAnswer, action: string, detail = 
     return `Identity Security Cloud could not ${action} (${answer.status}${detail ? `: ${detail}` : ''}).${hint}`;
 }
 
+/**
+ * Where a resource lives in the configured version: `v1` puts the version after the service
+ * (`/generic-approvals/v1/{id}`, `/identities/v1`), a year-based version before it (`/v2025/generic-approvals/{id}`).
+ * `path` is the resource as the year-based layout names it after the version: `/{service}[/...]`.
+ */
+export function iscApiPath(version: IscApiVersion, path: string): string {
+    if (version !== 'v1') return `/${version}${path}`;
+    const service = path.indexOf('/', 1);
+    return service === -1 ? `${path}/v1` : `${path.slice(0, service)}/v1${path.slice(service)}`;
+}
+
+/** The collections the app lists, as the year-based layout names them after the version (see iscApiPath). */
+export const ISC_COLLECTIONS = { accessRequests: '/access-request-approvals/pending', generic: '/generic-approvals', identities: '/identities' } as const;
+
 export class IscClient {
     private readonly tokenKey: string;
-    private readonly apiRoot: string;
 
     constructor(
         private readonly config: IscConfig,
@@ -71,12 +84,11 @@ export class IscClient {
         private readonly now: () => number = Date.now,
     ) {
         this.tokenKey = `isc:${config.baseUrl}:${config.clientId}`;
-        this.apiRoot = `${config.baseUrl}/${config.apiVersion}`;
     }
 
     /** One page of pending generic approvals (of these ids only, when given), with approvers and comments, and the total when ISC says it. */
     listGeneric(offset: number, limit: number, ids?: string[]): Promise<ListPage> {
-        return this.listPage('/generic-approvals', 'list pending approvals', {
+        return this.listPage(ISC_COLLECTIONS.generic, 'list pending approvals', {
             mine: 'false',
             filters: ids ? `status eq "PENDING" and approvalId in (${ids.map(quoteFilterValue).join(',')})` : 'status eq "PENDING"',
             'include-approvers': 'true',
@@ -95,12 +107,12 @@ export class IscClient {
         const filters = ids === undefined ? undefined : ids.length === 1 ? `id eq ${quoteFilterValue(ids[0])}` : `id in (${ids.map(quoteFilterValue).join(',')})`;
         // The count costs ISC work and serves only the paging of the whole list.
         const count = ids === undefined ? 'true' : undefined;
-        return this.listPage('/access-request-approvals/pending', 'list pending access-request approvals', { filters, count, sorters: 'created', limit, offset });
+        return this.listPage(ISC_COLLECTIONS.accessRequests, 'list pending access-request approvals', { filters, count, sorters: 'created', limit, offset });
     }
 
     /** One page of the access-request approvals the token's own identity owns (`owner-id=me`), which needs no ORG_ADMIN level. */
     listOwnAccessRequests(limit: number): Promise<ListPage> {
-        return this.listPage('/access-request-approvals/pending', 'list its own pending access-request approvals', { 'owner-id': 'me', limit, offset: 0 });
+        return this.listPage(ISC_COLLECTIONS.accessRequests, 'list its own pending access-request approvals', { 'owner-id': 'me', limit, offset: 0 });
     }
 
     private async listPage(path: string, action: string, query: Query): Promise<ListPage> {
@@ -130,7 +142,7 @@ export class IscClient {
 
     /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default; no filter: any identities. */
     async findIdentities(filter: string | undefined, options: { uncorrelated?: boolean; limit?: number } = {}): Promise<IscIdentityRow[]> {
-        const answer = await this.call('GET', '/identities', { filters: filter, limit: options.limit ?? 250, defaultFilter: options.uncorrelated ? 'NONE' : undefined });
+        const answer = await this.call('GET', ISC_COLLECTIONS.identities, { filters: filter, limit: options.limit ?? 250, defaultFilter: options.uncorrelated ? 'NONE' : undefined });
         const parsed = z.array(identityRow).safeParse(parseJsonBody(this.expectOk(answer, 'look up identities')));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered an identity lookup with an unexpected shape');
         return parsed.data;
@@ -148,7 +160,7 @@ export class IscClient {
     }
 
     private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent'): Promise<HttpAnswer> {
-        const url = withQuery(`${this.apiRoot}${path}`, query);
+        const url = withQuery(`${this.config.baseUrl}${iscApiPath(this.config.apiVersion, path)}`, query);
         const send = async (token: string) => {
             const ambient = currentDeadline();
             const waitMs = Math.min(MAX_PACING_WAIT_MS, ambient === undefined ? Infinity : ambient - Date.now());

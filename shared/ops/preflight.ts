@@ -1,6 +1,6 @@
 import { RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
-import { Config, ConfigError, describeSources, IscConfig, loadConfig } from '../config';
+import { Config, ConfigError, describeSources, IscApiVersion, IscConfig, loadConfig } from '../config';
 import { CheckResult, DeepHealthReport } from '../contract';
 import { UpstreamError, WaitingOutRateLimit } from '../platform/errors';
 import { currentDeadline, HttpClient, parseJsonBody, withDeadline } from '../platform/http';
@@ -8,7 +8,7 @@ import { tableErrorCode } from '../store/storageFailure';
 import { equals } from '../iiq/filter';
 import { PluginClient } from '../iiq/pluginClient';
 import { parseWorkItemList } from '../iiq/workItemXml';
-import { IscClient } from '../isc/client';
+import { ISC_COLLECTIONS, iscApiPath, IscClient } from '../isc/client';
 import { errorMessage, Logger, silentLogger } from '../platform/log';
 import { EventsClient } from '../moveworks/eventsClient';
 import { Pacer } from '../platform/pacer';
@@ -205,7 +205,7 @@ function explainIiq(budgetMs: number, step: 'token' | 'plugin'): Explain {
 
 // Identity Security Cloud
 
-const ISC_URL_FIX = 'set ISC_BASE_URL to https://{tenant}.api.identitynow.com and ISC_API_VERSION to v2025 (generic approvals need v2024 or later)';
+const ISC_URL_FIX = 'set ISC_BASE_URL to https://{tenant}.api.identitynow.com';
 const PAT = 'ISC_CLIENT_ID and ISC_CLIENT_SECRET must be a personal access token of the service identity (a user behind it, not an API client)';
 
 async function iscChecks(isc: IscConfig, client: IscClient, issued: string[], budgetMs: number): Promise<CheckResult[]> {
@@ -216,7 +216,7 @@ async function iscChecks(isc: IscConfig, client: IscClient, issued: string[], bu
     const checks = [token];
     if (isc.kinds.includes('access-requests')) {
         checks.push(
-            await attempt('Identity Security Cloud: list one access-request approval', budgetMs, explainIsc(budgetMs, { scope: 'idn:access-request-approvals:read' }), async () => {
+            await attempt('Identity Security Cloud: list one access-request approval', budgetMs, explainIsc(budgetMs, { scope: 'idn:access-request-approvals:read', path: iscApiPath(isc.apiVersion, ISC_COLLECTIONS.accessRequests), version: isc.apiVersion }), async () => {
                 try {
                     await client.listAccessRequests(0, 1);
                 } catch (error) {
@@ -237,21 +237,24 @@ async function iscChecks(isc: IscConfig, client: IscClient, issued: string[], bu
     }
     if (isc.kinds.includes('generic')) {
         checks.push(
-            await attempt('Identity Security Cloud: list one generic approval', budgetMs, explainIsc(budgetMs, { scope: 'idn:access-request-approvals:read' }), async () => {
+            await attempt('Identity Security Cloud: list one generic approval', budgetMs, explainIsc(budgetMs, { scope: 'idn:access-request-approvals:read', path: iscApiPath(isc.apiVersion, ISC_COLLECTIONS.generic), version: isc.apiVersion }), async () => {
                 await client.listGeneric(0, 1);
             }),
         );
     }
     checks.push(
-        await attempt('Identity Security Cloud: look up one identity', budgetMs, explainIsc(budgetMs, { scope: 'idn:identity:read' }), async () => {
+        await attempt('Identity Security Cloud: look up one identity', budgetMs, explainIsc(budgetMs, { scope: 'idn:identity:read', path: iscApiPath(isc.apiVersion, ISC_COLLECTIONS.identities), version: isc.apiVersion }), async () => {
             await client.findIdentities(undefined, { limit: 1 });
         }),
     );
     return checks;
 }
 
-/** `scope`: the one the call needs, named when ISC refuses it with 403. */
-function explainIsc(budgetMs: number, step: 'token' | { scope: string }): Explain {
+/** The other layout, for a tenant that does not serve the configured one (see iscApiPath). */
+const otherLayout = (version: IscApiVersion) => (version === 'v1' ? 'v2025' : 'v1');
+
+/** `scope`: the one the call needs, named when ISC refuses it with 403; `path`: what the call asked for, named when ISC has no such path. */
+function explainIsc(budgetMs: number, step: 'token' | { scope: string; path: string; version: IscApiVersion }): Explain {
     return (error, timedOut) => {
         const common = explainCommon('Identity Security Cloud', 'ISC_BASE_URL', budgetMs, error, timedOut);
         if (common) return common;
@@ -270,7 +273,13 @@ function explainIsc(budgetMs: number, step: 'token' | { scope: string }): Explai
                 fix: `${PAT}, whose token carries the scope ${step.scope}; its identity needs the ORG_ADMIN user level`,
             };
         }
-        if (status === 404 || status === 400) return { cause: `ISC answered ${status}${said(error)}`, fix: ISC_URL_FIX };
+        if (status === 404) {
+            return {
+                cause: `this tenant did not serve ${step.path} (404${said(error)})`,
+                fix: `try ISC_API_VERSION=${otherLayout(step.version)} (ISC_API_VERSION is ${step.version}), and check that ISC_BASE_URL is https://{tenant}.api.identitynow.com`,
+            };
+        }
+        if (status === 400) return { cause: `ISC answered 400${said(error)}`, fix: ISC_URL_FIX };
         return { cause: errorMessage(error), fix: ISC_URL_FIX };
     };
 }
