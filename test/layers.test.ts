@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
+import { preProcessFile } from 'typescript';
 import { SETTING_NAMES } from '../shared/config';
 
 /**
  * The floors of the code, bottom to top, and the one direction imports run (docs/how-it-works.md):
  * platform/ (plumbing) < the loose domain files (model, contract, approvalId, config) < the adapters
- * (iiq/, isc/, moveworks/, store/, callers/) < the use cases (approvals/) and the operations (ops/) <
+ * (iiq/, isc/, moveworks/, store/, callers/) < the use cases (approvals/, connections/) and the operations (ops/) <
  * app.ts (the composition root) < api/ (the HTTP edge) < functions/. A file imports its own folder or a
  * lower floor; two folders on one floor (two adapters, approvals/ and ops/) do not import each other.
  */
@@ -16,7 +17,7 @@ const FLOORS: { floor: number; folders: string[] }[] = [
     { floor: 0, folders: ['shared/platform'] },
     { floor: 1, folders: ['shared'] },
     { floor: 2, folders: ['shared/iiq', 'shared/isc', 'shared/moveworks', 'shared/store', 'shared/callers'] },
-    { floor: 3, folders: ['shared/approvals', 'shared/ops'] },
+    { floor: 3, folders: ['shared/approvals', 'shared/connections', 'shared/ops'] },
     { floor: 5, folders: ['shared/api'] },
     { floor: 6, folders: ['functions'] },
 ];
@@ -48,11 +49,13 @@ function sourceFiles(dir: string): string[] {
     });
 }
 
-/** Every project file a file imports, statically or with import(), as a path from the repository's root. */
+/** Every project file a file imports (static, type-only, re-exported, import() or require()), as a path from the repository's root. */
 function importsOf(file: string): string[] {
-    const text = readFileSync(join(root, file), 'utf8');
-    const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*)'(\.{1,2}\/[^']+)'/g)].map((match) => match[1]);
-    return specifiers.map((specifier) => relative(root, normalize(join(root, dirname(file), specifier))).split('\\').join('/') + '.ts');
+    const { importedFiles } = preProcessFile(readFileSync(join(root, file), 'utf8'), true, true);
+    return importedFiles
+        .map((imported) => imported.fileName)
+        .filter((specifier) => specifier.startsWith('.'))
+        .map((specifier) => relative(root, normalize(join(root, dirname(file), specifier))).split('\\').join('/') + '.ts');
 }
 
 const files = [...sourceFiles('shared'), ...sourceFiles('functions')];
@@ -70,6 +73,12 @@ describe('the direction of imports', () => {
     it('the check reads imports the way the code writes them, static and lazy', () => {
         expect(importsOf('shared/ops/health.ts')).toContain('shared/ops/preflight.ts');
         expect(importsOf('shared/api/actionFunction.ts')).toContain('shared/app.ts');
+    });
+
+    it('reads type-only imports, double quotes and require() too', () => {
+        const written = ['import type { Config } from "../config";', "export { x } from '../model';", 'const m = require("../approvals/decide");'].join('\n');
+        const { importedFiles } = preProcessFile(written, true, true);
+        expect(importedFiles.map((imported) => imported.fileName)).toEqual(['../config', '../model', '../approvals/decide']);
     });
 
     it.each([

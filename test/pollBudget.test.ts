@@ -96,7 +96,8 @@ describe('a sweep cut short by the budget', () => {
 
         await fn.pollNow();
         const listedFirst = offsets.splice(0);
-        await fn.pollNow();
+        // The next poll that lists (on a loaded machine one may fail at its table calls' 3 s timeout first).
+        for (let poll = 0; poll < 3 && offsets.length === 0; poll++) await fn.pollNow();
 
         expect(listedFirst).toEqual([0, 100, 200]);
         expect(offsets[0]).toBeGreaterThanOrEqual(200);

@@ -39,7 +39,7 @@ param serverErrorThreshold int = 5
 @minValue(1)
 param refusedThreshold int = 1
 
-// Every query reads the app's JSON log lines (shared/log.ts); test/telemetry.test.ts checks that each event
+// Every query reads the app's JSON log lines (shared/platform/log.ts); test/telemetry.test.ts checks that each event
 // and field named here is one the code logs, so renaming a log event breaks the build, not the alerting.
 var events = '''
 traces

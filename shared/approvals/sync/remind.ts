@@ -6,6 +6,8 @@ import { lastNotifiedAt } from '../records';
 import { asListed, closeVanished } from './record';
 import { SendQueue, SyncDependencies, SyncReport, TABLE_CONCURRENCY } from './syncContext';
 
+/** The remind step of a poll: which open approvals are owed a reminder, claimed once per step, read live first. */
+
 /**
  * Approvals still pending `remindAfterHours` after their approvers' last message (or halfway to their due
  * date, when that comes sooner) get a reminder, at most `remindMax` times. The ETag-guarded claim of the
