@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_CLEANUP_SCHEDULE, DEFAULT_POLL_SCHEDULE, describeSources, loadConfig } from '../shared/config';
@@ -6,6 +7,7 @@ import { LocalHost } from './host/host';
 import { loadLocalSettings } from './localSettings';
 import { loadRegistrations } from './host/registrations';
 import { seedAccessRequestSampleData, seedIscSampleData, seedSampleData } from './simulator/sampleData';
+import { iscApiVersionFrom } from './simulator/layout';
 import { SentMessage, Simulator } from './simulator/simulator';
 
 /**
@@ -19,6 +21,7 @@ const root = join(__dirname, '..', '..');
 function plainText(message: SentMessage): string {
     return message.message
         .replace(/<br>/g, '\n    ')
+        .replace(/<a href="([^"]*)">([^<]*)<\/a>/g, '$2 ($1)')
         .replace(/<[^>]+>/g, '')
         .replace(/&lt;/g, '<')
         .replace(/&gt;/g, '>')
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     if (!process.env.IIQ_BASE_URL && !process.env.ISC_BASE_URL) {
         simulator = new Simulator({
             sources: ['iiq', 'isc'],
+            iscApiVersion: iscApiVersionFrom(process.env.SIMULATOR_ISC_API_VERSION),
             onMessage: (message) =>
                 console.log(`\n[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)}):\n    ${plainText(message)}\n`),
         });
@@ -47,6 +51,11 @@ async function main(): Promise<void> {
         seedSampleData(simulator);
         seedAccessRequestSampleData(simulator, seedIscSampleData(simulator).people);
         Object.assign(process.env, simulator.settings());
+        if (process.env.ISC_DECIDE_AS === 'user') {
+            // The demo's approvers connect through the simulator's sign-in page; the keys last as long as this run.
+            Object.assign(process.env, simulator.userOAuthSettings(), { PUBLIC_BASE_URL: `http://127.0.0.1:${process.env.PORT ?? 7071}` });
+            process.env.USER_TOKEN_KEYS ||= `demo:${randomBytes(32).toString('base64')}`;
+        }
         stops.push(() => simulator!.stop());
         console.log(`[demo] no source is configured (IIQ_BASE_URL, ISC_BASE_URL): using the bundled IdentityIQ + Identity Security Cloud + Moveworks simulator at ${simulator.baseUrl}`);
     }
@@ -120,8 +129,26 @@ async function main(): Promise<void> {
                     '[demo] Ctrl+C stops everything.',
                 ].join('\n'),
             );
+            if (config.isc?.user) await printConnectLink(url, config.functionKey);
         }
     }
+}
+
+/** ISC_DECIDE_AS=user: the link Jamie opens to connect before approving an ISC request in the demo. */
+async function printConnectLink(url: string, functionKey: string | undefined): Promise<void> {
+    const answer = await fetch(`${url}/api/connections/isc/link`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(functionKey ? { 'x-functions-key': functionKey } : {}) },
+        body: JSON.stringify({ approverEmail: 'jamie.rivera@example.com' }),
+    });
+    const { connectUrl } = (await answer.json()) as { connectUrl?: string };
+    console.log(
+        [
+            '[demo] ISC_DECIDE_AS=user: ISC approvers decide with their own token, once connected. Open this in a browser and',
+            `       sign in as Jamie Rivera on the simulator's page, then approve an ISC request for jamie.rivera@example.com:`,
+            `  ${connectUrl ?? '(the link route answered ' + answer.status + ')'}`,
+        ].join('\n'),
+    );
 }
 
 main().catch((error: unknown) => {

@@ -43,6 +43,27 @@ param iscIdPattern string = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0
 param iscMaxPer10Seconds int = 90
 @description('Which ISC approvals come into chat: access-requests, generic, or both (comma list).')
 param iscApprovalKinds string = 'access-requests,generic'
+@description('service: ISC writes go through the service PAT. user: approvers connect their own SailPoint account and decide with their own token (docs/isc-decide-as-user.md); the next five parameters are then required.')
+@allowed([
+  'service'
+  'user'
+])
+param iscDecideAs string = 'service'
+@description('The ISC OAuth client approvers connect with (grant types AUTHORIZATION_CODE and REFRESH_TOKEN).')
+param iscUserClientId string = ''
+@description('Its secret, stored in Key Vault. Pass it on the first deployment in user mode and whenever it is rotated; later deployments keep the stored one.')
+@secure()
+param iscUserClientSecret string = ''
+@description('The tenant\'s authorizeEndpoint, https://{tenant}.login.sailpoint.com/oauth/authorize.')
+param iscAuthorizeUrl string = ''
+@description('The app\'s external https URL (scheme and host), e.g. the function app\'s default host name as the portal shows it, or a custom domain; the OAuth redirect URI is this + /api/connections/isc/callback.')
+param publicBaseUrl string = ''
+@description('keyId:base64 256-bit keys, comma separated, the first sealing (openssl rand -base64 32), stored in Key Vault. Pass them in user mode on the first deployment and whenever they rotate; later deployments keep the stored value.')
+@secure()
+param userTokenKeys string = ''
+@minValue(1)
+@maxValue(3650)
+param connectionRetentionDays int = 90
 
 param moveworksBaseUrl string = 'https://api.moveworks.ai'
 @description('Id of the published Moveworks Creator Studio event.')
@@ -171,6 +192,8 @@ var secretNames = {
   isc: 'isc-client-secret'
   moveworks: 'moveworks-api-key'
   auditReader: 'audit-reader-key'
+  iscUser: 'isc-user-client-secret'
+  userTokenKeys: 'user-token-keys'
 }
 
 module identity 'modules/identity.bicep' = {
@@ -248,6 +271,8 @@ module vault 'modules/keyVault.bicep' = {
       '${secretNames.isc}': iscClientSecret
       '${secretNames.moveworks}': moveworksApiKey
       '${secretNames.auditReader}': auditReaderKey
+      '${secretNames.iscUser}': iscUserClientSecret
+      '${secretNames.userTokenKeys}': userTokenKeys
     }
   }
 }
@@ -260,7 +285,10 @@ var secretReference = {
   isc: empty(iscBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
   moveworks: '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
   auditReader: enableAuditReaderKey ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.auditReader}/)' : ''
+  iscUser: iscDecideAs == 'user' ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iscUser}/)' : ''
+  userTokenKeys: iscDecideAs == 'user' ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.userTokenKeys}/)' : ''
 }
+var userMode = iscDecideAs == 'user'
 
 module functionApp 'modules/functionApp.bicep' = {
   name: 'functionApp'
@@ -294,6 +322,13 @@ module functionApp 'modules/functionApp.bicep' = {
       ISC_ID_PATTERN: iscIdPattern
       ISC_MAX_PER_10_SECONDS: string(iscMaxPer10Seconds)
       ISC_APPROVAL_KINDS: iscApprovalKinds
+      ISC_DECIDE_AS: iscDecideAs
+      ISC_USER_CLIENT_ID: userMode ? iscUserClientId : ''
+      ISC_USER_CLIENT_SECRET: secretReference.iscUser
+      ISC_AUTHORIZE_URL: userMode ? iscAuthorizeUrl : ''
+      PUBLIC_BASE_URL: userMode ? publicBaseUrl : ''
+      USER_TOKEN_KEYS: secretReference.userTokenKeys
+      CONNECTION_RETENTION_DAYS: string(connectionRetentionDays)
       MOVEWORKS_BASE_URL: moveworksBaseUrl
       MOVEWORKS_EVENT_ID: moveworksEventId
       MOVEWORKS_API_KEY: secretReference.moveworks

@@ -11,6 +11,7 @@ import { SyncReport } from './approvals/sync/syncContext';
 import { authorizeAuditReader, AuditReader, AuditReaderCredentials } from './callers/auditReaders';
 import { Caller, CallerVerifier } from './callers/callerAuth';
 import { Config, loadConfig } from './config';
+import { Connections, connectionsFrom } from './connections/connections';
 import { ActionResult, DeepHealthReport, HealthReport, PendingList, RetryRefusedResult } from './contract';
 import { PluginClient } from './iiq/pluginClient';
 import { IiqSource } from './iiq/source';
@@ -30,7 +31,7 @@ import { openTable } from './store/table';
 /**
  * The one composition root: builds the sources, the store and the Moveworks client from config and hands
  * them to the use cases. The only module that knows every adapter; it holds no use case itself (each
- * method's behaviour is documented where it is written: approvals/, ops/health.ts, callers/).
+ * method's behaviour is documented where it is written: approvals/, connections/, ops/health.ts, callers/).
  */
 
 export interface App {
@@ -41,16 +42,14 @@ export interface App {
     poll(): Promise<SyncReport[]>;
     pendingFor(email: string, limit: number, offset: number): Promise<PendingList>;
     retryRefused(filter: { approvalId?: string; email?: string }): Promise<RetryRefusedResult>;
-    cleanup(): Promise<{ approvals: number; auditEntries: number }>;
+    cleanup(): Promise<{ approvals: number; auditEntries: number; connections?: number }>;
+    readonly connections?: Connections;
     decide(request: DecisionRequest): Promise<ActionResult>;
     comment(request: CommentRequest): Promise<ActionResult>;
     reassign(request: ReassignRequest): Promise<ActionResult>;
     health(): HealthReport;
-    /** Every configured dependency tried, read-only (`npm run check`'s checks, without the test message). */
     preflight(): Promise<DeepHealthReport>;
-    /** The verified caller behind an Authorization header; undefined when caller tokens are off (CALLER_JWT_ISSUER unset). */
     authenticate(authorization: string | null): Promise<Caller | undefined>;
-    /** Who reads the audit trail at `audit/delegated`; throws 404 when that is off, 401 or 403 when refused. */
     authorizeAuditReader(credentials: AuditReaderCredentials): Promise<AuditReader>;
 }
 
@@ -69,19 +68,18 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const http = new HttpClient(config.http, log);
     const sources: ApprovalSource[] = [];
     if (config.iiq) sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
+    let connections: Connections | undefined;
     if (config.isc) {
-        const pacer = new Pacer(config.isc.maxPer10Seconds, 10_000, now);
-        sources.push(new IscSource(config.isc, new IscClient(config.isc, http, tokens, pacer, now), log));
+        const client = new IscClient(config.isc, http, tokens, new Pacer(config.isc.maxPer10Seconds, 10_000, now), now);
+        connections = connectionsFrom(config, client, http, log, now);
+        sources.push(new IscSource(config.isc, client, log, connections?.credentialFor));
     }
     const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0 }, log);
     const events = new EventsClient(config.moveworks, moveworksHttp, new Pacer(config.moveworks.maxPerMinute, 60_000, now), log, now);
     // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
     const writeBudgetMs = 2 * config.http.timeoutMs;
     const actions: ActionDependencies = {
-        sources,
-        store,
-        log,
-        now,
+        ...{ sources, store, log, now },
         allowSelfApproval: config.decisions.allowSelfApproval,
         writeBudgetMs,
         // The person and approval look-ups, then the write.
@@ -89,7 +87,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         announce: config.decisions.notifyRequester ? requesterAnnouncer(events, log, now) : undefined,
     };
     const { afterHours: remindAfterHours, max: remindMax } = config.reminders;
-    const poll = createPoll({ sources, store, events, log, now, settings: { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours, remindMax, claimTtlMs: claimTtlMs(writeBudgetMs) } });
+    const settings = { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours, remindMax, claimTtlMs: claimTtlMs(writeBudgetMs) };
+    const poll = createPoll({ sources, store, events, log, now, settings, connectLinks: connections && { isc: connections.linkIfNotConnected } });
     const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs, now, log) : undefined;
 
     return {
@@ -100,7 +99,8 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         poll,
         pendingFor: (email, limit, offset) => pendingFor({ store, sources, now }, email, limit, offset),
         retryRefused: (filter) => retryRefused({ store, sources, log, now }, filter),
-        cleanup: () => cleanup({ store, audit, sources, log, now, retentionDays: config.retention.days }),
+        connections,
+        cleanup: () => cleanup({ store, audit, sources, log, now, retentionDays: config.retention.days, removeUnusedConnections: connections?.removeUnused }),
         authenticate: async (authorization) => callers?.verify(authorization),
         authorizeAuditReader: (credentials) => authorizeAuditReader(credentials, config.auditReaderKey, config.caller?.adminRole ? callers : undefined),
         decide: (request) => decide(actions, request),

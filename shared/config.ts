@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isSafeKeyUrl } from './platform/keyUrl';
 import { parseSchedule } from './platform/ncrontab';
+import { parseTokenKeys, TokenKey } from './platform/tokenCipher';
 
 /**
  * Every app setting the app reads, in one schema. A bad or missing setting stops start-up with one
@@ -105,6 +106,25 @@ export const settingsSchema = z.object({
     ISC_ID_PATTERN: pattern('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'),
     ISC_MAX_PER_10_SECONDS: integer(90, 1, 10_000),
     ISC_APPROVAL_KINDS: iscKinds,
+    ISC_DECIDE_AS: setting<'service' | 'user'>('service', 'must be service or user', (text) => (['service', 'user'] as const).find((mode) => mode === text.toLowerCase())),
+    ISC_USER_CLIENT_ID: optionalText,
+    ISC_USER_CLIENT_SECRET: optionalText,
+    ISC_AUTHORIZE_URL: z
+        .string()
+        .trim()
+        .refine(isSafeKeyUrl, 'must be an https URL: the tenant\'s authorizeEndpoint, https://{tenant}.login.sailpoint.com/oauth/authorize')
+        .optional(),
+    PUBLIC_BASE_URL: z
+        .string()
+        .trim()
+        .refine((value) => isSafeKeyUrl(value) && new URL(value).pathname.replace(/\/+$/, '') === '' && !new URL(value).search, 'must be the app\'s external https URL, scheme and host only (e.g. https://approvals.example.com)')
+        .transform((value) => value.replace(/\/+$/, ''))
+        .optional(),
+    USER_TOKEN_KEYS: setting<TokenKey[] | undefined>(undefined, 'must be a comma list of keyId:base64 256-bit keys (openssl rand -base64 32)', (text) => {
+        const keys = parseTokenKeys(text);
+        return typeof keys === 'string' ? undefined : keys;
+    }),
+    CONNECTION_RETENTION_DAYS: integer(90, 1, 3650),
     MOVEWORKS_BASE_URL: baseUrl.default('https://api.moveworks.ai'),
     MOVEWORKS_EVENT_ID: z
         .string({ error: 'is required: the id of the published Moveworks event' })
@@ -191,6 +211,18 @@ export interface IscConfig {
     maxPer10Seconds: number;
     /** Which kinds the app lists and acts on, in a fixed order (access requests first). */
     kinds: IscApprovalKind[];
+    /** ISC_DECIDE_AS=user: writes are made with each approver's own token, through their connection. */
+    user?: IscUserConfig;
+}
+
+/** The approvers' own sign-in (ISC_DECIDE_AS=user). */
+export interface IscUserConfig {
+    clientId: string;
+    clientSecret: string;
+    authorizeUrl: string;
+    publicBaseUrl: string;
+    tokenKeys: TokenKey[];
+    retentionDays: number;
 }
 
 /** Verification of the caller's signed token, on when CALLER_JWT_ISSUER is set. */
@@ -276,7 +308,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
     }
     problems.push(...callerProblems(given));
-    if (result.success && ACCESS_REQUESTS_ONLY.includes(result.data.ISC_API_VERSION) && result.data.ISC_APPROVAL_KINDS.includes('generic')) {
+    if (result.success) problems.push(...userModeProblems(result.data, given));
+    if (result.success && result.data.ISC_BASE_URL && ACCESS_REQUESTS_ONLY.includes(result.data.ISC_API_VERSION) && result.data.ISC_APPROVAL_KINDS.includes('generic')) {
         problems.push(`ISC_API_VERSION: ${result.data.ISC_API_VERSION} serves access-request approvals only: set ISC_APPROVAL_KINDS=access-requests, or ISC_API_VERSION=v1 for generic approvals too`);
     }
     for (const other of ['FUNCTION_KEY', 'MASTER_KEY']) {
@@ -308,6 +341,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                       idPattern: s.ISC_ID_PATTERN,
                       maxPer10Seconds: s.ISC_MAX_PER_10_SECONDS,
                       kinds: s.ISC_APPROVAL_KINDS,
+                      ...(s.ISC_DECIDE_AS === 'user' && s.ISC_USER_CLIENT_ID && s.ISC_USER_CLIENT_SECRET && s.ISC_AUTHORIZE_URL && s.PUBLIC_BASE_URL && s.USER_TOKEN_KEYS
+                          ? {
+                                user: {
+                                    clientId: s.ISC_USER_CLIENT_ID,
+                                    clientSecret: s.ISC_USER_CLIENT_SECRET,
+                                    authorizeUrl: s.ISC_AUTHORIZE_URL,
+                                    publicBaseUrl: s.PUBLIC_BASE_URL,
+                                    tokenKeys: s.USER_TOKEN_KEYS,
+                                    retentionDays: s.CONNECTION_RETENTION_DAYS,
+                                },
+                            }
+                          : {}),
                   }
                 : undefined,
         moveworks: {
@@ -362,6 +407,18 @@ export function describeSources(config: Config): string {
         ...(config.isc ? [`Identity Security Cloud ${config.isc.apiVersion} (kinds: ${config.isc.kinds.join(', ')})`] : []),
     ];
     return sources.join('; ');
+}
+
+const USER_MODE_SETTINGS = ['ISC_USER_CLIENT_ID', 'ISC_USER_CLIENT_SECRET', 'ISC_AUTHORIZE_URL', 'PUBLIC_BASE_URL', 'USER_TOKEN_KEYS'] as const;
+
+/** ISC_DECIDE_AS=user needs ISC and every setting of the approvers' sign-in; without it they take no effect. */
+function userModeProblems(settings: Settings, given: Record<string, string | undefined>): string[] {
+    if (settings.ISC_DECIDE_AS !== 'user') {
+        return USER_MODE_SETTINGS.filter((name) => name in given).map((name) => `${name}: takes effect only with ISC_DECIDE_AS=user, which is not set`);
+    }
+    const missing = USER_MODE_SETTINGS.filter((name) => !(name in given)).map((name) => `${name}: is required when ISC_DECIDE_AS=user`);
+    if (!settings.ISC_BASE_URL) missing.push('ISC_DECIDE_AS: user needs Identity Security Cloud configured (ISC_BASE_URL, ISC_CLIENT_ID, ISC_CLIENT_SECRET)');
+    return missing;
 }
 
 const CALLER_OPTIONS = ['CALLER_JWT_AUDIENCE', 'CALLER_JWKS_URL', 'CALLER_ALLOWED_CLIENT_IDS', 'CALLER_REQUIRED_ROLE', 'CALLER_USER_EMAIL_CLAIM', 'CALLER_ADMIN_ROLE'] as const;

@@ -5,7 +5,14 @@ import { z } from 'zod';
  * answer with these, and openapi.ts generates the OpenAPI document from the same schemas.
  */
 
-export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export const errorBody = z.object({
+    error: z.object({
+        code: z.string(),
+        message: z.string(),
+        /** With `connect_required` (ISC_DECIDE_AS=user): where the approver connects their SailPoint account. */
+        connectUrl: z.string().optional(),
+    }),
+});
 
 export const actionBody = z.object({
     approverEmail: z.string({ error: 'approverEmail must be a string' }).optional(),
@@ -72,6 +79,10 @@ export const auditEntry = z.object({
     callerClientId: z.string().optional(),
     /** True when the approver came from the token's signed email claim rather than from the request. */
     approverFromClaim: z.boolean().optional(),
+    /** Whose credential the source saw: the approver's own (`user`, ISC_DECIDE_AS=user) or the app's (`service`); on actions that reached it. */
+    actedAs: z.enum(['user', 'service']).optional(),
+    /** The ISC identity the write was made as, with `user`. */
+    actedAsIdentityId: z.string().optional(),
 });
 
 export const auditPage = z.object({ entries: z.array(auditEntry), nextPageToken: z.string().optional() });
@@ -92,3 +103,14 @@ export type DeepHealthReport = z.infer<typeof deepHealthBody>;
 export type PendingList = z.infer<typeof pendingList>;
 export type AuditEntry = z.infer<typeof auditEntry>;
 export type AuditPage = z.infer<typeof auditPage>;
+
+/** `POST /api/connections/isc/link` and `/disconnect` (ISC_DECIDE_AS=user). */
+export const connectionBody = z.object({ approverEmail: z.string({ error: 'approverEmail must be a string' }).optional() });
+
+export const connectLink = z.object({
+    /** Opened in the approver's browser: it leads to SailPoint's sign-in and back. */
+    connectUrl: z.string(),
+    expiresAt: z.number(),
+});
+
+export const connectionStatus = z.object({ connected: z.boolean(), identityId: z.string().optional(), connectedAt: z.number().optional() });

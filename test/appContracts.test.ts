@@ -81,6 +81,8 @@ describe.each(LAYOUTS)("the app's Identity Security Cloud traffic, $layout layou
         const called = h.simulator.isc.exchanges.map((exchange) => exchange.path).filter((path) => path !== '/oauth/token');
         expect(called.length).toBeGreaterThan(0);
         expect(called.filter((path) => !paths.test(path))).toEqual([]);
+        // A path the tenant does not serve (the other layout) is answered 404 and never becomes an exchange.
+        expect(h.simulator.unrouted).toEqual([]);
     });
 
     it('sends access-request requests and gets answers that match the access-request approval schemas', () => {

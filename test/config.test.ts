@@ -79,6 +79,57 @@ describe('app settings', () => {
             const [problem] = problemsOf({ ...isc, ISC_API_VERSION: 'v3' });
             expect(problem).toMatch(/^ISC_API_VERSION: v3 serves access-request approvals only: set ISC_APPROVAL_KINDS=access-requests, or ISC_API_VERSION=v1/);
         });
+
+        it('lets an IdentityIQ-only set-up start with a leftover ISC_API_VERSION=v3', () => {
+            expect(loadConfig({ ...valid, ISC_API_VERSION: 'v3' }).isc).toBeUndefined();
+        });
+    });
+
+    describe('ISC_DECIDE_AS=user', () => {
+        const isc = { ...valid, ISC_BASE_URL: 'https://acme.api.identitynow.com', ISC_CLIENT_ID: 'pat-id', ISC_CLIENT_SECRET: 'pat-secret' };
+        const user = {
+            ...isc,
+            ISC_DECIDE_AS: 'user',
+            ISC_USER_CLIENT_ID: 'user-client',
+            ISC_USER_CLIENT_SECRET: 'user-secret',
+            ISC_AUTHORIZE_URL: 'https://acme.login.sailpoint.com/oauth/authorize',
+            PUBLIC_BASE_URL: 'https://approvals.example.com/',
+            USER_TOKEN_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+        };
+
+        it('decides as the service unless told otherwise', () => {
+            expect(loadConfig(isc).isc?.user).toBeUndefined();
+        });
+
+        it('reads the approvers’ sign-in settings in user mode', () => {
+            expect(loadConfig(user).isc?.user).toMatchObject({ clientId: 'user-client', publicBaseUrl: 'https://approvals.example.com', retentionDays: 90, tokenKeys: [expect.objectContaining({ id: 'k1' })] });
+        });
+
+        it('names every missing setting of user mode at once', () => {
+            const { ISC_USER_CLIENT_SECRET: _secret, USER_TOKEN_KEYS: _keys, ...missing } = user;
+            expect(problemsOf(missing).map((problem) => problem.split(':')[0]).sort()).toEqual(['ISC_USER_CLIENT_SECRET', 'USER_TOKEN_KEYS']);
+        });
+
+        it.each([
+            ['PUBLIC_BASE_URL', 'http://approvals.example.com'],
+            ['PUBLIC_BASE_URL', 'https://approvals.example.com/app'],
+            ['ISC_AUTHORIZE_URL', 'http://acme.login.sailpoint.com/oauth/authorize'],
+            ['USER_TOKEN_KEYS', 'k1:c2hvcnQ='],
+            ['ISC_DECIDE_AS', 'admin'],
+        ])('refuses a malformed %s, naming it and not repeating a key', (name, value) => {
+            const problems = problemsOf({ ...user, [name]: value });
+            expect(problems.map((problem) => problem.split(':')[0])).toEqual([name]);
+            expect(problems.join(' ')).not.toContain('c2hvcnQ=');
+        });
+
+        it('needs Identity Security Cloud configured', () => {
+            const { ISC_BASE_URL: _b, ISC_CLIENT_ID: _i, ISC_CLIENT_SECRET: _s, ...withoutIsc } = user;
+            expect(problemsOf(withoutIsc)).toEqual(['ISC_DECIDE_AS: user needs Identity Security Cloud configured (ISC_BASE_URL, ISC_CLIENT_ID, ISC_CLIENT_SECRET)']);
+        });
+
+        it('says the user-mode settings take no effect in service mode', () => {
+            expect(problemsOf({ ...isc, ISC_USER_CLIENT_ID: 'user-client' })).toEqual(['ISC_USER_CLIENT_ID: takes effect only with ISC_DECIDE_AS=user, which is not set']);
+        });
     });
 
     it('turns caller tokens on with CALLER_JWT_ISSUER, reading the optional rules', () => {

@@ -79,7 +79,7 @@ describe.each([
         );
     });
 
-    it('calls no path of the other layout, and the tenant refuses none', async () => {
+    it('calls no path of the other layout (the tenant would answer 404 and record it as unrouted), and the tenant refuses none', async () => {
         await serve();
         const request = addAccessRequest();
         await fn.pollNow();
@@ -89,5 +89,6 @@ describe.each([
         expect(resourcePaths.length).toBeGreaterThan(0);
         expect(resourcePaths.filter((path) => !layout.test(path))).toEqual([]);
         expect(h.simulator.isc.exchanges.filter((exchange) => exchange.status === 404)).toEqual([]);
+        expect(h.simulator.unrouted).toEqual([]);
     });
 });

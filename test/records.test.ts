@@ -107,7 +107,21 @@ describe('my pending approvals, audit and housekeeping', () => {
         check('Health', (await fn.get('/api/health')).body);
         check('RetryRefusedResult', (await fn.post('/api/refused/retry', {}, { 'x-functions-key': 'master-key' })).body);
         expect(Object.keys(document.paths).sort()).toEqual(
-            ['/approvals', '/approvals/{approvalId}/approve', '/approvals/{approvalId}/comment', '/approvals/{approvalId}/reassign', '/approvals/{approvalId}/reject', '/audit', '/audit/delegated', '/health', '/openapi.json', '/refused/retry'].sort(),
+            [
+                '/approvals',
+                '/approvals/{approvalId}/approve',
+                '/approvals/{approvalId}/comment',
+                '/approvals/{approvalId}/reassign',
+                '/approvals/{approvalId}/reject',
+                '/audit',
+                '/audit/delegated',
+                '/connections/isc',
+                '/connections/isc/disconnect',
+                '/connections/isc/link',
+                '/health',
+                '/openapi.json',
+                '/refused/retry',
+            ].sort(),
         );
     });
 });

@@ -15,6 +15,18 @@ import { IncomingMessage } from 'node:http';
  * answered with 429 and Retry-After. Every answered exchange is kept
  * in `exchanges` so a spec can check it against SailPoint's published schemas. Answers follow the v1
  * schema in v1 and the v2025 schema in every year-based version, since test/contracts has no other.
+ *
+ * Per-user OAuth (authorization code with PKCE), as an approver connecting their own account goes through:
+ * `GET /oauth/authorize` answers a sign-in page listing the tenant's identities; signing in as one
+ * (`GET /oauth/authorize/sign-in?identity=...&<the same query>`, or `signIn()` without HTTP) answers 302 to
+ * the redirect URI with a single-use code and the state; `POST /oauth/token` exchanges the code (S256
+ * verifier, same redirect URI, at most `codeLifetimeSeconds` old) and refreshes (rotating the refresh token
+ * unless `rotateRefreshTokens` is off); `GET /oauth/info` names both endpoints. A user's access token works
+ * on every route; on a write route ISC enforces its own rules (only a current approver may act, else 403) and
+ * records that user as the one who decided. `serviceReadOnly` makes the client-credentials token a read-only
+ * one: every write route refuses it 403. Every write attempt made with a valid token is kept in `writes`.
+ * The sign-in pages and /oauth/info are not API exchanges (ISC serves the first on its login host) and are
+ * left out of `exchanges`.
  */
 
 /** The per-service layout (`v1`, the version after the service) or a year-based version before it. */
@@ -56,7 +68,7 @@ export interface IscApproval {
      */
     parallel?: { approvals: number; rejections: number };
     /** Who decided what, at which step (the approval's `approvedBy` and `rejectedBy`); no identity for the API client's own. */
-    decisions?: { identityId?: string; decision: 'approve' | 'reject'; at: number; step: number }[];
+    decisions?: { identityId?: string; decision: 'approve' | 'reject'; at: number; step: number; actedAs?: IscActor }[];
     createdDate: number;
     modifiedDate: number;
     dueDate?: number;
@@ -106,6 +118,31 @@ export interface IscAccessRequestApproval {
     modified: number;
     requestCreated: number;
     state: 'PENDING' | 'APPROVED' | 'REJECTED';
+    /** Who decided it through the API (absent for one decided inside ISC or not yet decided). */
+    decidedBy?: IscActor;
+}
+
+/** Whose token made a request: the approver's own (`user`, with their identity id) or the API client's (`service`, no identity). */
+export interface IscActor {
+    kind: 'user' | 'service';
+    identityId?: string;
+}
+
+/** One write attempt made with a valid token, whatever its answer (`status`): who made it and on what. */
+export interface IscWrite {
+    route: IscRoute;
+    approvalId: string;
+    kind: 'user' | 'service';
+    identityId?: string;
+    status: number;
+    at: number;
+}
+
+/** A token the per-user OAuth client was granted: by a code exchange or a refresh. */
+export interface IscUserTokenGrant {
+    grantType: 'authorization_code' | 'refresh_token';
+    identityId: string;
+    at: number;
 }
 
 export interface IscAction {
@@ -113,6 +150,7 @@ export interface IscAction {
     action: 'approve' | 'reject' | 'comments' | 'reassign';
     body: Record<string, unknown>;
     at: number;
+    actedAs: IscActor;
 }
 
 export interface IscAccessRequestAction {
@@ -120,10 +158,14 @@ export interface IscAccessRequestAction {
     action: 'approve' | 'reject' | 'forward';
     body: Record<string, unknown>;
     at: number;
+    actedAs: IscActor;
 }
 
 export type IscRoute =
     | 'isc.token'
+    | 'isc.authorize'
+    | 'isc.signIn'
+    | 'isc.info'
     | 'isc.list'
     | 'isc.get'
     | 'isc.approve'
@@ -146,6 +188,8 @@ export interface IscExchange {
     requestBody: string;
     status: number;
     responseBody: string;
+    /** Whose valid token the request carried; absent for the token route and for a request without a valid token. */
+    actedAs?: IscActor;
 }
 
 export interface IscAnswer {
@@ -160,6 +204,7 @@ const json = (value: unknown, status = 200, headers?: Record<string, string>): I
 const noContent = (): IscAnswer => ({ status: 204, contentType: 'application/json', body: '' });
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 const newHexId = () => randomBytes(16).toString('hex');
+const TENANT_ID = 'a3a4a5a6-0000-4000-8000-000000000000';
 
 /** The same 32 hex characters for the same parts: ids for what the tenant names but does not store (SoD policies, their access). */
 const derivedHexId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
@@ -191,7 +236,7 @@ const ACCESS_REQUEST_SORT_FIELDS: Record<string, (approval: IscAccessRequestAppr
 const READ_APPROVALS = ['idn:access-request-approvals:read', 'idn:access-request-approvals:manage'];
 const MANAGE_APPROVALS = ['idn:access-request-approvals:manage'];
 /** Any one of these scopes lets a token use the route (SailPoint's spec lists them per operation). */
-const ROUTE_SCOPES: Record<Exclude<IscRoute, 'isc.token'>, string[]> = {
+const ROUTE_SCOPES: Record<Exclude<IscRoute, OAuthRoute>, string[]> = {
     'isc.list': READ_APPROVALS,
     'isc.get': READ_APPROVALS,
     'isc.accessRequests.pending': READ_APPROVALS,
@@ -204,6 +249,53 @@ const ROUTE_SCOPES: Record<Exclude<IscRoute, 'isc.token'>, string[]> = {
     'isc.accessRequests.reject': MANAGE_APPROVALS,
     'isc.accessRequests.forward': MANAGE_APPROVALS,
 };
+/** The routes of the OAuth server rather than the API: no bearer token, no scope. */
+type OAuthRoute = 'isc.token' | 'isc.authorize' | 'isc.signIn' | 'isc.info';
+/** The routes that change an approval: a read-only token is refused on each, and each attempt is kept in `writes`. */
+const WRITE_ROUTES: ReadonlySet<IscRoute> = new Set<IscRoute>([
+    'isc.approve',
+    'isc.reject',
+    'isc.comments',
+    'isc.reassign',
+    'isc.accessRequests.approve',
+    'isc.accessRequests.reject',
+    'isc.accessRequests.forward',
+]);
+/** What a PKCE S256 challenge is: BASE64URL(SHA256(verifier)), 43 characters. */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** RFC 7636: a verifier is 43 to 128 unreserved characters. */
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+/** HTTP Basic credentials are form-encoded (RFC 6749 §2.3.1); undefined when they do not decode. */
+function formDecode(value: string): string | undefined {
+    try {
+        return decodeURIComponent(value.replace(/\+/g, ' '));
+    } catch {
+        return undefined;
+    }
+}
+const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+export function htmlEscape(value: string): string {
+    return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+const PAGE_HEADERS = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' };
+const page = (status: number, title: string, body: string): IscAnswer => ({
+    status,
+    contentType: 'text/html; charset=utf-8',
+    headers: PAGE_HEADERS,
+    body: `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${htmlEscape(title)}</title></head>\n<body>\n<h1>${htmlEscape(title)}</h1>\n${body}\n</body></html>\n`,
+});
+const oauthError = (error: string, description: string, status = 400): IscAnswer => json({ error, error_description: description }, status);
+
+/** A validated authorization request: what the code will be bound to. */
+interface AuthorizationRequest {
+    redirectUri: string;
+    state: string | null;
+    codeChallenge: string;
+    scope: string | null;
+}
+
 /** The forwarder ISC names when the app forwards through the API: the identity behind the API client. */
 const API_CLIENT_NAME = 'Moveworks service identity';
 
@@ -245,7 +337,34 @@ export class IscTenant {
     tokenLifetimeSeconds = 750;
     maxPer10Seconds = 100;
     readonly rateLimited: number[] = [];
-    private readonly tokens = new Map<string, { clientId: string; expiresAt: number }>();
+    /** The per-user OAuth client (grant types AUTHORIZATION_CODE and REFRESH_TOKEN). */
+    userClientId = 'isc-user-client';
+    userClientSecret = 'demo-isc-user-secret';
+    /** When set, the only redirect URIs the user client has registered; unset, any http(s) URL is accepted. */
+    userRedirectUris?: string[];
+    /** The scopes a user's access token carries. */
+    readonly userScopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read']);
+    userTokenLifetimeSeconds = 3600;
+    /** How long a refresh token works after it is issued, checked when it is used. */
+    refreshTokenLifetimeSeconds = 30 * 86_400;
+    /** How long a code may wait before it is exchanged. */
+    codeLifetimeSeconds = 60;
+    /** Each refresh answers a new refresh token, and the one used stops working. */
+    rotateRefreshTokens = true;
+    /** Reusing a replaced refresh token also revokes every token of that sign-in (the OAuth security BCP's reuse detection). */
+    refreshReuseRevokesFamily = false;
+    /** The client-credentials token is read-only (as a PAT without a manage scope): every write route refuses it 403. */
+    serviceReadOnly = false;
+    /** Every token granted to the user client, in order. */
+    readonly userTokenGrants: IscUserTokenGrant[] = [];
+    /** Every sign-in on the authorize page (or through `signIn()`), in order. */
+    readonly signIns: { identityId: string; redirectUri: string; at: number }[] = [];
+    /** Every write attempt made with a valid token, in order, with whose token it was. */
+    readonly writes: IscWrite[] = [];
+    /** Access tokens: a service token has no identity; a user's carries the identity and the sign-in (code) it descends from. */
+    private readonly tokens = new Map<string, { clientId: string; expiresAt: number; identityId?: string; grantId?: string }>();
+    private readonly codes = new Map<string, AuthorizationRequest & { identityId: string; issuedAt: number; used: boolean }>();
+    private readonly refreshTokens = new Map<string, { identityId: string; grantId: string; issuedAt: number; state: 'active' | 'rotated' | 'revoked' }>();
     private readonly starts = new Map<string, number[]>();
     /** Access-request approval id -> the id of the generic approval that mirrors it. */
     private readonly genericMirrors = new Map<string, string>();
@@ -325,12 +444,10 @@ export class IscTenant {
      * An identity that is none of the current approvers stands for an admin caller, for whom ISC takes over
      * the first approver's place (the reference: "reassigned from a random approver").
      */
-    private recordDecision(approval: IscApproval, identityId: string | undefined, decision: 'approve' | 'reject', at: number): void {
+    private recordDecision(approval: IscApproval, identityId: string | undefined, decision: 'approve' | 'reject', at: number, actedAs?: IscActor): void {
         const step = approval.earlierSteps?.length ?? 0;
-        const place = approval.assignedTo.findIndex((assignee) =>
-            assignee.kind === 'identity' ? assignee.id === identityId : (this.groups.get(assignee.id)?.memberIds ?? []).some((id) => id === identityId),
-        );
-        approval.decisions = [...(approval.decisions ?? []), { identityId: place === -1 ? undefined : identityId, decision, at, step }];
+        const place = this.placeOf(approval, identityId);
+        approval.decisions = [...(approval.decisions ?? []), { identityId: place === -1 ? undefined : identityId, decision, at, step, ...(actedAs ? { actedAs } : {}) }];
         if (!approval.parallel) return decision === 'approve' ? this.approveStep(approval.id) : this.complete(approval.id, 'REJECTED');
         approval.assignedTo = approval.assignedTo.filter((_, index) => index !== Math.max(0, place));
         const inStep = approval.decisions.filter((entry) => entry.step === step);
@@ -338,6 +455,14 @@ export class IscTenant {
         const rejections = inStep.length - approvals;
         if (approvals >= approval.parallel.approvals) return this.approveStep(approval.id);
         if (rejections >= approval.parallel.rejections || approvals + approval.assignedTo.length < approval.parallel.approvals) this.complete(approval.id, 'REJECTED');
+    }
+
+    /** Where the identity is among the current approvers, directly or as a member of an approving governance group; -1 if nowhere. */
+    private placeOf(approval: IscApproval, identityId: string | undefined): number {
+        if (identityId === undefined) return -1;
+        return approval.assignedTo.findIndex((assignee) =>
+            assignee.kind === 'identity' ? assignee.id === identityId : (this.groups.get(assignee.id)?.memberIds ?? []).some((id) => id === identityId),
+        );
     }
 
     /** Reassigns inside ISC (not through the app). */
@@ -424,6 +549,30 @@ export class IscTenant {
         this.tokens.clear();
     }
 
+    /** Every refresh token (and unexchanged code) of this identity stops working, as when the user or their grant is revoked in ISC. */
+    revokeUser(identityId: string): void {
+        for (const refresh of this.refreshTokens.values()) if (refresh.identityId === identityId) refresh.state = 'revoked';
+        for (const code of this.codes.values()) if (code.identityId === identityId) code.used = true;
+    }
+
+    /** This identity's access tokens are answered 401 from now on, as expired ones are; its refresh tokens still work. */
+    expireUserTokens(identityId: string): void {
+        for (const token of this.tokens.values()) if (token.identityId === identityId) token.expiresAt = 0;
+    }
+
+    /**
+     * Signs in as an identity on the authorize page, without HTTP: validates `authorizeUrl`'s query as
+     * `GET /oauth/authorize` does and answers the Location the sign-in redirects to (`redirect_uri` with
+     * `code` and `state`). Throws, naming the reason, where the page answers 400.
+     */
+    signIn(authorizeUrl: string, identityId: string): string {
+        const checked = this.authorizationRequest(new URL(authorizeUrl).searchParams);
+        if (typeof checked === 'string') throw new Error(checked);
+        const location = this.issueCode(checked, identityId);
+        if (location === undefined) throw new Error(`No identity ${identityId} in the tenant`);
+        return location;
+    }
+
     /**
      * The resource a path names in the tenant's layout, as the year-based layout names it after the version
      * (`/generic-approvals/{id}`, `/identities`); undefined for a path of the other layout, which a tenant of
@@ -437,6 +586,9 @@ export class IscTenant {
 
     routeOf(method: string, path: string): IscRoute | undefined {
         if (method === 'POST' && path === '/oauth/token') return 'isc.token';
+        if (method === 'GET' && path === '/oauth/authorize') return 'isc.authorize';
+        if (method === 'GET' && path === '/oauth/authorize/sign-in') return 'isc.signIn';
+        if (method === 'GET' && path === '/oauth/info') return 'isc.info';
         const rest = this.resourceOf(path);
         if (rest === undefined) return undefined;
         if (method === 'GET' && rest === '/generic-approvals') return 'isc.list';
@@ -450,7 +602,9 @@ export class IscTenant {
     }
 
     handle(route: IscRoute, request: IncomingMessage, url: URL, body: string): IscAnswer {
-        const answer = this.answer(route, request, url, body);
+        if (route === 'isc.authorize' || route === 'isc.signIn' || route === 'isc.info') return this.loginPage(route, request, url);
+        const seen: { actor?: IscActor } = {};
+        const answer = this.answer(route, request, url, body, seen);
         this.exchanges.push({
             route,
             method: request.method ?? 'GET',
@@ -459,19 +613,27 @@ export class IscTenant {
             requestBody: body,
             status: answer.status,
             responseBody: answer.body,
+            ...(seen.actor ? { actedAs: seen.actor } : {}),
         });
+        if (seen.actor && WRITE_ROUTES.has(route)) {
+            const approvalId = decodeURIComponent(this.resourceOf(url.pathname)?.split('/')[2] ?? '');
+            this.writes.push({ route, approvalId, ...seen.actor, status: answer.status, at: Date.now() });
+        }
         return answer;
     }
 
-    private answer(route: IscRoute, request: IncomingMessage, url: URL, body: string): IscAnswer {
-        if (route === 'isc.token') return this.issueToken(body);
+    private answer(route: IscRoute, request: IncomingMessage, url: URL, body: string, seen: { actor?: IscActor }): IscAnswer {
+        if (route === 'isc.token') return this.issueToken(request, body);
         const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
         const session = token ? this.tokens.get(token) : undefined;
         if (!session || session.expiresAt <= Date.now()) return json({ error: 'JWT validation failed: JWT is expired' }, 401);
-        const limited = this.rateLimit(session.clientId);
+        const actor: IscActor = session.identityId ? { kind: 'user', identityId: session.identityId } : { kind: 'service' };
+        seen.actor = actor;
+        const limited = this.rateLimit(session.identityId ? `${session.clientId}/${session.identityId}` : session.clientId);
         if (limited) return limited;
-        const accepted = ROUTE_SCOPES[route];
-        if (!accepted.some((scope) => this.scopes.has(scope))) return errorResponse(403, `The token lacks the scope this request needs: one of ${accepted.join(', ')}.`);
+        const accepted = ROUTE_SCOPES[route as Exclude<IscRoute, OAuthRoute>];
+        const scopes = actor.kind === 'user' ? this.userScopes : this.serviceScopes();
+        if (!accepted.some((scope) => scopes.has(scope))) return errorResponse(403, `The token lacks the scope this request needs: one of ${accepted.join(', ')}.`);
         const id = decodeURIComponent(this.resourceOf(url.pathname)?.split('/')[2] ?? '');
         switch (route) {
             case 'isc.list':
@@ -487,19 +649,171 @@ export class IscTenant {
             case 'isc.accessRequests.approve':
             case 'isc.accessRequests.reject':
             case 'isc.accessRequests.forward':
-                return this.decideAccessRequest(route, id, body);
+                return this.decideAccessRequest(route, id, body, actor);
             default:
-                return this.act(route, id, body);
+                return this.act(route, id, body, actor);
         }
     }
 
-    private issueToken(body: string): IscAnswer {
+    /** The service token's scopes: without any manage scope when it is read-only. */
+    private serviceScopes(): Set<string> {
+        return this.serviceReadOnly ? new Set([...this.scopes].filter((scope) => !MANAGE_APPROVALS.includes(scope))) : this.scopes;
+    }
+
+    private issueToken(request: IncomingMessage, body: string): IscAnswer {
         const form = new URLSearchParams(body);
-        if (form.get('grant_type') !== 'client_credentials') return json({ error: 'unsupported_grant_type' }, 400);
+        const grantType = form.get('grant_type');
+        if (grantType === 'authorization_code' || grantType === 'refresh_token') return this.issueUserToken(grantType, request, form);
+        if (grantType !== 'client_credentials') return json({ error: 'unsupported_grant_type' }, 400);
         if (form.get('client_id') !== this.clientId || form.get('client_secret') !== this.clientSecret) return json({ error: 'invalid_client' }, 401);
         const token = `eyJ${randomBytes(24).toString('base64url')}`;
         this.tokens.set(token, { clientId: this.clientId, expiresAt: Date.now() + this.tokenLifetimeSeconds * 1000 });
-        return json({ access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: [...this.scopes].join(' ') });
+        return json({ access_token: token, token_type: 'bearer', expires_in: this.tokenLifetimeSeconds, scope: [...this.serviceScopes()].join(' ') });
+    }
+
+    /** The user client's grants: a code exchange (PKCE S256) or a refresh, the client authenticated by form fields or HTTP Basic. */
+    private issueUserToken(grantType: 'authorization_code' | 'refresh_token', request: IncomingMessage, form: URLSearchParams): IscAnswer {
+        const basic = /^Basic (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+        const decoded = basic ? Buffer.from(basic, 'base64').toString() : '';
+        const colon = decoded.indexOf(':');
+        const basicId = colon === -1 ? undefined : formDecode(decoded.slice(0, colon));
+        const basicSecret = colon === -1 ? undefined : formDecode(decoded.slice(colon + 1));
+        const clientId = form.get('client_id') ?? basicId;
+        const clientSecret = form.get('client_secret') ?? basicSecret;
+        if (clientId === this.clientId && clientSecret === this.clientSecret) {
+            return oauthError('unauthorized_client', `This client is not allowed the ${grantType} grant.`);
+        }
+        if (clientId !== this.userClientId || clientSecret !== this.userClientSecret) return json({ error: 'invalid_client' }, 401);
+        return grantType === 'authorization_code' ? this.exchangeCode(form) : this.refresh(form);
+    }
+
+    private exchangeCode(form: URLSearchParams): IscAnswer {
+        const code = form.get('code');
+        const verifier = form.get('code_verifier');
+        if (!code) return oauthError('invalid_request', 'code is required.');
+        const grant = this.codes.get(code);
+        if (!grant) return oauthError('invalid_grant', 'The authorization code is not known.');
+        if (grant.used) {
+            this.revokeSignIn(code);
+            return oauthError('invalid_grant', 'The authorization code was already used; the tokens issued from it are revoked.');
+        }
+        // Single use: whatever this attempt's outcome, the code is spent.
+        grant.used = true;
+        if (Date.now() - grant.issuedAt > this.codeLifetimeSeconds * 1000) return oauthError('invalid_grant', 'The authorization code has expired.');
+        if (form.get('redirect_uri') !== grant.redirectUri) return oauthError('invalid_grant', 'redirect_uri does not match the one of the authorization request.');
+        if (!verifier || !VERIFIER.test(verifier)) return oauthError('invalid_grant', 'code_verifier is missing or malformed.');
+        if (s256(verifier) !== grant.codeChallenge) return oauthError('invalid_grant', 'code_verifier does not match the code_challenge.');
+        if (!this.identities.has(grant.identityId)) return oauthError('invalid_grant', 'The identity is no longer active.');
+        return this.grantUserTokens('authorization_code', grant.identityId, code, true);
+    }
+
+    private refresh(form: URLSearchParams): IscAnswer {
+        const token = form.get('refresh_token');
+        if (!token) return oauthError('invalid_request', 'refresh_token is required.');
+        const stored = this.refreshTokens.get(token);
+        if (!stored) return oauthError('invalid_grant', 'The refresh token is not known.');
+        if (stored.state === 'rotated') {
+            if (this.refreshReuseRevokesFamily) this.revokeSignIn(stored.grantId);
+            return oauthError('invalid_grant', 'The refresh token was already used and has been replaced.');
+        }
+        if (stored.state === 'revoked') return oauthError('invalid_grant', 'The refresh token has been revoked.');
+        if (Date.now() - stored.issuedAt >= this.refreshTokenLifetimeSeconds * 1000) return oauthError('invalid_grant', 'The refresh token has expired.');
+        if (!this.identities.has(stored.identityId)) return oauthError('invalid_grant', 'The identity is no longer active.');
+        if (this.rotateRefreshTokens) stored.state = 'rotated';
+        return this.grantUserTokens('refresh_token', stored.identityId, stored.grantId, this.rotateRefreshTokens);
+    }
+
+    /** A new access token for the identity, and a new refresh token when `withRefreshToken`, both tied to the sign-in `grantId`. */
+    private grantUserTokens(grantType: IscUserTokenGrant['grantType'], identityId: string, grantId: string, withRefreshToken: boolean): IscAnswer {
+        const now = Date.now();
+        const accessToken = `eyJ${randomBytes(24).toString('base64url')}`;
+        this.tokens.set(accessToken, { clientId: this.userClientId, expiresAt: now + this.userTokenLifetimeSeconds * 1000, identityId, grantId });
+        const refreshToken = withRefreshToken ? randomBytes(32).toString('base64url') : undefined;
+        if (refreshToken) this.refreshTokens.set(refreshToken, { identityId, grantId, issuedAt: now, state: 'active' });
+        this.userTokenGrants.push({ grantType, identityId, at: now });
+        return json({
+            access_token: accessToken,
+            token_type: 'bearer',
+            expires_in: this.userTokenLifetimeSeconds,
+            ...(refreshToken ? { refresh_token: refreshToken } : {}),
+            scope: [...this.userScopes].join(' '),
+            identity_id: identityId,
+            tenant_id: TENANT_ID,
+        });
+    }
+
+    /** Every token descending from one sign-in (its code) stops working: access tokens at once, refresh tokens on their next use. */
+    private revokeSignIn(grantId: string): void {
+        for (const [token, session] of this.tokens) if (session.grantId === grantId) this.tokens.delete(token);
+        for (const refresh of this.refreshTokens.values()) if (refresh.grantId === grantId) refresh.state = 'revoked';
+    }
+
+    /**
+     * The authorization request in `query`, or why it is refused. Anything wrong answers 400 without a
+     * redirect, even once the redirect URI is known: this tenant insists on S256 PKCE.
+     */
+    private authorizationRequest(query: URLSearchParams): AuthorizationRequest | string {
+        const names = ['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope'];
+        const repeated = names.find((name) => query.getAll(name).length > 1);
+        if (repeated) return `${repeated} is given more than once.`;
+        if (query.get('client_id') !== this.userClientId) return 'client_id is not an OAuth client allowed the authorization code grant.';
+        const redirectUri = query.get('redirect_uri');
+        let parsed: URL | undefined;
+        try {
+            parsed = redirectUri ? new URL(redirectUri) : undefined;
+        } catch {
+            parsed = undefined;
+        }
+        if (!redirectUri || !parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hash !== '' || redirectUri.includes('#')) {
+            return 'redirect_uri must be an absolute http or https URL without a fragment.';
+        }
+        if (this.userRedirectUris && !this.userRedirectUris.includes(redirectUri)) return 'redirect_uri is not registered for this client.';
+        if (query.get('response_type') !== 'code') return 'response_type must be code.';
+        const method = query.get('code_challenge_method');
+        const challenge = query.get('code_challenge');
+        if (method !== 'S256') return 'code_challenge_method must be S256 (plain and no PKCE are refused).';
+        if (!challenge || !S256_CHALLENGE.test(challenge)) return 'code_challenge must be BASE64URL(SHA256(code_verifier)): 43 characters.';
+        return { redirectUri, state: query.get('state'), codeChallenge: challenge, scope: query.get('scope') };
+    }
+
+    /** A code for the identity bound to the request, and the redirect carrying it; undefined for an unknown identity. */
+    private issueCode(request: AuthorizationRequest, identityId: string): string | undefined {
+        if (!this.identities.has(identityId)) return undefined;
+        const code = randomBytes(24).toString('base64url');
+        const now = Date.now();
+        this.codes.set(code, { ...request, identityId, issuedAt: now, used: false });
+        this.signIns.push({ identityId, redirectUri: request.redirectUri, at: now });
+        const location = new URL(request.redirectUri);
+        location.searchParams.set('code', code);
+        if (request.state !== null) location.searchParams.set('state', request.state);
+        return location.toString();
+    }
+
+    /** The login host's pages: the sign-in page, the sign-in itself (302 to the client), and /oauth/info. */
+    private loginPage(route: 'isc.authorize' | 'isc.signIn' | 'isc.info', request: IncomingMessage, url: URL): IscAnswer {
+        if (route === 'isc.info') {
+            const base = `http://${request.headers.host ?? '127.0.0.1'}`;
+            return json({ tokenEndpoint: `${base}/oauth/token`, authorizeEndpoint: `${base}/oauth/authorize`, tenantId: TENANT_ID, pod: 'sim01-useast1', org: 'simulator' });
+        }
+        const checked = this.authorizationRequest(url.searchParams);
+        if (typeof checked === 'string') return page(400, 'Sign-in request refused', `<p>${htmlEscape(checked)}</p>`);
+        if (route === 'isc.signIn') {
+            const location = this.issueCode(checked, url.searchParams.get('identity') ?? '');
+            if (location === undefined) return page(400, 'Sign-in request refused', '<p>No such identity in this tenant.</p>');
+            return { status: 302, contentType: 'text/html; charset=utf-8', headers: { ...PAGE_HEADERS, Location: location }, body: '' };
+        }
+        const query = new URLSearchParams(url.searchParams);
+        query.delete('identity');
+        const rows = [...this.identities.values()].map((identity) => {
+            const href = `/oauth/authorize/sign-in?${new URLSearchParams([['identity', identity.id], ...query]).toString()}`;
+            const email = identity.email ? ` &lt;${htmlEscape(identity.email)}&gt;` : '';
+            return `<li><a href="${htmlEscape(href)}">${htmlEscape(identity.name)}</a>${email}</li>`;
+        });
+        return page(
+            200,
+            'Sign in to Identity Security Cloud',
+            `<p>Simulated sign-in: choose who you are. The application will act in Identity Security Cloud as that identity.</p>\n<ul>\n${rows.join('\n')}\n</ul>`,
+        );
     }
 
     private rateLimit(clientId: string): IscAnswer | undefined {
@@ -551,7 +865,7 @@ export class IscTenant {
         return json(rows.slice(0, limit).map((identity) => ({ id: identity.id, name: identity.name, emailAddress: identity.email ?? null, identityStatus: 'ACTIVE' })));
     }
 
-    private act(route: IscRoute, id: string, body: string): IscAnswer {
+    private act(route: IscRoute, id: string, body: string, actor: IscActor): IscAnswer {
         const approval = this.approvals.get(id);
         if (!approval) return errorResponse(404, `Approval ${id} not found`);
         let input: Record<string, unknown>;
@@ -561,6 +875,10 @@ export class IscTenant {
             return errorResponse(400, 'The request body could not be read');
         }
         if (approval.status !== 'PENDING') return errorResponse(400, `Approval ${id} is not pending`);
+        // ISC's own rule for a user's token: only a current approver (directly or through a governance group) acts.
+        if (actor.kind === 'user' && this.placeOf(approval, actor.identityId) === -1) {
+            return errorResponse(403, `Identity ${actor.identityId} is not a current approver of approval ${id}`);
+        }
         const action = route.slice('isc.'.length) as IscAction['action'];
         const comment = typeof input.comment === 'string' ? input.comment : undefined;
         const now = Date.now();
@@ -571,10 +889,13 @@ export class IscTenant {
             const from = typeof input.reassignFrom === 'string' ? input.reassignFrom : undefined;
             approval.assignedTo = [...approval.assignedTo.filter((assignee) => assignee.id !== from), { kind: 'identity', id: to.id }];
         }
-        this.actions.push({ approvalId: id, action, body: input, at: now });
-        if (comment) approval.comments.push({ authorName: 'Moveworks API client', comment, createdDate: now });
+        this.actions.push({ approvalId: id, action, body: input, at: now, actedAs: actor });
+        const author = actor.kind === 'user' ? (this.identities.get(actor.identityId!)?.name ?? actor.identityId!) : 'Moveworks API client';
+        if (comment) approval.comments.push({ authorName: author, comment, createdDate: now });
         approval.modifiedDate = now;
-        if (action === 'approve' || action === 'reject') this.recordDecision(approval, this.onBehalfOf(comment), action, now);
+        if (action === 'approve' || action === 'reject') {
+            this.recordDecision(approval, actor.kind === 'user' ? actor.identityId : this.onBehalfOf(comment), action, now, actor);
+        }
         return action === 'reject' || action === 'reassign' ? noContent() : json(this.toJson(approval, true, true));
     }
 
@@ -622,7 +943,7 @@ export class IscTenant {
         return json(rows.slice(offset, offset + limit).map((approval) => this.pendingApprovalJson(approval)), 200, headers);
     }
 
-    private decideAccessRequest(route: IscRoute, id: string, body: string): IscAnswer {
+    private decideAccessRequest(route: IscRoute, id: string, body: string, actor: IscActor): IscAnswer {
         const action = route.slice('isc.accessRequests.'.length) as IscAccessRequestAction['action'];
         const input = jsonObject(body);
         if (!input) return errorResponse(400, 'The request body could not be read');
@@ -637,10 +958,23 @@ export class IscTenant {
         const approval = this.accessRequests.get(id);
         // ISC answers 404 for an approval that is no longer pending, as for one that never existed.
         if (!approval || approval.state !== 'PENDING') return errorResponse(404, `Approval ${id} not found`);
+        // ISC's own rule for a user's token: only the approval's current owner acts on it.
+        if (actor.kind === 'user' && approval.ownerId !== actor.identityId) {
+            return errorResponse(403, `Identity ${actor.identityId} is not the owner of approval ${id}`);
+        }
         if (approval.actionInProcess) return errorResponse(400, `An action is already in process for approval ${id} (${approval.actionInProcess})`);
-        this.accessRequestActions.push({ approvalId: id, action, body: input, at: Date.now() });
-        if (action === 'forward') this.forward(approval, newOwnerId as string, API_CLIENT_NAME, comment as string);
-        else this.completeAccessRequest(id, action === 'approve' ? 'APPROVED' : 'REJECTED');
+        this.accessRequestActions.push({ approvalId: id, action, body: input, at: Date.now(), actedAs: actor });
+        const user = actor.kind === 'user' ? this.identities.get(actor.identityId!) : undefined;
+        if (action === 'forward') {
+            this.forward(approval, newOwnerId as string, user ? user.name : API_CLIENT_NAME, comment as string);
+            return json({}, 202);
+        }
+        approval.decidedBy = actor;
+        const decision = action === 'approve' ? 'approve' : 'reject';
+        // The user's decision is theirs on the generic mirror too; a service decision completes it as before.
+        const mirror = actor.kind === 'user' ? this.approvals.get(this.genericMirrors.get(id) ?? '') : undefined;
+        if (mirror?.status === 'PENDING') this.recordDecision(mirror, actor.identityId, decision, Date.now(), actor);
+        this.completeAccessRequest(id, action === 'approve' ? 'APPROVED' : 'REJECTED');
         return json({}, 202);
     }
 
@@ -789,7 +1123,7 @@ export class IscTenant {
         const assigned = approval.status === 'PENDING' ? approval.assignedTo.flatMap((assignee) => this.assignee(assignee) ?? []) : [];
         return {
             id: approval.id,
-            tenantId: 'a3a4a5a6-0000-4000-8000-000000000000',
+            tenantId: TENANT_ID,
             type: approval.type,
             name: [{ value: approval.name, locale: 'en_US' }],
             description: approval.description ? [{ value: approval.description, locale: 'en_US' }] : [],

@@ -1,4 +1,5 @@
 import { seedIscSampleData, seedSampleData } from './sampleData';
+import { iscApiVersionFrom } from './layout';
 import { Simulator } from './simulator';
 
 /**
@@ -8,6 +9,8 @@ import { Simulator } from './simulator';
 async function main(): Promise<void> {
     const simulator = new Simulator({
         sources: ['iiq', 'isc'],
+        // The ISC API layout it serves: v1 (SailPoint's per-service layout, the app's default) or a year-based one.
+        iscApiVersion: iscApiVersionFrom(process.env.SIMULATOR_ISC_API_VERSION),
         onMessage: (message) => console.log(`[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)})`),
     });
     await simulator.start(Number(process.env.SIMULATOR_PORT ?? 7072));

@@ -98,6 +98,15 @@ export interface SimulatorOptions {
     iscClientSecret?: string;
     /** The Identity Security Cloud API layout served (the other answers 404) and handed the app as ISC_API_VERSION; default v1. */
     iscApiVersion?: IscApiVersion;
+    /** The ISC OAuth client approvers connect with (authorization code + PKCE, refresh token); default 'isc-user-client'. */
+    iscUserClientId?: string;
+    iscUserClientSecret?: string;
+    /** The lifetime of a user's ISC access token (`expires_in`); default 3600. */
+    iscUserTokenLifetimeSeconds?: number;
+    /** Each ISC refresh answers a new refresh token and the used one stops working; default true. */
+    iscRotateRefreshTokens?: boolean;
+    /** The ISC client-credentials (service) token is read-only: every ISC write route refuses it 403; default false. */
+    iscServiceReadOnly?: boolean;
     iiqClientId?: string;
     iiqClientSecret?: string;
     moveworksApiKey?: string;
@@ -165,6 +174,9 @@ export class Simulator {
         'iiq.members': 0,
         'moveworks.send': 0,
         'isc.token': 0,
+        'isc.authorize': 0,
+        'isc.signIn': 0,
+        'isc.info': 0,
         'isc.list': 0,
         'isc.get': 0,
         'isc.approve': 0,
@@ -188,6 +200,8 @@ export class Simulator {
     private readonly inFlight: Partial<Record<Route, number>> = {};
     /** Path and query of every request, by route, for tests that check what the app asked. */
     readonly requests: { route: Route; url: URL }[] = [];
+    /** Requests no route serves (answered 404): a path of the other ISC layout, or one no system has. */
+    readonly unrouted: { method: string; path: string }[] = [];
     latencyMs: number;
     clockSkewMs: number;
     allowWrites: boolean;
@@ -222,6 +236,11 @@ export class Simulator {
         this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 1200;
         this.random = options.randomFaults ? seededRandom(options.randomFaults.seed) : undefined;
         this.isc = new IscTenant(this.options.iscClientId, this.options.iscClientSecret, options.iscApiVersion);
+        if (options.iscUserClientId !== undefined) this.isc.userClientId = options.iscUserClientId;
+        if (options.iscUserClientSecret !== undefined) this.isc.userClientSecret = options.iscUserClientSecret;
+        if (options.iscUserTokenLifetimeSeconds !== undefined) this.isc.userTokenLifetimeSeconds = options.iscUserTokenLifetimeSeconds;
+        if (options.iscRotateRefreshTokens !== undefined) this.isc.rotateRefreshTokens = options.iscRotateRefreshTokens;
+        if (options.iscServiceReadOnly !== undefined) this.isc.serviceReadOnly = options.iscServiceReadOnly;
     }
 
     get credentials() {
@@ -248,6 +267,14 @@ export class Simulator {
             MOVEWORKS_EVENT_ID: this.options.moveworksEventId,
             MOVEWORKS_API_KEY: this.options.moveworksApiKey,
         };
+    }
+
+    /**
+     * The settings of ISC's per-user OAuth client (kept apart from `settings()`, which they would change for
+     * every spec): its id and secret, and the authorize endpoint of the sign-in page.
+     */
+    userOAuthSettings(): Record<string, string> {
+        return { ISC_USER_CLIENT_ID: this.isc.userClientId, ISC_USER_CLIENT_SECRET: this.isc.userClientSecret, ISC_AUTHORIZE_URL: `${this.baseUrl}/oauth/authorize` };
     }
 
     async start(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -334,7 +361,10 @@ export class Simulator {
         const url = new URL(request.url ?? '/', 'http://simulator');
         if (!this.pluginInstalled && url.pathname.startsWith(`${PLUGIN}/`)) return this.reply(response, 404, 'text/html', '<html><body><h1>HTTP Status 404 - Not Found</h1></body></html>');
         const route = this.routeOf(request.method ?? 'GET', url.pathname);
-        if (!route) return this.reply(response, 404, 'text/plain', 'Not found');
+        if (!route) {
+            this.unrouted.push({ method: request.method ?? 'GET', path: url.pathname });
+            return this.reply(response, 404, 'text/plain', 'Not found');
+        }
         this.calls[route]++;
         this.requests.push({ route, url });
         this.inFlight[route] = (this.inFlight[route] ?? 0) + 1;

@@ -35,6 +35,7 @@ export async function answerAction<Input extends ActionInput>(
     let result: string;
     let source: AuditEntry['source'];
     let caller: Caller | undefined;
+    let actedAs: Pick<AuditEntry, 'actedAs' | 'actedAsIdentityId'> = {};
     try {
         app = getApp();
         caller = await app.authenticate(request.headers.get('authorization'));
@@ -43,6 +44,7 @@ export async function answerAction<Input extends ActionInput>(
         answer = { status: 200, jsonBody: done };
         result = done.status;
         source = done.source;
+        actedAs = await actedAsFor(app, done.source, input.approverEmail);
     } catch (error) {
         answer = toErrorAnswer(error, log);
         result = error instanceof AppError ? error.code : 'internal_error';
@@ -68,8 +70,16 @@ export async function answerAction<Input extends ActionInput>(
             ...(caller?.subject ? { callerSubject: caller.subject.slice(0, 256) } : {}),
             ...(caller?.clientId ? { callerClientId: caller.clientId.slice(0, 256) } : {}),
             ...(caller ? { approverFromClaim: caller.email !== undefined } : {}),
+            ...actedAs,
         };
         await app.audit.append(entry).catch((error: unknown) => log.error('audit.not_written', { approvalId: entry.approvalId, error: errorMessage(error) }));
     }
     return answer;
+}
+
+/** Whose credential the source saw: with ISC_DECIDE_AS=user an ISC write is the approver's own, as their connection's identity. */
+async function actedAsFor(app: App, source: AuditEntry['source'], email: string): Promise<Pick<AuditEntry, 'actedAs' | 'actedAsIdentityId'>> {
+    if (source !== 'isc' || !app.connections) return { actedAs: 'service' };
+    const { identityId } = await app.connections.status(email).catch(() => ({ identityId: undefined }));
+    return { actedAs: 'user', ...(identityId ? { actedAsIdentityId: identityId } : {}) };
 }

@@ -4,7 +4,7 @@ import { CommentRequest } from '../approvals/comment';
 import { DecisionRequest } from '../approvals/decide';
 import { ReassignRequest } from '../approvals/reassign';
 import { Config } from '../config';
-import { actionBody, retryRefusedBody } from '../contract';
+import { actionBody, connectionBody, retryRefusedBody } from '../contract';
 import { isAcceptableApprovalId } from '../approvalId';
 import { actingEmail, normalizeEmail, requiredEmail } from '../platform/email';
 import { AppError, badRequest, notFound } from '../platform/errors';
@@ -95,4 +95,10 @@ export async function parseRetryRefusedInput(request: HttpRequest): Promise<{ ap
     const email = body.email === undefined ? undefined : normalizeEmail(body.email);
     if (body.email !== undefined && !email) throw badRequest('invalid_email', 'email is not a valid email address.');
     return { approvalId: body.approvalId, email };
+}
+
+/** `{ approverEmail }` of a connection route; the signed email wins, as for the actions. */
+export async function parseConnectionInput(request: HttpRequest, signedEmail?: string): Promise<string> {
+    const body = await parseBody(request, connectionBody);
+    return actingEmail(body.approverEmail, signedEmail, 'approverEmail');
 }

@@ -5,13 +5,13 @@ import { errorMessage, Logger } from '../platform/log';
 import { isIdentityRefused, isStorageFailure, storageFailure } from '../store/storageFailure';
 
 /** Every HTTP answer's error shape: `{ error: { code, message } }` with the status that fits. */
-export function errorAnswer(status: number, code: string, message: string): HttpResponseInit {
-    return { status, jsonBody: { error: { code, message } } };
+export function errorAnswer(status: number, code: string, message: string, details: Record<string, string> = {}): HttpResponseInit {
+    return { status, jsonBody: { error: { ...details, code, message } } };
 }
 
 export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
     if (error instanceof AppError) {
-        const answer = errorAnswer(error.status, error.code, error.message);
+        const answer = errorAnswer(error.status, error.code, error.message, error.details);
         // RFC 6750: a refused bearer token says so in WWW-Authenticate.
         return error.status === 401 && error.code === 'invalid_token' ? { ...answer, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } } : answer;
     }

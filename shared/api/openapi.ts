@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionBody, actionResult, auditPage, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from '../contract';
+import { actionBody, actionResult, auditPage, connectionBody, connectionStatus, connectLink, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from '../contract';
 
 /**
  * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
@@ -117,6 +117,33 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                     },
                 },
             },
+            '/connections/isc/link': {
+                post: {
+                    operationId: 'linkIscConnection',
+                    summary: 'The link an approver opens once to connect their SailPoint account (ISC_DECIDE_AS=user)',
+                    security: callerSecurity(callerTokens),
+                    requestBody: { required: !emailFromToken, description: '{ approverEmail }', ...json('ConnectionRequest') },
+                    responses: { '200': { description: 'The connect link', ...json('ConnectLink') }, ...errors(400, 401, 403, 404, 415, 503) },
+                },
+            },
+            '/connections/isc': {
+                get: {
+                    operationId: 'iscConnectionStatus',
+                    summary: "Whether the approver's SailPoint account is connected (ISC_DECIDE_AS=user)",
+                    security: callerSecurity(callerTokens),
+                    parameters: [{ name: 'approverEmail', in: 'query', required: !emailFromToken, schema: { type: 'string' } }],
+                    responses: { '200': { description: 'The connection', ...json('ConnectionStatus') }, ...errors(400, 401, 403, 404, 503) },
+                },
+            },
+            '/connections/isc/disconnect': {
+                post: {
+                    operationId: 'disconnectIscConnection',
+                    summary: "Deletes the approver's stored SailPoint tokens (ISC_DECIDE_AS=user)",
+                    security: callerSecurity(callerTokens),
+                    requestBody: { required: !emailFromToken, description: '{ approverEmail }', ...json('ConnectionRequest') },
+                    responses: { '200': { description: 'Disconnected', content: { 'application/json': { schema: { type: 'object', properties: { disconnected: { type: 'boolean' } }, required: ['disconnected'] } } } }, ...errors(400, 401, 403, 404, 415, 503) },
+                },
+            },
             '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
         },
         components: {
@@ -136,6 +163,9 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                 Health: schema(healthBody),
                 DeepHealth: schema(deepHealthBody),
                 Error: schema(errorBody),
+                ConnectionRequest: schema(connectionBody),
+                ConnectLink: schema(connectLink),
+                ConnectionStatus: schema(connectionStatus),
             },
         },
     };

@@ -3,7 +3,7 @@ import { Logger } from '../platform/log';
 import { ApprovalStore } from '../store/approvalStore';
 import { AuditStore } from '../store/auditStore';
 
-/** Removes decided and closed approvals, and audit entries, older than the retention period. */
+/** Removes decided and closed approvals, and audit entries, older than the retention period; and unused ISC connections. */
 export async function cleanup({
     store,
     audit,
@@ -11,6 +11,7 @@ export async function cleanup({
     log,
     now,
     retentionDays,
+    removeUnusedConnections,
 }: {
     store: ApprovalStore;
     audit: AuditStore;
@@ -18,11 +19,14 @@ export async function cleanup({
     log: Logger;
     now: () => number;
     retentionDays: number;
-}): Promise<{ approvals: number; auditEntries: number }> {
+    /** ISC_DECIDE_AS=user: the connections unused for CONNECTION_RETENTION_DAYS (see connections/). */
+    removeUnusedConnections?: () => Promise<number>;
+}): Promise<{ approvals: number; auditEntries: number; connections?: number }> {
     const cutoff = now() - retentionDays * 86_400_000;
     let approvals = 0;
     for (const source of sources) approvals += await store.removeFinishedBefore(source.name, cutoff);
     const auditEntries = await audit.removeBefore(cutoff);
-    log.info('cleanup.done', { approvals, auditEntries, retentionDays });
-    return { approvals, auditEntries };
+    const connections = await removeUnusedConnections?.();
+    log.info('cleanup.done', { approvals, auditEntries, retentionDays, connections });
+    return { approvals, auditEntries, ...(connections === undefined ? {} : { connections }) };
 }

@@ -1,4 +1,4 @@
-import { ApprovalSource } from '../model';
+import { ApprovalSource, SourceName } from '../model';
 import { EventsClient } from '../moveworks/eventsClient';
 import { errorMessage, Logger } from '../platform/log';
 import { ApprovalStore } from '../store/approvalStore';
@@ -17,6 +17,8 @@ export interface PollDependencies {
     now: () => number;
     /** The settings of every poll; `budgetSeconds` is the whole budget of one invocation. */
     settings: SyncSettings;
+    /** Per source, the connect link of a recipient who must connect first (see SyncDependencies). */
+    connectLinks?: Partial<Record<SourceName, (email: string) => Promise<string | undefined>>>;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface PollDependencies {
  * then runs. The budget counts from the call, so a poll that waited gets what is left and the invocation
  * as a whole stays inside the function timeout.
  */
-export function createPoll({ sources, store, events, log, now, settings }: PollDependencies): () => Promise<SyncReport[]> {
+export function createPoll({ sources, store, events, log, now, settings, connectLinks }: PollDependencies): () => Promise<SyncReport[]> {
     let polling: Promise<SyncReport[]> | undefined;
     return () => {
         const calledAt = Date.now();
@@ -40,7 +42,7 @@ export function createPoll({ sources, store, events, log, now, settings }: PollD
             const reports = await Promise.all(
                 sources.map((source) =>
                     // One source failing (its table rows, its API) must not stop the other's poll.
-                    syncSource({ source, store, events, log, now, settings: { ...settings, budgetSeconds } }).catch((error: unknown) => {
+                    syncSource({ source, store, events, log, now, settings: { ...settings, budgetSeconds }, connectLinkFor: connectLinks?.[source.name] }).catch((error: unknown) => {
                         log.error('sync.failed', { source: source.name, error: errorMessage(error) });
                         if (isStorageFailure(error)) log.error('storage.failed', { source: source.name, ...storageFailure(error) });
                         return undefined;

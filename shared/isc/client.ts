@@ -4,7 +4,7 @@ import { UpstreamError, WaitingOutRateLimit } from '../platform/errors';
 import { currentDeadline, HttpAnswer, HttpClient, parseJsonBody, retryAfterMs, RetryPolicy, withQuery } from '../platform/http';
 import { quoteFilterValue } from '../platform/filterValue';
 import { Pacer } from '../platform/pacer';
-import { requestToken, TokenCache, TokenGrant } from '../platform/tokens';
+import { requestToken, TokenCache, TokenFetcher, TokenGrant } from '../platform/tokens';
 
 /**
  * HTTP access to SailPoint Identity Security Cloud: client-credentials token from the shared cache (one
@@ -70,6 +70,14 @@ export function iscApiPath(version: IscApiVersion, path: string): string {
     return service === -1 ? `${path}/v1` : `${path.slice(0, service)}/v1${path.slice(service)}`;
 }
 
+/** Whose token a call carries: the cache key and how to fetch it (the service's by default; an approver's in user mode). */
+export interface IscCredential {
+    key: string;
+    fetch: TokenFetcher;
+    /** Who the token is, for the message when ISC refuses it twice. */
+    holder: string;
+}
+
 /** The collections the app lists, as the year-based layout names them after the version (see iscApiPath). */
 export const ISC_COLLECTIONS = { accessRequests: '/access-request-approvals/pending', generic: '/generic-approvals', identities: '/identities' } as const;
 
@@ -130,14 +138,14 @@ export class IscClient {
         return parseJsonBody(this.expectOk(answer, 'read the approval'));
     }
 
-    /** POST /generic-approvals/{id}/{action}; answers the response for the caller to interpret. */
-    act(id: string, action: 'approve' | 'reject' | 'comments' | 'reassign', body: Record<string, unknown>): Promise<HttpAnswer> {
-        return this.call('POST', `/generic-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
+    /** POST /generic-approvals/{id}/{action}, as `as` (the service by default); answers the response for the caller to interpret. */
+    act(id: string, action: 'approve' | 'reject' | 'comments' | 'reassign', body: Record<string, unknown>, as?: IscCredential): Promise<HttpAnswer> {
+        return this.call('POST', `/generic-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent', as);
     }
 
-    /** POST /access-request-approvals/{id}/{action} (ISC answers 202); answers the response for the caller to interpret. */
-    actOnAccessRequest(id: string, action: 'approve' | 'reject' | 'forward', body: Record<string, unknown>): Promise<HttpAnswer> {
-        return this.call('POST', `/access-request-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent');
+    /** POST /access-request-approvals/{id}/{action} (ISC answers 202), as `as`; answers the response for the caller to interpret. */
+    actOnAccessRequest(id: string, action: 'approve' | 'reject' | 'forward', body: Record<string, unknown>, as?: IscCredential): Promise<HttpAnswer> {
+        return this.call('POST', `/access-request-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent', as);
     }
 
     /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default; no filter: any identities. */
@@ -146,6 +154,12 @@ export class IscClient {
         const parsed = z.array(identityRow).safeParse(parseJsonBody(this.expectOk(answer, 'look up identities')));
         if (!parsed.success) throw new UpstreamError(SYSTEM, 'Identity Security Cloud answered an identity lookup with an unexpected shape');
         return parsed.data;
+    }
+
+    /** One identity by id, correlated or not: its email and name, or undefined when ISC has none with that id. */
+    async identity(id: string): Promise<{ email?: string; name: string } | undefined> {
+        const [row] = (await this.findIdentities(`id eq ${quoteFilterValue(id)}`, { uncorrelated: true, limit: 1 })).filter((candidate) => candidate.id === id);
+        return row ? { email: row.emailAddress ?? undefined, name: row.name ?? row.id } : undefined;
     }
 
     /** A token for the API, through the cache: with a cache of its own, the caller learns whether ISC issues one now. */
@@ -159,7 +173,7 @@ export class IscClient {
         throw new UpstreamError(SYSTEM, describeIscFailure(answer, action, detail), answer.status, undefined, detail || undefined);
     }
 
-    private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent'): Promise<HttpAnswer> {
+    private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent', as?: IscCredential): Promise<HttpAnswer> {
         const url = withQuery(`${this.config.baseUrl}${iscApiPath(this.config.apiVersion, path)}`, query);
         const send = async (token: string) => {
             const ambient = currentDeadline();
@@ -181,10 +195,9 @@ export class IscClient {
             if (answer.status === 429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
             return answer;
         };
-        const answer = await this.tokens.withToken(this.tokenKey, () => this.fetchToken(), send);
-        if (answer.status === 401) {
-            throw new UpstreamError(SYSTEM, "Identity Security Cloud refused the app's token twice: check ISC_CLIENT_ID and ISC_CLIENT_SECRET", 401);
-        }
+        const credential = as ?? { key: this.tokenKey, fetch: () => this.fetchToken(), holder: "the app's token: check ISC_CLIENT_ID and ISC_CLIENT_SECRET" };
+        const answer = await this.tokens.withToken(credential.key, credential.fetch, send);
+        if (answer.status === 401) throw new UpstreamError(SYSTEM, `Identity Security Cloud refused ${credential.holder} twice`, 401);
         return answer;
     }
 

@@ -9,7 +9,7 @@ import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../platform
 import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference, SOURCE_TITLES } from '../model';
 import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';
-import { describeIscFailure, IscClient, ListPage } from './client';
+import { describeIscFailure, IscClient, IscCredential, ListPage } from './client';
 
 /** ISC's largest page of approvals. */
 const PAGE_SIZE = 250;
@@ -46,6 +46,8 @@ export class IscSource implements ApprovalSource {
         private readonly config: IscConfig,
         private readonly client: IscClient,
         private readonly log: Logger,
+        /** ISC_DECIDE_AS=user: each approver's own credential, for every write; the service credential then only reads. */
+        private readonly actingAs?: (person: Person) => Promise<IscCredential>,
     ) {}
 
     isApprovalId(id: string): boolean {
@@ -216,9 +218,9 @@ export class IscSource implements ApprovalSource {
         if (kindOf(approval) === 'access-request') {
             // ISC requires a reason to reject an access request, so a sentence naming who acted stands in for a missing one.
             const said = comment ?? (decision === 'approve' ? 'Approved in chat' : 'Rejected in chat');
-            return this.actOnAccessRequest(approval, decision, { comment: attributed(person, said) }, `${decision} the access request`);
+            return this.actOnAccessRequest(approval, person, decision, { comment: this.commentBy(person, said) }, `${decision} the access request`);
         }
-        await this.expectDone(await this.client.act(approval.id, decision, { comment: attributed(person, comment) }), `${decision} the approval`);
+        await this.expectDone(await this.client.act(approval.id, decision, { comment: this.commentBy(person, comment) }, await this.actingAs?.(person)), `${decision} the approval`);
     }
 
     async emailOf(person: Reference): Promise<string | undefined> {
@@ -231,26 +233,26 @@ export class IscSource implements ApprovalSource {
     }
 
     async comment(approval: Approval, person: Person, text: string): Promise<void> {
-        await this.expectDone(await this.client.act(approval.id, 'comments', { comment: attributed(person, text) }), 'add the comment');
+        await this.expectDone(await this.client.act(approval.id, 'comments', { comment: this.commentBy(person, text) }, await this.actingAs?.(person)), 'add the comment');
     }
 
     async reassign(approval: Approval, person: Person, to: Person, comment?: string): Promise<void> {
         if (kindOf(approval) === 'access-request') {
-            const body = { newOwnerId: to.id, comment: attributed(person, comment ?? `Forwarded in chat to ${to.name}`, FORWARD_COMMENT_MAX) };
-            return this.actOnAccessRequest(approval, 'forward', body, 'forward the access request');
+            const body = { newOwnerId: to.id, comment: this.commentBy(person, comment ?? `Forwarded in chat to ${to.name}`, FORWARD_COMMENT_MAX) };
+            return this.actOnAccessRequest(approval, person, 'forward', body, 'forward the access request');
         }
         // Reassign the caller's own assignment; when they approve through a group, the group's.
         const from = approval.approvers.find((approver) => approver.id === person.id) ?? approval.approvers.find((approver) => approver.members?.some((m) => m.id === person.id));
-        const body = { reassignTo: to.id, reassignFrom: from?.id ?? person.id, comment: attributed(person, comment) };
-        await this.expectDone(await this.client.act(approval.id, 'reassign', body), 'reassign the approval');
+        const body = { reassignTo: to.id, reassignFrom: from?.id ?? person.id, comment: this.commentBy(person, comment) };
+        await this.expectDone(await this.client.act(approval.id, 'reassign', body, await this.actingAs?.(person)), 'reassign the approval');
     }
 
     /**
      * ISC refuses an action on an access request whose decision is already under way or done (400 or 404):
      * the live item then says which, so the caller hears 409 for what happened rather than ISC's refusal.
      */
-    private async actOnAccessRequest(approval: Approval, action: 'approve' | 'reject' | 'forward', body: Record<string, unknown>, what: string): Promise<void> {
-        const answer = await this.client.actOnAccessRequest(approval.id, action, body);
+    private async actOnAccessRequest(approval: Approval, person: Person, action: 'approve' | 'reject' | 'forward', body: Record<string, unknown>, what: string): Promise<void> {
+        const answer = await this.client.actOnAccessRequest(approval.id, action, body, await this.actingAs?.(person));
         if (answer.status === 400 || answer.status === 404) {
             const live = await this.getApproval(approval).then(
                 (found) => ({ found }),
@@ -262,8 +264,15 @@ export class IscSource implements ApprovalSource {
         await this.expectDone(answer, what);
     }
 
+    /** The comment ISC stores: as the approver's own (user mode, ISC records them), or attributed to them (service). */
+    private commentBy(person: Person, comment: string | undefined, max = Infinity): string | undefined {
+        return this.actingAs ? comment && truncate(comment, max) : attributed(person, comment, max);
+    }
+
     private async expectDone(answer: { status: number; body: string; headers: Record<string, string> }, action: string): Promise<void> {
         if (answer.status >= 200 && answer.status < 300) return;
+        // With the approver's own token, ISC's refusal is its verdict on them: nothing is retried as anyone else.
+        if (answer.status === 403 && this.actingAs) throw forbidden('not_approver', `Identity Security Cloud refused to let you ${action} (403).`);
         if (answer.status === 404) throw conflict('no_longer_pending', 'Identity Security Cloud no longer has this approval pending; it was completed or withdrawn.');
         if (answer.status === 400) throw badRequest('rejected_by_source', describeIscFailure(answer, action));
         throw upstream('isc_failed', describeIscFailure(answer, action));

@@ -173,6 +173,11 @@ export function toReminderMessage(message: string): string {
     return `<b>⏰ Reminder: this request is still waiting for your decision</b><br><br>${message}`;
 }
 
+/** The message for an approver who must connect their SailPoint account before deciding (ISC_DECIDE_AS=user). */
+export function withConnectLink(message: string, connectUrl: string): string {
+    return `${message}<br><br>To approve or reject here, <a href="${escapeHtml(connectUrl)}">connect your SailPoint account</a> once.`;
+}
+
 /** The requester's message when NOTIFY_REQUESTER is on. */
 export function toOutcomeMessage(approval: Approval, decision: 'approve' | 'reject', decidedBy: string, reason?: string): string {
     const done = decision === 'approve' ? 'approved' : 'rejected';

@@ -7,6 +7,8 @@ export class AppError extends Error {
         readonly status: number,
         readonly code: string,
         message: string,
+        /** Fields the answer's `error` object carries beside code and message (e.g. connectUrl). */
+        readonly details?: Record<string, string>,
     ) {
         super(message);
         this.name = 'AppError';

@@ -48,6 +48,8 @@ export class AuditStore {
                 ...(plain.reassignToEmail ? { reassignToEmail: String(plain.reassignToEmail) } : {}),
                 ...(plain.callerSubject ? { callerSubject: String(plain.callerSubject) } : {}),
                 ...(plain.callerClientId ? { callerClientId: String(plain.callerClientId) } : {}),
+                ...(plain.actedAs === 'user' || plain.actedAs === 'service' ? { actedAs: plain.actedAs as 'user' | 'service' } : {}),
+                ...(plain.actedAsIdentityId ? { actedAsIdentityId: String(plain.actedAsIdentityId) } : {}),
                 ...(plain.approverFromClaim !== undefined && plain.approverFromClaim !== null ? { approverFromClaim: plain.approverFromClaim === true || plain.approverFromClaim === 'true' } : {}),
             };
         });

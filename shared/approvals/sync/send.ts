@@ -2,14 +2,16 @@ import { createLimiter } from '../../platform/concurrency';
 import { batchesOf } from '../../platform/paging';
 import { errorMessage } from '../../platform/log';
 import { MAX_RECIPIENTS_PER_MESSAGE } from '../../moveworks/eventsClient';
-import { toReminderMessage } from '../../moveworks/message';
+import { toReminderMessage, withConnectLink } from '../../moveworks/message';
 import { ApprovalRecord, hasTexts, notifiedInStep, OpenRow, pendingRecipients } from '../../store/approvalRecord';
 import { SEND_LEASE_MS } from '../records';
 import { asListed, detached } from './record';
 import { SendQueue, SyncDependencies, SyncReport } from './syncContext';
 
+/** The send step of a poll: the Sender, which works through what rows are owed, and one row's delivery and its record. */
+
 /**
- * The send step of a poll. Sends what rows are owed, oldest first, as they are queued, at most `concurrency` at once. Once one send
+ * Sends what rows are owed, oldest first, as they are queued, at most `concurrency` at once. Once one send
  * is put off (rate limit, outage, budget spent) the rest would be too, so they are left untouched. What was
  * sent is recorded after the send gives up its place, so the next one starts while the table writes, and
  * the records of sends finishing together share a table transaction.
@@ -112,6 +114,9 @@ export class Sender implements SendQueue {
     }
 }
 
+/** Recipients of one row who get a message of their own with their connect link (see connectLinks). */
+const MAX_LINKED_RECIPIENTS = 20;
+
 /** Unavailable answers in a row taken for an outage, after which every other send is put off. */
 const UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE = 3;
 
@@ -140,11 +145,13 @@ async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord,
     const recipients = pendingRecipients(record);
     const delivery: Delivery = { record, reminders, sent: [], refused: [] };
     const batches: { message: string; emails: string[] }[] = [];
+    const links = await connectLinks(deps, recipients);
     for (const [message, emails] of [
         [record.message, recipients.filter((email) => !reminders.has(email))],
         [toReminderMessage(record.message), recipients.filter((email) => reminders.has(email))],
     ] as const) {
-        for (const batch of batchesOf(emails, MAX_RECIPIENTS_PER_MESSAGE)) batches.push({ message, emails: batch });
+        for (const batch of batchesOf(emails.filter((email) => !links.has(email)), MAX_RECIPIENTS_PER_MESSAGE)) batches.push({ message, emails: batch });
+        for (const email of emails.filter((candidate) => links.has(candidate))) batches.push({ message: withConnectLink(message, links.get(email)!), emails: [email] });
     }
     while (batches.length > 0 && !delivery.owed) {
         const { message, emails: batch } = batches.shift()!;
@@ -167,6 +174,25 @@ async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord,
         }
     }
     return delivery;
+}
+
+/**
+ * Recipients who must connect their SailPoint account before they can decide (ISC_DECIDE_AS=user) get their
+ * own message ending with their link, at most MAX_LINKED_RECIPIENTS a row: each costs a message of its own
+ * against the Moveworks rate, so the rest of a large group gets the shared message, and the link when they act.
+ */
+async function connectLinks(deps: SyncDependencies, recipients: string[]): Promise<Map<string, string>> {
+    const links = new Map<string, string>();
+    if (!deps.connectLinkFor) return links;
+    for (const email of recipients) {
+        if (links.size >= MAX_LINKED_RECIPIENTS) break;
+        const link = await deps.connectLinkFor(email).catch((error: unknown) => {
+            deps.log.warn('sync.connect_link_failed', { source: deps.source.name, error: errorMessage(error) });
+            return undefined;
+        });
+        if (link) links.set(email, link);
+    }
+    return links;
 }
 
 /** Records who was sent to or refused and gives the lease up; throws, leaving the message owed, when the table write fails. */

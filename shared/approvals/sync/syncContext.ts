@@ -24,6 +24,8 @@ export interface SyncDependencies {
     log: Logger;
     settings: SyncSettings;
     now?: () => number;
+    /** ISC_DECIDE_AS=user: the connect link of a recipient who has not connected their account, undefined for one who has. */
+    connectLinkFor?: (email: string) => Promise<string | undefined>;
 }
 
 export interface SyncReport {

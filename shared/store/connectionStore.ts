@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import { odata, RestError, TableClient } from '@azure/data-tables';
+import { TokenCipher } from '../platform/tokenCipher';
+import { unwrapTyped } from './table';
+
+/**
+ * Approvers' connections to Identity Security Cloud (ISC_DECIDE_AS=user), in the state table: one row per
+ * person (partition `isc-connection`, RowKey a digest of the normalised email) holding the ISC identity id
+ * and the refresh token, sealed (see TokenCipher) to that row; and one row per sign-in under way (partition
+ * `isc-connect-flow`, RowKey the OAuth `state`), taken once. Every change is conditional on the row's ETag.
+ */
+
+const CONNECTIONS = 'isc-connection';
+const FLOWS = 'isc-connect-flow';
+
+export interface IscConnection {
+    email: string;
+    identityId: string;
+    refreshToken: string;
+    connectedAt: number;
+    lastUsedAt: number;
+    etag: string;
+}
+
+/** A sign-in under way: whose link started it, the PKCE verifier, and a digest of the browser's cookie. */
+export interface ConnectFlow {
+    state: string;
+    email: string;
+    verifier: string;
+    browserDigest: string;
+    expiresAt: number;
+}
+
+const digestOf = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const isStatus = (error: unknown, ...statuses: number[]) => error instanceof RestError && statuses.includes(error.statusCode ?? 0);
+/** A write's new ETag, without which the next conditional write could not be guarded. */
+function writtenEtag(etag: string | undefined): string {
+    if (!etag) throw new Error('the table answered a write without an ETag');
+    return etag;
+}
+const int64 = (value: number) => ({ value: String(Math.floor(value)), type: 'Int64' as const });
+
+export class ConnectionStore {
+    private ready?: Promise<void>;
+
+    constructor(
+        private readonly table: TableClient,
+        private readonly cipher: TokenCipher,
+    ) {}
+
+    /** The person's connection, or undefined when there is none or its token no longer opens (its key was dropped). */
+    async get(email: string): Promise<IscConnection | undefined> {
+        const row = await this.read(CONNECTIONS, digestOf(email));
+        if (!row) return undefined;
+        const refreshToken = this.cipher.open(String(row.refreshToken ?? ''), this.context(email));
+        if (refreshToken === undefined) return undefined;
+        return {
+            email,
+            identityId: String(row.identityId),
+            refreshToken,
+            connectedAt: Number(row.connectedAt),
+            lastUsedAt: Number(row.lastUsedAt),
+            etag: String(row.etag),
+        };
+    }
+
+    /** Stores a new connection, replacing any earlier one of the same person (they signed in again). */
+    async connect(connection: Omit<IscConnection, 'etag'>): Promise<IscConnection> {
+        await this.ensureTable();
+        const { etag } = await this.table.upsertEntity(this.toEntity(connection), 'Replace');
+        return { ...connection, etag: writtenEtag(etag) };
+    }
+
+    /**
+     * Saves a rotated refresh token on the ETag the connection was read with: undefined when another
+     * instance changed the row first (its token is then the one to use) or the person disconnected.
+     */
+    async rotate(connection: IscConnection, refreshToken: string, usedAt: number): Promise<IscConnection | undefined> {
+        await this.ensureTable();
+        const next = { ...connection, refreshToken, lastUsedAt: usedAt };
+        try {
+            const { etag } = await this.table.updateEntity(this.toEntity(next), 'Replace', { etag: connection.etag });
+            return { ...next, etag: writtenEtag(etag) };
+        } catch (error) {
+            if (isStatus(error, 404, 412)) return undefined;
+            throw error;
+        }
+    }
+
+    /** Removes the person's connection; answers whether there was one. */
+    async disconnect(email: string): Promise<boolean> {
+        await this.ensureTable();
+        try {
+            await this.table.deleteEntity(CONNECTIONS, digestOf(email));
+            return true;
+        } catch (error) {
+            if (isStatus(error, 404)) return false;
+            throw error;
+        }
+    }
+
+    /** Removes this connection, unless it changed since it was read (the person connected again meanwhile). */
+    async remove(connection: IscConnection): Promise<void> {
+        await this.ensureTable();
+        try {
+            await this.table.deleteEntity(CONNECTIONS, digestOf(connection.email), { etag: connection.etag });
+        } catch (error) {
+            if (!isStatus(error, 404, 412)) throw error;
+        }
+    }
+
+    /** Removes connections last used before `cutoff`; answers how many. */
+    async removeUnusedBefore(cutoff: number): Promise<number> {
+        await this.ensureTable();
+        let removed = 0;
+        const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${CONNECTIONS}`} and lastUsedAt lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
+        for await (const row of rows) {
+            await this.table.deleteEntity(CONNECTIONS, String(row.rowKey)).then(
+                () => removed++,
+                (error: unknown) => {
+                    if (!isStatus(error, 404)) throw error;
+                },
+            );
+        }
+        return removed;
+    }
+
+    /** Records a sign-in under way; its verifier is sealed to its state. */
+    async startFlow(flow: ConnectFlow): Promise<void> {
+        await this.ensureTable();
+        await this.table.createEntity({
+            partitionKey: FLOWS,
+            rowKey: flow.state,
+            email: flow.email,
+            verifier: this.cipher.seal(flow.verifier, `${FLOWS}:${flow.state}`),
+            browserDigest: flow.browserDigest,
+            expiresAt: int64(flow.expiresAt),
+        });
+    }
+
+    /**
+     * The sign-in of this state, taken once: the row is deleted on the ETag it was read with, so of two
+     * callbacks with the same state at most one gets it. Undefined when unknown, already taken or altered.
+     */
+    async takeFlow(state: string): Promise<ConnectFlow | undefined> {
+        if (!/^[A-Za-z0-9_-]{16,128}$/.test(state)) return undefined;
+        const row = await this.read(FLOWS, state);
+        if (!row) return undefined;
+        try {
+            await this.table.deleteEntity(FLOWS, state, { etag: String(row.etag) });
+        } catch (error) {
+            if (isStatus(error, 404, 412)) return undefined;
+            throw error;
+        }
+        const verifier = this.cipher.open(String(row.verifier ?? ''), `${FLOWS}:${state}`);
+        if (verifier === undefined) return undefined;
+        return { state, email: String(row.email), verifier, browserDigest: String(row.browserDigest), expiresAt: Number(row.expiresAt) };
+    }
+
+    /** Removes sign-ins that expired before `cutoff` and were never completed. */
+    async removeFlowsBefore(cutoff: number): Promise<number> {
+        await this.ensureTable();
+        let removed = 0;
+        const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${FLOWS}`} and expiresAt lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
+        for await (const row of rows) {
+            await this.table.deleteEntity(FLOWS, String(row.rowKey)).then(
+                () => removed++,
+                (error: unknown) => {
+                    if (!isStatus(error, 404)) throw error;
+                },
+            );
+        }
+        return removed;
+    }
+
+    private context(email: string): string {
+        return `${CONNECTIONS}:${digestOf(email)}`;
+    }
+
+    private toEntity(connection: Omit<IscConnection, 'etag'>) {
+        return {
+            partitionKey: CONNECTIONS,
+            rowKey: digestOf(connection.email),
+            identityId: connection.identityId,
+            refreshToken: this.cipher.seal(connection.refreshToken, this.context(connection.email)),
+            connectedAt: int64(connection.connectedAt),
+            lastUsedAt: int64(connection.lastUsedAt),
+        };
+    }
+
+    private async read(partition: string, rowKey: string): Promise<(Record<string, unknown> & { etag: string }) | undefined> {
+        await this.ensureTable();
+        try {
+            return unwrapTyped(await this.table.getEntity<Record<string, unknown>>(partition, rowKey, { disableTypeConversion: true }));
+        } catch (error) {
+            if (isStatus(error, 404)) return undefined;
+            throw error;
+        }
+    }
+
+    private ensureTable(): Promise<void> {
+        this.ready ??= this.table.createTable().catch((error: unknown) => {
+            this.ready = undefined;
+            throw error;
+        });
+        return this.ready;
+    }
+}
