@@ -49,7 +49,7 @@ async function refreshed(deps: UserTokenDependencies, email: string): Promise<To
             return { accessToken: grant.accessToken, expiresIn: grant.expiresIn };
         } catch (error) {
             if (!(error instanceof RefreshRefused)) throw error;
-            const latest = await store.get(email);
+            const latest = await rotatedSince(deps, connection);
             if (latest && latest.refreshToken !== connection.refreshToken) {
                 connection = latest;
                 continue;
@@ -61,6 +61,21 @@ async function refreshed(deps: UserTokenDependencies, email: string): Promise<To
         }
     }
     throw new ConnectRequired((await deps.connectLink(email)).connectUrl);
+}
+
+/** How long a refused refresh waits for another instance that refreshed the same token to save the new one. */
+const ROTATION_SAVE_GRACE_MS = 1_000;
+
+/**
+ * The connection as stored once a refresh was refused: when it still holds the token that was refused, another
+ * instance may have used that token a moment earlier and not yet saved the rotated one, so it is read again
+ * after a grace before the connection is taken for dead.
+ */
+async function rotatedSince(deps: UserTokenDependencies, refused: IscConnection): Promise<IscConnection | undefined> {
+    const latest = await deps.store.get(refused.email);
+    if (!latest || latest.refreshToken !== refused.refreshToken) return latest;
+    await new Promise((resolve) => setTimeout(resolve, ROTATION_SAVE_GRACE_MS));
+    return deps.store.get(refused.email);
 }
 
 /**
