@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +18,16 @@ import { SimIdentity, Simulator } from './simulator/simulator';
  * list shifts under it), read answers that trickle in one byte at a time, a spell of "unknown event"
  * refusals from Moveworks, a work item whose id is not a valid table key, IdentityIQ's token endpoint hanging
  * for a whole poll, and rows left claimed by a worker that died mid-decision (some decided in IdentityIQ
- * before it died, some not).
+ * before it died, some not). Identity Security Cloud access requests run in ISC_DECIDE_AS=user on two app
+ * instances: connected approvers click through either (their access tokens expire every poll, so the two
+ * refresh the same rotated token at once), one approver is revoked halfway, two never connect.
  * At the end it checks every approval was notified at most once per recipient, and to all of them while
  * it is pending (a decision made after the first 500 of a group stops the rest), every accepted decision
  * reached IdentityIQ exactly once, no refused one did, every approval still pending in IdentityIQ is still
  * open in the table, a row left claimed is closed or decided by its approver's next click, no poll ran past
- * its budget and grace, and nothing went unhandled. Exits 1 on a violation.
+ * its budget and grace, and nothing went unhandled; for ISC, every write was the approver's own, each
+ * decision reached ISC once, nobody decided after being revoked or without connecting, and the others are still
+ * connected. Exits 1 on a violation.
  */
 
 interface Options {
@@ -78,7 +83,7 @@ async function main(): Promise<void> {
     const location = mkdtempSync(join(tmpdir(), 'soak-azurite-'));
     const port = await freePort();
     let azurite = await startAzurite({ port, location });
-    const simulator = new Simulator({ randomFaults: { rate5xx: 0.1, rate429: 0.02, seed: options.seed }, moveworksPerMinute: 1_000_000, tokenLifetimeSeconds: 30 });
+    const simulator = new Simulator({ sources: ['iiq', 'isc'], iscServiceReadOnly: true, randomFaults: { rate5xx: 0.1, rate429: 0.02, seed: options.seed }, moveworksPerMinute: 1_000_000, tokenLifetimeSeconds: 30 });
     await simulator.start();
     const expiry = setInterval(() => simulator.expireTokens(), 30_000);
     const started = Date.now();
@@ -128,6 +133,11 @@ async function main(): Promise<void> {
         // Every poll is a full sweep, so shifting pages meet the closing of unseen rows on every poll.
         FULL_SWEEP_MINUTES: '0',
         FUNCTION_KEY: '',
+        ...simulator.userOAuthSettings(),
+        ISC_APPROVAL_KINDS: 'access-requests',
+        ISC_DECIDE_AS: 'user',
+        PUBLIC_BASE_URL: 'https://soak.example.com',
+        USER_TOKEN_KEYS: `soak:${randomBytes(32).toString('base64')}`,
     });
     const functions = join(root, 'dist', 'functions');
     const host = new LocalHost({
@@ -137,6 +147,14 @@ async function main(): Promise<void> {
         log: (line) => appLog.push(line),
     });
     const url = await host.start();
+    // A second instance on the same table (its own modules, so its own token cache), as Azure scales out.
+    const secondHost = new LocalHost({
+        registrations: loadRegistrations(readdirSync(functions).filter((file) => file.endsWith('.js')).map((file) => join(functions, file))),
+        port: 0,
+        timers: false,
+        log: (line) => appLog.push(line),
+    });
+    const secondUrl = await secondHost.start();
 
     const click = async (approvalId: string, email: string, decision: 'approve' | 'reject', valid: boolean) => {
         for (let attempt = 0; ; attempt++) {
@@ -152,6 +170,38 @@ async function main(): Promise<void> {
                 continue;
             }
             clicks.push({ approvalId, status: response.status, code: body.error?.code, valid });
+            return;
+        }
+    };
+    const iscPeople = Array.from({ length: 6 }, (_, i) => simulator.isc.addIdentity({ name: `Isc.${i}`, email: `isc${i}@example.com` }));
+    // Isc.0 to Isc.3 connect; Isc.0 is revoked halfway; Isc.4 and Isc.5 never connect.
+    const connected = iscPeople.slice(0, 4);
+    const iscOwnerOf = new Map<string, string>();
+    const iscClicks: (Click & { email: string; at: number })[] = [];
+    let revokedAt = Infinity;
+    const connect = async (person: (typeof iscPeople)[number]) => {
+        for (let attempt = 0; attempt < 10; attempt++) {
+            const linked = await fetch(`${url}/api/connections/isc/link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ approverEmail: person.email }) });
+            if (linked.status !== 200) continue;
+            const connectUrl = new URL(((await linked.json()) as { connectUrl: string }).connectUrl);
+            const opened = await fetch(`${url}${connectUrl.pathname}${connectUrl.search}`, { redirect: 'manual' });
+            if (opened.status !== 302) continue;
+            const callback = new URL(simulator.isc.signIn(opened.headers.get('location')!, person.id));
+            const back = await fetch(`${url}${callback.pathname}${callback.search}`, { headers: { cookie: (opened.headers.get('set-cookie') ?? '').split(';')[0] } });
+            if (back.status === 200) return;
+        }
+        throw new Error(`${person.email} could not connect`);
+    };
+    for (const person of connected) await connect(person);
+    const iscClick = async (approvalId: string, email: string, base: string) => {
+        for (let attempt = 0; ; attempt++) {
+            const response = await fetch(`${base}/api/approvals/${approvalId}/approve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ approverEmail: email }) });
+            const body = (await response.json()) as { error?: { code: string } };
+            if ((response.status === 502 || response.status === 503) && attempt < 8) {
+                await new Promise((resolve) => setTimeout(resolve, 150));
+                continue;
+            }
+            iscClicks.push({ approvalId, status: response.status, code: body.error?.code, valid: true, email, at: Date.now() });
             return;
         }
     };
@@ -184,6 +234,16 @@ async function main(): Promise<void> {
             const item = simulator.addWorkItem({ ownerId: owner.id, requesterId: people[23].id, targetId: people[22].id });
             ownerOf.set(item.id, owner.id);
         }
+        for (let i = 0; i < 2; i++) {
+            const owner = pick(iscPeople);
+            const request = simulator.isc.addAccessRequest({ ownerId: owner.id, requestedObject: { id: `soak-role-${round}-${i}`, name: `Soak role ${round}.${i}`, type: 'ROLE' } });
+            iscOwnerOf.set(request.id, owner.id);
+        }
+        if (round === Math.floor(options.polls / 2)) {
+            simulator.isc.revokeUser(iscPeople[0].id);
+            simulator.isc.expireUserTokens(iscPeople[0].id);
+            revokedAt = Date.now();
+        }
         if (round === Math.floor(options.polls / 2)) {
             await azurite.stop();
             azurite = await startAzurite({ port, location });
@@ -203,7 +263,7 @@ async function main(): Promise<void> {
             simulator.failNext('moveworks.send', unknownEvent, unknownEvent, unknownEvent);
         }
         await poll();
-        const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => !clicked.has(id) && !completedInside.has(id));
+        const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => ownerOf.has(id) && !clicked.has(id) && !completedInside.has(id));
         if (round === 1) {
             for (const [index, approvalId] of notified.slice(0, 6).entries()) await crashMidDecision(approvalId, index % 2 === 0);
         }
@@ -221,6 +281,17 @@ async function main(): Promise<void> {
                 const approver = pick(approvers);
                 if (roll > 0.85) await Promise.all([click(approvalId, approver.email!, decision, true), click(approvalId, pick(approvers).email!, 'approve', true)]);
                 else await click(approvalId, approver.email!, decision, true);
+            }),
+        );
+        // Every connected approver's access token expires: the next clicks refresh, through both instances at once.
+        for (const person of connected) simulator.isc.expireUserTokens(person.id);
+        const iscNotified = [...iscOwnerOf.keys()].filter((id) => simulator.messagesFor(id).length > 0 && !clicked.has(id));
+        await Promise.all(
+            iscNotified.map(async (approvalId) => {
+                clicked.add(approvalId);
+                const owner = iscPeople.find((person) => person.id === iscOwnerOf.get(approvalId))!;
+                if (random() < 0.3) await Promise.all([iscClick(approvalId, owner.email!, url), iscClick(approvalId, owner.email!, secondUrl)]);
+                else await iscClick(approvalId, owner.email!, random() < 0.5 ? url : secondUrl);
             }),
         );
         say(`[soak] poll ${round + 1}/${options.polls}: ${ownerOf.size} approvals, ${new Set(simulator.messages.map((m) => m.slots.approval_id)).size} notified, ${simulator.decisions.length} decided`);
@@ -276,11 +347,36 @@ async function main(): Promise<void> {
         const record = await store.get('iiq', approvalId);
         if (record?.status !== 'open') violations.push(`approval ${approvalId}: pending in IdentityIQ, but ${record?.status ?? 'missing'} in the table`);
     }
+    const iscWrites = simulator.isc.writes.filter((write) => write.status < 300);
+    for (const write of iscWrites.filter((candidate) => candidate.kind !== 'user')) violations.push(`ISC write ${write.route} on ${write.approvalId} was made with the service credential`);
+    const iscDecided = new Map<string, number>();
+    for (const write of iscWrites) iscDecided.set(write.approvalId, (iscDecided.get(write.approvalId) ?? 0) + 1);
+    for (const [approvalId, count] of iscDecided) {
+        if (count !== 1) violations.push(`ISC approval ${approvalId}: ${count} decisions reached ISC`);
+        const accepted = iscClicks.filter((entry) => entry.approvalId === approvalId && entry.status === 200).length;
+        if (accepted !== 1) violations.push(`ISC approval ${approvalId}: decided in ISC, but ${accepted} clicks were told so`);
+    }
+    for (const write of iscWrites) {
+        if (write.identityId !== iscOwnerOf.get(write.approvalId)) violations.push(`ISC approval ${write.approvalId}: decided as ${write.identityId}, not its owner`);
+        if (write.identityId === iscPeople[0].id && write.at > revokedAt) violations.push(`ISC approval ${write.approvalId}: decided by a revoked approver`);
+    }
+    for (const entry of iscClicks) {
+        const neverConnected = !connected.some((person) => person.email === entry.email);
+        const revoked = entry.email === iscPeople[0].email && entry.at > revokedAt;
+        if ((neverConnected || revoked) && entry.status !== 403) violations.push(`ISC click by ${entry.email}, ${neverConnected ? 'never connected' : 'revoked'}, answered ${entry.status} ${entry.code ?? ''}`);
+        if (entry.status === 200 && !iscDecided.has(entry.approvalId)) violations.push(`ISC click on ${entry.approvalId} was told it approved, but nothing reached ISC`);
+        if (entry.status >= 500 && entry.status !== 502 && entry.status !== 503) violations.push(`ISC click on ${entry.approvalId} answered ${entry.status} ${entry.code}`);
+    }
+    for (const person of connected.slice(1)) {
+        const status = (await (await fetch(`${secondUrl}/api/connections/isc?approverEmail=${person.email}`)).json()) as { connected?: boolean };
+        if (status.connected !== true) violations.push(`${person.email} lost their ISC connection without being revoked`);
+    }
     if (simulator.messagesFor('bad#id').length > 0) violations.push('the work item whose id is not a table key was notified');
     const unhandledLogs = appLog.filter((line) => line.includes('"http.unhandled"')).length;
     if (unhandled + unhandledLogs > 0) violations.push(`${unhandled} unhandled errors, ${unhandledLogs} unhandled request failures`);
 
     clearInterval(expiry);
+    await secondHost.stop();
     await host.stop();
     await simulator.stop();
     await azurite.stop();
@@ -299,6 +395,10 @@ async function main(): Promise<void> {
         clicksGaveUp: clicks.filter((c) => c.status === 502 || c.status === 503).length,
         completedInsideWhilePaging: completedInside.size,
         crashedMidDecision: crashed.pending.size + crashed.decided.size,
+        iscApprovals: iscOwnerOf.size,
+        iscClicksAsUser: iscClicks.filter((entry) => entry.status === 200).length,
+        iscClicksConnectRequired: iscClicks.filter((entry) => entry.code === 'connect_required').length,
+        iscRefreshes: simulator.isc.userTokenGrants.filter((grant) => grant.grantType === 'refresh_token').length,
         longestPollMs: longestPoll,
         rateLimited429: simulator.rateLimited.length,
         violations: violations.length,
