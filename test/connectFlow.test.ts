@@ -42,7 +42,7 @@ describe('the connect flow in time', () => {
             http: new HttpClient({ timeoutMs: 5_000, maxRetries: 0, maxResponseBytes: 1_000_000 }, silentLogger),
             log: silentLogger,
             now: () => clock,
-            identityOf: async (id) => (id === sample.people.jamie.id ? { email: 'jamie.rivera@example.com', name: 'Jamie Rivera' } : undefined),
+            personOf: async (email) => ({ id: sample.people.jamie.id, name: 'Jamie Rivera', email }),
         };
     });
     afterEach(() => simulator.stop());

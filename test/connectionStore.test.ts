@@ -56,6 +56,15 @@ describe('ISC connections in the state table', () => {
         expect(await store.get('alice@example.com')).toBeUndefined();
     });
 
+    it('lets one instance at a time hold the right to refresh a connection', async () => {
+        const connected = await store.connect(alice);
+        const [one, two] = await Promise.all([store.lease(connected, 9_000), store.lease(connected, 9_000)]);
+        expect([one, two].filter((leased) => leased !== undefined)).toHaveLength(1);
+        expect((await store.get('alice@example.com'))?.refreshingUntil).toBe(9_000);
+        await store.rotate((one ?? two)!, 'refresh-alice-2', 2_000);
+        expect((await store.get('alice@example.com'))?.refreshingUntil).toBeUndefined();
+    });
+
     it('removes connections unused since the cutoff, and keeps the others', async () => {
         await store.connect(alice);
         await store.connect({ ...alice, email: 'bob@example.com', lastUsedAt: 5_000 });
@@ -67,9 +76,11 @@ describe('ISC connections in the state table', () => {
     it('gives a sign-in under way to one callback only, however many arrive at once', async () => {
         const state = randomBytes(24).toString('base64url');
         await store.startFlow({ state, email: 'alice@example.com', verifier: 'the-verifier-0123456789', browserDigest: 'digest', expiresAt: 9_000 });
-        const taken = await Promise.all([store.takeFlow(state), store.takeFlow(state), store.takeFlow(state)]);
-        expect(taken.filter((flow) => flow !== undefined)).toEqual([expect.objectContaining({ email: 'alice@example.com', verifier: 'the-verifier-0123456789' })]);
-        expect(await store.takeFlow(state)).toBeUndefined();
+        const read = await store.readFlow(state);
+        expect(read).toMatchObject({ email: 'alice@example.com', verifier: 'the-verifier-0123456789' });
+        const taken = await Promise.all([store.consumeFlow(read!), store.consumeFlow(read!), store.consumeFlow(read!)]);
+        expect(taken.filter(Boolean)).toHaveLength(1);
+        expect(await store.readFlow(state)).toBeUndefined();
     });
 
     it('keeps the PKCE verifier sealed while the sign-in is under way', async () => {
@@ -81,6 +92,6 @@ describe('ISC connections in the state table', () => {
     });
 
     it.each(['short', 'has spaces in it 0123456789', "quote'0123456789abcdef"])('knows no sign-in for a malformed state %j', async (state) => {
-        expect(await store.takeFlow(state)).toBeUndefined();
+        expect(await store.readFlow(state)).toBeUndefined();
     });
 });

@@ -70,6 +70,39 @@ describe('deciding in Identity Security Cloud as the approver', () => {
             expect(cookie).toMatch(/^isc_connect=.+/);
         });
 
+        it('sets the binding cookie HttpOnly, SameSite=Lax and Secure, for its own path only', async () => {
+            await serve();
+            const { body } = await fn.post('/api/connections/isc/link', { approverEmail: jamie });
+            const opened = await fetch(onHost(body.connectUrl), { redirect: 'manual' });
+            const attributes = (opened.headers.get('set-cookie') ?? '').split(';').slice(1).map((part) => part.trim());
+            expect(attributes).toEqual(expect.arrayContaining(['Path=/api/connections/isc', 'HttpOnly', 'SameSite=Lax', 'Secure', 'Max-Age=600']));
+        });
+
+        it('connects nobody when another SailPoint identity with the same email signs in, and keeps the approver’s own connection', async () => {
+            await serve();
+            await connect(jamie, h.iscSample.people.jamie.id);
+            const shadow = h.simulator.isc.addIdentity({ name: 'Jamie (old account)', email: jamie, correlated: false });
+            const { status } = await connect(jamie, shadow.id);
+            expect(status).toBe(403);
+            expect((await fn.get(`/api/connections/isc?approverEmail=${jamie}`)).body).toMatchObject({ connected: true, identityId: h.iscSample.people.jamie.id });
+        });
+
+        it('answers a page, not an error, when SailPoint refuses the code (too slow, or used)', async () => {
+            await serve();
+            h.simulator.isc.codeLifetimeSeconds = -1;
+            const { status, page } = await connect(jamie, h.iscSample.people.jamie.id);
+            expect(status).toBe(400);
+            expect(page).toContain('SailPoint did not accept this sign-in');
+        });
+
+        it('keeps the approver’s sign-in usable when a callback without their cookie arrives first', async () => {
+            await serve();
+            const { authorizeUrl, cookie } = await openLink(jamie);
+            const callback = h.simulator.isc.signIn(authorizeUrl, h.iscSample.people.jamie.id);
+            expect((await fetch(onHost(callback), { redirect: 'manual' })).status).toBe(403);
+            expect((await fetch(onHost(callback), { headers: { cookie }, redirect: 'manual' })).status).toBe(200);
+        });
+
         it('connects the approver who signs in as themselves, and says so', async () => {
             await serve();
             const { status, page } = await connect(jamie, h.iscSample.people.jamie.id);
@@ -170,6 +203,28 @@ describe('deciding in Identity Security Cloud as the approver', () => {
             expect(writes().map(({ route, kind, identityId }) => ({ route, kind, identityId }))).toEqual([
                 { route: 'isc.accessRequests.approve', kind: 'user', identityId: h.iscSample.people.jamie.id },
                 { route: 'isc.reject', kind: 'user', identityId: h.iscSample.people.jamie.id },
+            ]);
+        });
+
+        it('forwards and rejects access requests, and reassigns and approves generic approvals, as the approver', async () => {
+            await serve();
+            await connect(jamie, h.iscSample.people.jamie.id);
+            await connect(carol, h.iscSample.people.carol.id);
+            const [toForward, toReject] = [accessRequestFor(h.iscSample.people.jamie.id), accessRequestFor(h.iscSample.people.jamie.id)];
+            await fn.pollNow();
+            const { roleRequest, groupRequest } = h.iscSample.approvals;
+            const answers = [
+                await fn.post(`/api/approvals/${toForward.id}/reassign`, { approverEmail: jamie, reassignToEmail: 'dana.lee@example.com' }),
+                await fn.post(`/api/approvals/${toReject.id}/reject`, { approverEmail: jamie, comment: 'No' }),
+                await fn.post(`/api/approvals/${groupRequest.id}/reassign`, { approverEmail: carol, reassignToEmail: 'dana.lee@example.com' }),
+                await fn.post(`/api/approvals/${roleRequest.id}/approve`, { approverEmail: jamie }),
+            ];
+            expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+            expect(writes().map(({ route, kind, identityId }) => ({ route, kind, identityId }))).toEqual([
+                { route: 'isc.accessRequests.forward', kind: 'user', identityId: h.iscSample.people.jamie.id },
+                { route: 'isc.accessRequests.reject', kind: 'user', identityId: h.iscSample.people.jamie.id },
+                { route: 'isc.reassign', kind: 'user', identityId: h.iscSample.people.carol.id },
+                { route: 'isc.approve', kind: 'user', identityId: h.iscSample.people.jamie.id },
             ]);
         });
 

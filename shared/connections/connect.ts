@@ -1,5 +1,6 @@
 import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { exchangeCode, UserOAuthClient } from '../isc/oauth';
+import { exchangeCode, RefreshRefused, UserOAuthClient } from '../isc/oauth';
+import { Person } from '../model';
 import { normalizeEmail } from '../platform/email';
 import { HttpClient } from '../platform/http';
 import { Logger } from '../platform/log';
@@ -13,8 +14,9 @@ import { ConnectionStore } from '../store/connectionStore';
  *    that names the approver;
  * 2. `start`: opening it records a single-use `state` with the PKCE verifier and a digest of a cookie set
  *    in this browser, and redirects to ISC's authorize endpoint;
- * 3. `finish`: the callback takes the state once, checks the cookie, exchanges the code with the verifier,
- *    and stores the connection only if the identity that signed in is the approver the link was made for.
+ * 3. `finish`: the callback checks the cookie, takes the state once, exchanges the code with the verifier,
+ *    and stores the connection only if the identity that signed in is the one the app acts as for the
+ *    approver the link was made for.
  * The ticket can be forwarded harmlessly: whoever opens it must still sign in to ISC as that approver.
  */
 
@@ -42,8 +44,8 @@ export interface ConnectDependencies {
     http: HttpClient;
     log: Logger;
     now: () => number;
-    /** The identity behind an ISC identity id, read with the service credential. */
-    identityOf: (identityId: string) => Promise<{ email?: string; name: string } | undefined>;
+    /** The ISC identity an action by this email acts as (the source's own look-up, with the service credential). */
+    personOf: (email: string) => Promise<Person>;
 }
 
 /** A refusal the browser is shown as a small page: the status, and a sentence saying why. */
@@ -132,23 +134,30 @@ export async function finish(deps: ConnectDependencies, query: { code?: string; 
     const { settings, store, now, log } = deps;
     if (query.error) throw new ConnectRefused(400, 'SailPoint did not sign you in, so nothing was connected. Open the connect link from chat to try again.');
     if (!query.state || !query.code) throw new ConnectRefused(400, 'This page expects to be opened by SailPoint after you sign in. Open the connect link from chat.');
-    const flow = await store.takeFlow(query.state);
+    const flow = await store.readFlow(query.state);
     if (!flow) throw new ConnectRefused(400, 'This sign-in was already used or is unknown. Open the connect link from chat again.');
-    if (!browserCookie || !timingSafeEqual(digestOf(browserCookie), Buffer.from(flow.browserDigest, 'hex'))) {
+    // The cookie first: a callback from another browser must not use up the approver's own sign-in.
+    const expected = Buffer.from(flow.browserDigest, 'hex');
+    const given = digestOf(browserCookie ?? '');
+    if (!browserCookie || expected.length !== given.length || !timingSafeEqual(given, expected)) {
         throw new ConnectRefused(403, 'This sign-in was started in another browser. Open the connect link from chat in this browser.');
     }
+    if (!(await store.consumeFlow(flow))) throw new ConnectRefused(400, 'This sign-in was already used or is unknown. Open the connect link from chat again.');
     if (now() > flow.expiresAt) throw new ConnectRefused(400, 'This sign-in took longer than 10 minutes. Open the connect link from chat again.');
-    const grant = await exchangeCode(deps.http, settings.oauth, query.code, flow.verifier, redirectUri(settings));
+    const grant = await exchangeCode(deps.http, settings.oauth, query.code, flow.verifier, redirectUri(settings)).catch((error: unknown) => {
+        if (error instanceof RefreshRefused) throw new ConnectRefused(400, 'SailPoint did not accept this sign-in (it may have taken too long). Open the connect link from chat again.');
+        throw error;
+    });
     if (!grant.identityId || !grant.refreshToken) throw new ConnectRefused(502, 'SailPoint signed you in without saying who you are or without a refresh token, so nothing was connected. Tell an administrator.');
-    const identity = await deps.identityOf(grant.identityId);
-    const signedInEmail = identity?.email === undefined ? undefined : normalizeEmail(identity.email);
-    if (signedInEmail !== flow.email) {
+    // The identity the app acts for under this email (as every action resolves it) must be the one that signed in.
+    const approver = await deps.personOf(flow.email).catch(() => undefined);
+    if (approver?.id !== grant.identityId) {
         log.warn('connection.mismatch', { identityId: grant.identityId });
         throw new ConnectRefused(403, 'You signed in to SailPoint as someone other than the approver this link was made for, so nothing was connected.');
     }
     await store.connect({ email: flow.email, identityId: grant.identityId, refreshToken: grant.refreshToken, connectedAt: now(), lastUsedAt: now() });
     log.info('connection.connected', { identityId: grant.identityId });
-    return { name: identity?.name ?? flow.email };
+    return { name: approver.name };
 }
 
 /** The cookie that clears the binding once the callback has used it. */

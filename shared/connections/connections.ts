@@ -1,5 +1,6 @@
 import { Config, IscUserConfig } from '../config';
 import { IscClient, IscCredential } from '../isc/client';
+import { findIscPerson } from '../isc/source';
 import { Person } from '../model';
 import { HttpClient } from '../platform/http';
 import { Logger } from '../platform/log';
@@ -47,7 +48,7 @@ export interface ConnectionsDependencies {
     http: HttpClient;
     log: Logger;
     now: () => number;
-    identityOf: (identityId: string) => Promise<{ email?: string; name: string } | undefined>;
+    personOf: (email: string) => Promise<Person>;
 }
 
 export function createConnections(deps: ConnectionsDependencies): Connections {
@@ -76,10 +77,11 @@ export function createConnections(deps: ConnectionsDependencies): Connections {
             return removed;
         },
         start: (ticket) => start({ settings, store, now }, ticket),
-        finish: (query, cookie) => finish({ settings, store, http, log, now, identityOf: deps.identityOf }, query, cookie),
+        finish: (query, cookie) => finish({ settings, store, http, log, now, personOf: deps.personOf }, query, cookie),
         async credentialFor(person) {
             const connection = await store.get(person.email);
-            if (!connection) throw new ConnectRequired((await connectLink(person.email)).connectUrl);
+            // Connected as another identity than the one this email now resolves to: that token is not theirs to use.
+            if (!connection || connection.identityId !== person.id) throw new ConnectRequired((await connectLink(person.email)).connectUrl);
             // Keyed by the connection, so a token cached for an earlier one is never used for a new one.
             const { key, fetch } = userCredential(tokenDeps, person.email);
             return { key: `${key}:${connection.connectedAt}`, fetch, holder: `${person.name}'s own token` };
@@ -98,5 +100,5 @@ export function connectionsFrom(config: Config, client: IscClient, http: HttpCli
     const user = config.isc?.user;
     if (!config.isc || !user) return undefined;
     const store = new ConnectionStore(openTable(config.storage, config.storage.tableName, config.http.timeoutMs), new TokenCipher(user.tokenKeys));
-    return createConnections({ user, iscBaseUrl: config.isc.baseUrl, store, http, log, now, identityOf: (id) => client.identity(id) });
+    return createConnections({ user, iscBaseUrl: config.isc.baseUrl, store, http, log, now, personOf: (email) => findIscPerson(client, email) });
 }

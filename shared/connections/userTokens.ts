@@ -1,19 +1,15 @@
 import { refreshAccess, RefreshRefused, UserOAuthClient } from '../isc/oauth';
-import { AppError } from '../platform/errors';
-import { HttpClient } from '../platform/http';
+import { AppError, UpstreamError } from '../platform/errors';
+import { currentDeadline, HttpClient } from '../platform/http';
 import { Logger } from '../platform/log';
 import { TokenGrant } from '../platform/tokens';
-import { ConnectionStore, IscConnection } from '../store/connectionStore';
+import { ConnectionStore } from '../store/connectionStore';
 
 /**
  * The approver's own ISC access token (ISC_DECIDE_AS=user), for the token cache: each fetch refreshes the
  * stored connection. The cache keeps the token until shortly before it expires and fetches once per person
- * at a time in this instance; a rotated refresh token is saved on the row's ETag, so two instances
- * refreshing together keep whichever token ISC issued last that was saved, and the other retries with it.
+ * at a time in this instance; across instances a lease on the row lets one refresh at a time (see refreshed).
  */
-
-/** The last-used time is written at most this often when ISC does not rotate the refresh token. */
-const TOUCH_EVERY_MS = 86_400_000;
 
 export interface UserTokenDependencies {
     store: ConnectionStore;
@@ -38,59 +34,46 @@ export function userCredential(deps: UserTokenDependencies, email: string): { ke
     return { key: `isc-user:${deps.oauth.baseUrl}:${email}`, fetch: () => refreshed(deps, email) };
 }
 
+/** How long an instance may hold the right to refresh a connection: a refresh is one token request. */
+const REFRESH_LEASE_MS = 20_000;
+/** How often an instance waiting for another's refresh reads the row again, and for how long at most. */
+const LEASE_CHECK_MS = 100;
+const MAX_LEASE_WAIT_MS = 25_000;
+
+/**
+ * A fresh access token for the approver. One instance at a time refreshes a connection: it takes a lease on
+ * the row (on its ETag) and uses the stored refresh token only then, so ISC never sees a token twice and
+ * rotation cannot lose the connection; the others wait for the lease to end and then refresh with the
+ * token it saved. A refresh ISC refuses while holding the lease is the connection's end.
+ */
 async function refreshed(deps: UserTokenDependencies, email: string): Promise<TokenGrant> {
-    const { store, log } = deps;
-    let connection = await store.get(email);
-    // Twice at most: once more with the token another instance rotated in while this one refreshed.
-    for (let attempt = 0; attempt < 2 && connection; attempt++) {
+    const { store, log, now } = deps;
+    const waitUntil = Math.min(Date.now() + MAX_LEASE_WAIT_MS, currentDeadline() ?? Infinity);
+    for (;;) {
+        const connection = await store.get(email);
+        if (!connection) break;
+        const leased = (connection.refreshingUntil ?? 0) > now() ? undefined : await store.lease(connection, now() + REFRESH_LEASE_MS);
+        if (!leased) {
+            if (Date.now() >= waitUntil) throw new UpstreamError('Identity Security Cloud', "Another instance is still refreshing the approver's SailPoint token; try again in a moment.");
+            await new Promise((resolve) => setTimeout(resolve, LEASE_CHECK_MS));
+            continue;
+        }
+        let grant;
         try {
-            const grant = await refreshAccess(deps.http, deps.oauth, connection.refreshToken);
-            await keep(deps, connection, grant.refreshToken);
-            return { accessToken: grant.accessToken, expiresIn: grant.expiresIn };
+            grant = await refreshAccess(deps.http, deps.oauth, leased.refreshToken);
         } catch (error) {
-            if (!(error instanceof RefreshRefused)) throw error;
-            const latest = await rotatedSince(deps, connection);
-            if (latest && latest.refreshToken !== connection.refreshToken) {
-                connection = latest;
-                continue;
+            if (!(error instanceof RefreshRefused)) {
+                await store.rotate(leased, leased.refreshToken, leased.lastUsedAt).catch(() => undefined);
+                throw error;
             }
             // Revoked, expired or the user disabled: the connection is dead; the person connects again.
-            if (latest) await store.remove(latest);
-            log.warn('connection.refresh_refused', { identityId: connection.identityId });
+            await store.remove(leased);
+            log.warn('connection.refresh_refused', { identityId: leased.identityId });
             break;
         }
+        // Saving the token gives the lease up; a row changed meanwhile (disconnected, connected again) keeps its own.
+        if (!(await store.rotate(leased, grant.refreshToken ?? leased.refreshToken, now()))) log.info('connection.rotation_lost', { identityId: leased.identityId });
+        return { accessToken: grant.accessToken, expiresIn: grant.expiresIn };
     }
     throw new ConnectRequired((await deps.connectLink(email)).connectUrl);
-}
-
-/** How long a refused refresh waits for another instance that refreshed the same token to save the new one. */
-const ROTATION_SAVE_GRACE_MS = 1_000;
-
-/**
- * The connection as stored once a refresh was refused: when it still holds the token that was refused, another
- * instance may have used that token a moment earlier and not yet saved the rotated one, so it is read again
- * after a grace before the connection is taken for dead.
- */
-async function rotatedSince(deps: UserTokenDependencies, refused: IscConnection): Promise<IscConnection | undefined> {
-    const latest = await deps.store.get(refused.email);
-    if (!latest || latest.refreshToken !== refused.refreshToken) return latest;
-    await new Promise((resolve) => setTimeout(resolve, ROTATION_SAVE_GRACE_MS));
-    return deps.store.get(refused.email);
-}
-
-/**
- * Saves a rotated refresh token, or notes the use once a day. A write lost to another instance is tried
- * again while the row still holds the token this refresh used (the other only noted a use); once it holds
- * another token, that instance rotated too and its token stays.
- */
-async function keep(deps: UserTokenDependencies, used: IscConnection, rotated: string | undefined): Promise<void> {
-    const now = deps.now();
-    const isRotated = rotated !== undefined && rotated !== used.refreshToken;
-    if (!isRotated && now - used.lastUsedAt < TOUCH_EVERY_MS) return;
-    let current: IscConnection | undefined = used;
-    for (let attempt = 0; attempt < 3 && current?.refreshToken === used.refreshToken; attempt++) {
-        if (await deps.store.rotate(current, isRotated ? rotated : used.refreshToken, now)) return;
-        current = await deps.store.get(used.email);
-    }
-    if (isRotated) deps.log.info('connection.rotation_lost', { identityId: used.identityId });
 }

@@ -156,12 +156,6 @@ export class IscClient {
         return parsed.data;
     }
 
-    /** One identity by id, correlated or not: its email and name, or undefined when ISC has none with that id. */
-    async identity(id: string): Promise<{ email?: string; name: string } | undefined> {
-        const [row] = (await this.findIdentities(`id eq ${quoteFilterValue(id)}`, { uncorrelated: true, limit: 1 })).filter((candidate) => candidate.id === id);
-        return row ? { email: row.emailAddress ?? undefined, name: row.name ?? row.id } : undefined;
-    }
-
     /** A token for the API, through the cache: with a cache of its own, the caller learns whether ISC issues one now. */
     token(): Promise<string> {
         return this.tokens.get(this.tokenKey, () => this.fetchToken());

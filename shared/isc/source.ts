@@ -194,20 +194,8 @@ export class IscSource implements ApprovalSource {
         );
     }
 
-    /**
-     * Correlated identities first, as ISC lists them by default; only when none has the email, the
-     * uncorrelated ones too, so an approver ISC has not correlated (it notifies them) can still act.
-     */
-    async findPersonByEmail(email: string): Promise<Person> {
-        const withEmail = async (uncorrelated: boolean) =>
-            (await this.client.findIdentities(`email eq ${quoteFilterValue(email)}`, { uncorrelated })).filter((row) => normalizeEmail(row.emailAddress ?? '') === email);
-        let matches = await withEmail(false);
-        if (matches.length === 0) matches = await withEmail(true);
-        if (matches.length === 0) throw forbidden('unknown_approver', `No Identity Security Cloud identity has the email ${email}.`);
-        if (matches.length > 1) {
-            throw forbidden('ambiguous_approver', `More than one Identity Security Cloud identity has the email ${email}; ask an ISC administrator to make it unique.`);
-        }
-        return { id: matches[0].id, name: matches[0].name ?? matches[0].id, email };
+    findPersonByEmail(email: string): Promise<Person> {
+        return findIscPerson(this.client, email);
     }
 
     async isApprover(approval: Approval, person: Person): Promise<boolean> {
@@ -291,6 +279,23 @@ export class IscSource implements ApprovalSource {
         }
         return emails;
     }
+}
+
+/**
+ * The ISC identity with this email, as every action resolves it: correlated identities first, as ISC lists
+ * them by default; only when none has the email, the uncorrelated ones too, so an approver ISC has not
+ * correlated (it notifies them) can still act. More than one is refused rather than guessed.
+ */
+export async function findIscPerson(client: IscClient, email: string): Promise<Person> {
+    const withEmail = async (uncorrelated: boolean) =>
+        (await client.findIdentities(`email eq ${quoteFilterValue(email)}`, { uncorrelated })).filter((row) => normalizeEmail(row.emailAddress ?? '') === email);
+    let matches = await withEmail(false);
+    if (matches.length === 0) matches = await withEmail(true);
+    if (matches.length === 0) throw forbidden('unknown_approver', `No Identity Security Cloud identity has the email ${email}.`);
+    if (matches.length > 1) {
+        throw forbidden('ambiguous_approver', `More than one Identity Security Cloud identity has the email ${email}; ask an ISC administrator to make it unique.`);
+    }
+    return { id: matches[0].id, name: matches[0].name ?? matches[0].id, email };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface IscConnection {
     refreshToken: string;
     connectedAt: number;
     lastUsedAt: number;
+    /** While an instance refreshes the token (see lease): others wait for it rather than use the same token. */
+    refreshingUntil?: number;
     etag: string;
 }
 
@@ -60,6 +62,7 @@ export class ConnectionStore {
             refreshToken,
             connectedAt: Number(row.connectedAt),
             lastUsedAt: Number(row.lastUsedAt),
+            ...(row.refreshingUntil ? { refreshingUntil: Number(row.refreshingUntil) } : {}),
             etag: String(row.etag),
         };
     }
@@ -69,6 +72,21 @@ export class ConnectionStore {
         await this.ensureTable();
         const { etag } = await this.table.upsertEntity(this.toEntity(connection), 'Replace');
         return { ...connection, etag: writtenEtag(etag) };
+    }
+
+    /**
+     * Takes the right to refresh this connection until `until`, on the ETag it was read with: undefined when
+     * another instance changed the row first (it may be refreshing). Saving the token (rotate) gives it up.
+     */
+    async lease(connection: IscConnection, until: number): Promise<IscConnection | undefined> {
+        await this.ensureTable();
+        try {
+            const { etag } = await this.table.updateEntity({ ...this.toEntity(connection), refreshingUntil: int64(until) }, 'Replace', { etag: connection.etag });
+            return { ...connection, refreshingUntil: until, etag: writtenEtag(etag) };
+        } catch (error) {
+            if (isStatus(error, 404, 412)) return undefined;
+            throw error;
+        }
     }
 
     /**
@@ -115,10 +133,11 @@ export class ConnectionStore {
         let removed = 0;
         const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${CONNECTIONS}`} and lastUsedAt lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
         for await (const row of rows) {
-            await this.table.deleteEntity(CONNECTIONS, String(row.rowKey)).then(
+            // On the listed row's ETag: a connection made again or used since the query stays.
+            await this.table.deleteEntity(CONNECTIONS, String(row.rowKey), { etag: row.etag }).then(
                 () => removed++,
                 (error: unknown) => {
-                    if (!isStatus(error, 404)) throw error;
+                    if (!isStatus(error, 404, 412)) throw error;
                 },
             );
         }
@@ -138,23 +157,29 @@ export class ConnectionStore {
         });
     }
 
-    /**
-     * The sign-in of this state, taken once: the row is deleted on the ETag it was read with, so of two
-     * callbacks with the same state at most one gets it. Undefined when unknown, already taken or altered.
-     */
-    async takeFlow(state: string): Promise<ConnectFlow | undefined> {
+    /** The sign-in of this state, or undefined when unknown, already taken or altered; `consumeFlow` takes it. */
+    async readFlow(state: string): Promise<(ConnectFlow & { etag: string }) | undefined> {
         if (!/^[A-Za-z0-9_-]{16,128}$/.test(state)) return undefined;
         const row = await this.read(FLOWS, state);
         if (!row) return undefined;
-        try {
-            await this.table.deleteEntity(FLOWS, state, { etag: String(row.etag) });
-        } catch (error) {
-            if (isStatus(error, 404, 412)) return undefined;
-            throw error;
-        }
         const verifier = this.cipher.open(String(row.verifier ?? ''), `${FLOWS}:${state}`);
         if (verifier === undefined) return undefined;
-        return { state, email: String(row.email), verifier, browserDigest: String(row.browserDigest), expiresAt: Number(row.expiresAt) };
+        return { state, email: String(row.email), verifier, browserDigest: String(row.browserDigest), expiresAt: Number(row.expiresAt), etag: String(row.etag) };
+    }
+
+    /**
+     * Takes the sign-in once: the row is deleted on the ETag it was read with, so of two callbacks with the
+     * same state at most one gets true.
+     */
+    async consumeFlow(flow: { state: string; etag: string }): Promise<boolean> {
+        await this.ensureTable();
+        try {
+            await this.table.deleteEntity(FLOWS, flow.state, { etag: flow.etag });
+            return true;
+        } catch (error) {
+            if (isStatus(error, 404, 412)) return false;
+            throw error;
+        }
     }
 
     /** Removes sign-ins that expired before `cutoff` and were never completed. */
