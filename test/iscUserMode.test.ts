@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../shared/config';
 import { connectionStatus, connectLink } from '../shared/contract';
+import { IscClient } from '../shared/isc/client';
+import { HttpClient } from '../shared/platform/http';
+import { silentLogger } from '../shared/platform/log';
+import { Pacer } from '../shared/platform/pacer';
+import { TokenCache } from '../shared/platform/tokens';
 import { FunctionHost, startFunctionHost } from './support/functionHost';
 import { Harness, startHarness } from './support/harness';
 
@@ -303,5 +309,26 @@ describe('deciding in Identity Security Cloud as the approver', () => {
             const answer = await fn.post(`/api/approvals/${h.iscSample.approvals.roleRequest.id}/approve`, { approverEmail: jamie });
             expect(answer.body.error.code).toBe('connect_required');
         });
+    });
+});
+
+describe('the service credential in user mode', () => {
+    it('refuses to carry an ISC write itself, even if a caller forgot the approver’s credential', async () => {
+        const config = loadConfig({
+            ISC_BASE_URL: 'http://127.0.0.1:9',
+            ISC_CLIENT_ID: 'pat',
+            ISC_CLIENT_SECRET: 'secret',
+            MOVEWORKS_EVENT_ID: 'event',
+            MOVEWORKS_API_KEY: 'key',
+            AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+            ISC_DECIDE_AS: 'user',
+            ISC_USER_CLIENT_ID: 'user-client',
+            ISC_USER_CLIENT_SECRET: 'user-secret',
+            ISC_AUTHORIZE_URL: 'https://acme.login.sailpoint.com/oauth/authorize',
+            PUBLIC_BASE_URL,
+            USER_TOKEN_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+        });
+        const client = new IscClient(config.isc!, new HttpClient(config.http, silentLogger), new TokenCache(), new Pacer(10, 10_000));
+        await expect(client.act('a'.repeat(32), 'approve', {})).rejects.toThrow('needs the approver credential');
     });
 });

@@ -189,6 +189,8 @@ export class IscClient {
             if (answer.status === 429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
             return answer;
         };
+        // In user mode the service credential only reads: a write without the approver's credential is a bug, not a fallback.
+        if (method === 'POST' && this.config.user && !as) throw new Error('an ISC write in ISC_DECIDE_AS=user mode needs the approver credential');
         const credential = as ?? { key: this.tokenKey, fetch: () => this.fetchToken(), holder: "the app's token: check ISC_CLIENT_ID and ISC_CLIENT_SECRET" };
         const answer = await this.tokens.withToken(credential.key, credential.fetch, send);
         if (answer.status === 401) throw new UpstreamError(SYSTEM, `Identity Security Cloud refused ${credential.holder} twice`, 401);

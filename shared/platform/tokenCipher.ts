@@ -65,9 +65,4 @@ export class TokenCipher {
             return undefined;
         }
     }
-
-    /** Whether a sealed text was sealed with a key other than the current one (to re-seal it on next use). */
-    isStale(sealed: string): boolean {
-        return sealed.split('.')[0] !== this.keys[0].id;
-    }
 }
