@@ -363,7 +363,8 @@ async function main(): Promise<void> {
     for (const entry of iscClicks) {
         const neverConnected = !connected.some((person) => person.email === entry.email);
         const revoked = entry.email === iscPeople[0].email && entry.at > revokedAt;
-        if ((neverConnected || revoked) && entry.status !== 403) violations.push(`ISC click by ${entry.email}, ${neverConnected ? 'never connected' : 'revoked'}, answered ${entry.status} ${entry.code ?? ''}`);
+        // 403 connect_required, or 409 while a second click of theirs holds the row; never a decision.
+        if ((neverConnected || revoked) && entry.status !== 403 && entry.status !== 409) violations.push(`ISC click by ${entry.email}, ${neverConnected ? 'never connected' : 'revoked'}, answered ${entry.status} ${entry.code ?? ''}`);
         if (entry.status === 200 && !iscDecided.has(entry.approvalId)) violations.push(`ISC click on ${entry.approvalId} was told it approved, but nothing reached ISC`);
         if (entry.status >= 500 && entry.status !== 502 && entry.status !== 503) violations.push(`ISC click on ${entry.approvalId} answered ${entry.status} ${entry.code}`);
     }
