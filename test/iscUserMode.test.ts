@@ -101,6 +101,16 @@ describe('deciding in Identity Security Cloud as the approver', () => {
             expect(page).toContain('SailPoint did not accept this sign-in');
         });
 
+        it('answers a page saying SailPoint could not be reached when the code exchange fails, logged as that and not as a crash', async () => {
+            await serve();
+            const { authorizeUrl, cookie } = await openLink(jamie);
+            h.simulator.failNext('isc.token', { status: 503 });
+            const { status, page } = await signIn(authorizeUrl, h.iscSample.people.jamie.id, cookie);
+            expect(status).toBe(502);
+            expect(page).toContain('SailPoint could not be reached');
+            expect(fn.logged.filter((line) => line.includes('http.unhandled'))).toEqual([]);
+        });
+
         it('keeps the approver’s sign-in usable when a callback without their cookie arrives first', async () => {
             await serve();
             const { authorizeUrl, cookie } = await openLink(jamie);

@@ -4,7 +4,7 @@ import { clearedFlowCookie, ConnectRefused, FLOW_COOKIE } from '../connections/c
 import { Connections } from '../connections/connections';
 import { escapeHtml } from '../moveworks/escape';
 import { actingEmail } from '../platform/email';
-import { notFound } from '../platform/errors';
+import { notFound, UpstreamError } from '../platform/errors';
 import { errorMessage, jsonLogger } from '../platform/log';
 import { parseConnectionInput } from './actionInput';
 import { toErrorAnswer } from './httpAnswers';
@@ -62,10 +62,13 @@ export async function answerConnectCallback(request: HttpRequest, context: Invoc
 
 function browserRefusal(error: unknown, context: InvocationContext): HttpResponseInit {
     if (error instanceof ConnectRefused) return page(error.status, error.reason);
+    if (error instanceof UpstreamError) {
+        jsonLogger(context).warn('connection.upstream_failed', { status: error.status, error: errorMessage(error) });
+        return page(502, 'SailPoint could not be reached to finish connecting your account. Open the connect link from chat again in a minute.');
+    }
     const answer = toErrorAnswer(error, jsonLogger(context));
-    const body = answer.jsonBody as { error?: { message?: string } } | undefined;
-    if (!body?.error) jsonLogger(context).error('connection.failed', { error: errorMessage(error) });
-    return page(answer.status ?? 500, body?.error?.message ?? 'Something went wrong; open the connect link from chat again.');
+    const body = answer.jsonBody as { error: { message: string } };
+    return page(answer.status ?? 500, body.error.message);
 }
 
 /** A small page: the sentence, escaped, and nothing that could run. */
