@@ -185,6 +185,18 @@ describe('npm run check', () => {
         expect(fix).toMatch(new RegExp(`^try ISC_API_VERSION=${other} `));
     });
 
+    it('in ISC_DECIDE_AS=user, checks ISC_AUTHORIZE_URL against the tenant\'s /oauth/info, naming the right one', async () => {
+        await begin();
+        const user = { ...h.simulator.userOAuthSettings(), ISC_DECIDE_AS: 'user', PUBLIC_BASE_URL: 'https://approvals.example.com', USER_TOKEN_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}` };
+        const name = 'Identity Security Cloud: the sign-in approvers connect through (ISC_AUTHORIZE_URL)';
+        expect(lineOf((await check(user)).lines, name)).toMatch(/^ok /);
+        const wrong = await check({ ...user, ISC_AUTHORIZE_URL: 'https://other.login.sailpoint.com/oauth/authorize' });
+        expect(failure(wrong.lines, name)).toEqual({
+            cause: `ISC_AUTHORIZE_URL is not the tenant's authorizeEndpoint, ${h.simulator.baseUrl}/oauth/authorize`,
+            fix: `set ISC_AUTHORIZE_URL to ${h.simulator.baseUrl}/oauth/authorize`,
+        });
+    });
+
     it('answers 404 at the token endpoint with the IIQ_BASE_URL shape, not the plugin', async () => {
         await begin();
         const { lines } = await check({ IIQ_BASE_URL: `${h.simulator.baseUrl}/identityiq` });

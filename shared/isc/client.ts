@@ -156,6 +156,13 @@ export class IscClient {
         return parsed.data;
     }
 
+    /** The tenant's OAuth endpoints (`{base}/oauth/info`, no token needed): where its users sign in. */
+    async authorizeEndpoint(): Promise<string | undefined> {
+        const answer = await this.http.send({ system: SYSTEM, method: 'GET', url: `${this.config.baseUrl}/oauth/info`, retry: 'idempotent', headers: { Accept: 'application/json' } });
+        const info = z.object({ authorizeEndpoint: z.string() }).passthrough().safeParse(parseJsonBody(this.expectOk(answer, 'read its OAuth endpoints')));
+        return info.success ? info.data.authorizeEndpoint : undefined;
+    }
+
     /** A token for the API, through the cache: with a cache of its own, the caller learns whether ISC issues one now. */
     token(): Promise<string> {
         return this.tokens.get(this.tokenKey, () => this.fetchToken());

@@ -242,6 +242,15 @@ async function iscChecks(isc: IscConfig, client: IscClient, issued: string[], bu
             }),
         );
     }
+    const user = isc.user;
+    if (user) {
+        checks.push(
+            await attempt("Identity Security Cloud: the sign-in approvers connect through (ISC_AUTHORIZE_URL)", budgetMs, explainIsc(budgetMs, { scope: 'none', path: '/oauth/info', version: isc.apiVersion }), async () => {
+                const endpoint = await client.authorizeEndpoint();
+                if (endpoint && endpoint !== user.authorizeUrl) throw new CheckFailure({ cause: `ISC_AUTHORIZE_URL is not the tenant's authorizeEndpoint, ${endpoint}`, fix: `set ISC_AUTHORIZE_URL to ${endpoint}` });
+            }),
+        );
+    }
     checks.push(
         await attempt('Identity Security Cloud: look up one identity', budgetMs, explainIsc(budgetMs, { scope: 'idn:identity:read', path: iscApiPath(isc.apiVersion, ISC_COLLECTIONS.identities), version: isc.apiVersion }), async () => {
             await client.findIdentities(undefined, { limit: 1 });
