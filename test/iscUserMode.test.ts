@@ -204,6 +204,23 @@ describe('deciding in Identity Security Cloud as the approver', () => {
         });
     });
 
+    describe('notifying a large group', () => {
+        it('gives 20 unconnected members of a group of 60 their own link and the other 40 the shared message, each once', async () => {
+            h = await startHarness({ simulator: { sources: ['isc'], iscServiceReadOnly: true } });
+            const members = Array.from({ length: 60 }, (_, i) => h.simulator.isc.addIdentity({ name: `Member ${i}`, email: `member${i}@example.com` }));
+            const group = h.simulator.isc.addGroup('Big reviewers', members.map((member) => member.id));
+            const approval = h.simulator.isc.addApproval({ name: 'Access Request: Big group', requesterId: h.iscSample.people.allen.id, requesteeId: h.iscSample.people.amy.id, assignedTo: [{ kind: 'group', id: group.id }] });
+            fn = await startFunctionHost({ ...h.settings, ...h.simulator.userOAuthSettings(), ISC_DECIDE_AS: 'user', PUBLIC_BASE_URL, USER_TOKEN_KEYS: `k1:${randomBytes(32).toString('base64')}` });
+            await fn.pollNow();
+            const sent = h.simulator.messagesFor(approval.id);
+            const recipients = sent.flatMap((message) => message.recipients);
+            expect(new Set(recipients).size).toBe(60);
+            expect(recipients).toHaveLength(60);
+            expect(sent.filter((message) => message.message.includes('connect your SailPoint account'))).toHaveLength(20);
+            expect(sent.filter((message) => message.message.includes('connect your SailPoint account')).every((message) => message.recipients.length === 1)).toBe(true);
+        });
+    });
+
     describe('deciding', () => {
         const accessRequestFor = (ownerId: string) =>
             h.simulator.isc.addAccessRequest({ ownerId, requesterId: h.iscSample.people.allen.id, requestedForId: h.iscSample.people.amy.id, name: 'Ledger', requestedObject: { id: 'ledger-role', name: 'Ledger', type: 'ROLE' } });

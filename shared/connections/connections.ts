@@ -27,7 +27,7 @@ export interface Connections {
     status(email: string): Promise<ConnectionStatus>;
     /** The connect link of an approver who has not connected, for their notification; undefined when they have. */
     linkIfNotConnected(email: string): Promise<string | undefined>;
-    /** Deletes the person's stored tokens and forgets their cached access token; answers whether they were connected. */
+    /** Deletes the person's stored tokens (every instance then refuses their writes: see credentialFor); answers whether they were connected. */
     disconnect(email: string): Promise<boolean>;
     start(ticket: string): Promise<{ location: string; cookie: string }>;
     finish(query: { code?: string; state?: string; error?: string }, browserCookie: string | undefined): Promise<{ name: string }>;

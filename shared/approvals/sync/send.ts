@@ -6,7 +6,7 @@ import { toReminderMessage, withConnectLink } from '../../moveworks/message';
 import { ApprovalRecord, hasTexts, notifiedInStep, OpenRow, pendingRecipients } from '../../store/approvalRecord';
 import { SEND_LEASE_MS } from '../records';
 import { asListed, detached } from './record';
-import { SendQueue, SyncDependencies, SyncReport } from './syncContext';
+import { SendQueue, SyncDependencies, SyncReport, TABLE_CONCURRENCY } from './syncContext';
 
 /** The send step of a poll: the Sender, which works through what rows are owed, and one row's delivery and its record. */
 
@@ -114,8 +114,9 @@ export class Sender implements SendQueue {
     }
 }
 
-/** Recipients of one row who get a message of their own with their connect link (see connectLinks). */
+/** Recipients of one row who get a message of their own with their connect link, and how many are checked (see connectLinks). */
 const MAX_LINKED_RECIPIENTS = 20;
+const MAX_RECIPIENTS_CHECKED = 200;
 
 /** Unavailable answers in a row taken for an outage, after which every other send is put off. */
 const UNAVAILABLE_IN_A_ROW_IS_AN_OUTAGE = 3;
@@ -180,17 +181,24 @@ async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord,
  * Recipients who must connect their SailPoint account before they can decide (ISC_DECIDE_AS=user) get their
  * own message ending with their link, at most MAX_LINKED_RECIPIENTS a row: each costs a message of its own
  * against the Moveworks rate, so the rest of a large group gets the shared message, and the link when they act.
+ * Their connections are read TABLE_CONCURRENCY at a time, and no more than MAX_RECIPIENTS_CHECKED of them, so a
+ * group of thousands costs a bounded number of reads however many of them are connected.
  */
 async function connectLinks(deps: SyncDependencies, recipients: string[]): Promise<Map<string, string>> {
     const links = new Map<string, string>();
-    if (!deps.connectLinkFor) return links;
-    for (const email of recipients) {
+    const linkFor = deps.connectLinkFor;
+    if (!linkFor) return links;
+    for (const batch of batchesOf(recipients.slice(0, MAX_RECIPIENTS_CHECKED), TABLE_CONCURRENCY)) {
+        const found = await Promise.all(
+            batch.map((email) =>
+                linkFor(email).catch((error: unknown) => {
+                    deps.log.warn('sync.connect_link_failed', { source: deps.source.name, error: errorMessage(error) });
+                    return undefined;
+                }),
+            ),
+        );
+        for (const [index, link] of found.entries()) if (link && links.size < MAX_LINKED_RECIPIENTS) links.set(batch[index], link);
         if (links.size >= MAX_LINKED_RECIPIENTS) break;
-        const link = await deps.connectLinkFor(email).catch((error: unknown) => {
-            deps.log.warn('sync.connect_link_failed', { source: deps.source.name, error: errorMessage(error) });
-            return undefined;
-        });
-        if (link) links.set(email, link);
     }
     return links;
 }
