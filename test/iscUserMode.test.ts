@@ -328,6 +328,15 @@ describe('deciding in Identity Security Cloud as the approver', () => {
             expect(audit.body.entries[0]).toMatchObject({ action: 'approve', result: 'approved', actedAs: 'user', actedAsIdentityId: h.iscSample.people.jamie.id });
         });
 
+        it('records a decision ISC refused as attempted with the approver’s own token, with their ISC identity', async () => {
+            await serve({ FUNCTION_KEY: 'function-key-0123456789', MASTER_KEY: 'master-key-for-audit-0123456789' });
+            await connect(jamie, h.iscSample.people.jamie.id);
+            h.simulator.failNext('isc.approve', { status: 403, body: JSON.stringify({ detailCode: '403 Forbidden', messages: [{ text: 'not allowed' }] }) });
+            await fn.post(`/api/approvals/${h.iscSample.approvals.roleRequest.id}/approve`, { approverEmail: jamie });
+            const audit = await fn.get('/api/audit', { 'x-functions-key': 'master-key-for-audit-0123456789' });
+            expect(audit.body.entries[0]).toMatchObject({ action: 'approve', result: 'not_approver', actedAs: 'user', actedAsIdentityId: h.iscSample.people.jamie.id });
+        });
+
         it('stops deciding for someone who disconnected, in every instance at once', async () => {
             await serve();
             await connect(jamie, h.iscSample.people.jamie.id);

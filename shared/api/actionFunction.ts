@@ -35,7 +35,6 @@ export async function answerAction<Input extends ActionInput>(
     let result: string;
     let source: AuditEntry['source'];
     let caller: Caller | undefined;
-    let actedAs: Pick<AuditEntry, 'actedAs' | 'actedAsIdentityId'> = {};
     try {
         app = getApp();
         caller = await app.authenticate(request.headers.get('authorization'));
@@ -44,7 +43,6 @@ export async function answerAction<Input extends ActionInput>(
         answer = { status: 200, jsonBody: done };
         result = done.status;
         source = done.source;
-        actedAs = await actedAsFor(app, done.source, input.approverEmail);
     } catch (error) {
         answer = toErrorAnswer(error, log);
         result = error instanceof AppError ? error.code : 'internal_error';
@@ -55,6 +53,8 @@ export async function answerAction<Input extends ActionInput>(
         const approvalId = (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128);
         // A refused action does not say its source; the table does, when the app notified the approval.
         source ??= isAcceptableApprovalId(approvalId) ? await app.sourceOf(approvalId).catch(() => undefined) : undefined;
+        // A refused attempt records the credential too: ISC's own refusal of the approver's token is evidence as well.
+        const actedAs = source && input ? await actedAsFor(app, source, input.approverEmail) : {};
         const entry: AuditEntry = {
             at: Date.now(),
             requestId: context.invocationId,
@@ -77,7 +77,7 @@ export async function answerAction<Input extends ActionInput>(
     return answer;
 }
 
-/** Whose credential the source saw: with ISC_DECIDE_AS=user an ISC write is the approver's own, as their connection's identity. */
+/** Whose credential the source saw or would see: with ISC_DECIDE_AS=user an ISC write is the approver's own, as their connection's identity. */
 async function actedAsFor(app: App, source: AuditEntry['source'], email: string): Promise<Pick<AuditEntry, 'actedAs' | 'actedAsIdentityId'>> {
     if (source !== 'isc' || !app.connections) return { actedAs: 'service' };
     const { identityId } = await app.connections.status(email).catch(() => ({ identityId: undefined }));
