@@ -25,6 +25,10 @@ import { IncomingMessage } from 'node:http';
  * on every route; on a write route ISC enforces its own rules (only a current approver may act, else 403) and
  * records that user as the one who decided. `serviceReadOnly` makes the client-credentials token a read-only
  * one: every write route refuses it 403. Every write attempt made with a valid token is kept in `writes`.
+ * Identity AI recommendations (`POST /recommendations/v1/request`, scope `iai:decisions:manage`): the verdict
+ * `recommend()` set for an identity and access item, else MAYBE for a known identity and NOT_FOUND for an
+ * unknown one; 403 when `identityAi` is off, as on a tenant without the feature. The requests of each call
+ * answered 200 are kept in `recommendationRequests`.
  * The sign-in pages and /oauth/info are not API exchanges (ISC serves the first on its login host) and are
  * left out of `exchanges`.
  */
@@ -176,7 +180,17 @@ export type IscRoute =
     | 'isc.accessRequests.pending'
     | 'isc.accessRequests.approve'
     | 'isc.accessRequests.reject'
-    | 'isc.accessRequests.forward';
+    | 'isc.accessRequests.forward'
+    | 'isc.recommendations';
+
+/** Identity AI's verdict on an identity having an access item: NOT_FOUND when it does not know the identity. */
+export type IscRecommendation = 'YES' | 'NO' | 'MAYBE' | 'NOT_FOUND';
+
+/** One pair a recommendation request asks about, as its body names it. */
+export interface IscRecommendationRequest {
+    identityId: string;
+    item: { id: string; type: IscAccessType };
+}
 
 /** One request the tenant answered and its answer, as sent over the wire. */
 export interface IscExchange {
@@ -210,6 +224,8 @@ const TENANT_ID = 'a3a4a5a6-0000-4000-8000-000000000000';
 const derivedHexId = (...parts: string[]) => createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 const asUuid = (hex: string) => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 
+const recommendationKey = (identityId: string, itemId: string) => `${identityId}\u0000${itemId}`;
+
 /** A collection parameter such as `limit`: `fallback` when absent, undefined when not a whole number. */
 const wholeNumber = (value: string | null, fallback: number) => (value === null ? fallback : /^\d+$/.test(value) ? Number(value) : undefined);
 
@@ -233,6 +249,19 @@ const ACCESS_REQUEST_SORT_FIELDS: Record<string, (approval: IscAccessRequestAppr
     created: (approval) => approval.created,
     modified: (approval) => approval.modified,
 };
+const ACCESS_TYPES: readonly IscAccessType[] = ['ENTITLEMENT', 'ACCESS_PROFILE', 'ROLE'];
+const RECOMMENDATION_FLAGS = ['excludeInterpretations', 'includeTranslationMessages', 'includeDebugInformation', 'prescribeMode'];
+
+/** A `requests` entry of a recommendation request, only the fields ISC reads; undefined when one is missing or of the wrong type. */
+function recommendationRequest(value: unknown): IscRecommendationRequest | undefined {
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { identityId, item } = value as Record<string, unknown>;
+    if (typeof identityId !== 'string' || typeof item !== 'object' || item === null) return undefined;
+    const { id, type } = item as Record<string, unknown>;
+    const accessType = ACCESS_TYPES.find((known) => known === type);
+    return typeof id === 'string' && accessType ? { identityId, item: { id, type: accessType } } : undefined;
+}
+
 const READ_APPROVALS = ['idn:access-request-approvals:read', 'idn:access-request-approvals:manage'];
 const MANAGE_APPROVALS = ['idn:access-request-approvals:manage'];
 /** Any one of these scopes lets a token use the route (SailPoint's spec lists them per operation). */
@@ -248,6 +277,8 @@ const ROUTE_SCOPES: Record<Exclude<IscRoute, OAuthRoute>, string[]> = {
     'isc.accessRequests.approve': MANAGE_APPROVALS,
     'isc.accessRequests.reject': MANAGE_APPROVALS,
     'isc.accessRequests.forward': MANAGE_APPROVALS,
+    // A read despite its name: it asks for verdicts and changes nothing, so a read-only token may call it.
+    'isc.recommendations': ['iai:decisions:manage'],
 };
 /** The routes of the OAuth server rather than the API: no bearer token, no scope. */
 type OAuthRoute = 'isc.token' | 'isc.authorize' | 'isc.signIn' | 'isc.info';
@@ -333,7 +364,7 @@ export class IscTenant {
     /** Whether the API client's identity has the ORG_ADMIN user level, which listing the whole org's access-request approvals needs. */
     orgAdmin = true;
     /** The scopes the API client's personal access token carries; a request needing one it lacks is refused 403. */
-    readonly scopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read']);
+    readonly scopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read', 'iai:decisions:manage']);
     tokenLifetimeSeconds = 750;
     maxPer10Seconds = 100;
     readonly rateLimited: number[] = [];
@@ -343,7 +374,7 @@ export class IscTenant {
     /** When set, the only redirect URIs the user client has registered; unset, any http(s) URL is accepted. */
     userRedirectUris?: string[];
     /** The scopes a user's access token carries. */
-    readonly userScopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read']);
+    readonly userScopes = new Set(['idn:access-request-approvals:read', 'idn:access-request-approvals:manage', 'idn:identity:read', 'iai:decisions:manage']);
     userTokenLifetimeSeconds = 3600;
     /** How long a refresh token works after it is issued, checked when it is used. */
     refreshTokenLifetimeSeconds = 30 * 86_400;
@@ -353,7 +384,7 @@ export class IscTenant {
     rotateRefreshTokens = true;
     /** Reusing a replaced refresh token also revokes every token of that sign-in (the OAuth security BCP's reuse detection). */
     refreshReuseRevokesFamily = false;
-    /** The client-credentials token is read-only (as a PAT without a manage scope): every write route refuses it 403. */
+    /** The client-credentials token is read-only (as a PAT without `idn:access-request-approvals:manage`): every write route refuses it 403. */
     serviceReadOnly = false;
     /** Every token granted to the user client, in order. */
     readonly userTokenGrants: IscUserTokenGrant[] = [];
@@ -361,6 +392,10 @@ export class IscTenant {
     readonly signIns: { identityId: string; redirectUri: string; at: number }[] = [];
     /** Every write attempt made with a valid token, in order, with whose token it was. */
     readonly writes: IscWrite[] = [];
+    /** Whether the tenant has Identity AI; without it the recommendations route answers 403. */
+    identityAi = true;
+    /** The requests of each recommendations call answered 200, in order. */
+    readonly recommendationRequests: IscRecommendationRequest[][] = [];
     /** Access tokens: a service token has no identity; a user's carries the identity and the sign-in (code) it descends from. */
     private readonly tokens = new Map<string, { clientId: string; expiresAt: number; identityId?: string; grantId?: string }>();
     private readonly codes = new Map<string, AuthorizationRequest & { identityId: string; issuedAt: number; used: boolean }>();
@@ -368,6 +403,8 @@ export class IscTenant {
     private readonly starts = new Map<string, number[]>();
     /** Access-request approval id -> the id of the generic approval that mirrors it. */
     private readonly genericMirrors = new Map<string, string>();
+    /** The verdicts `recommend()` set, by identity and access item. */
+    private readonly recommendations = new Map<string, { recommendation: IscRecommendation; interpretations: string[] }>();
     /** The X-Total-Count lists answer, given the true one: lets a spec give a stale count. */
     reportedTotal?: (total: number) => number;
     /** Lets a spec change the generic Approval JSON of an item, as a tenant answering an unexpected shape would. */
@@ -541,6 +578,11 @@ export class IscTenant {
         return mirror;
     }
 
+    /** What Identity AI answers for this identity and access item (of any type), with the sentences explaining it. */
+    recommend(identityId: string, itemId: string, recommendation: IscRecommendation, interpretations: string[] = []): void {
+        this.recommendations.set(recommendationKey(identityId, itemId), { recommendation, interpretations: [...interpretations] });
+    }
+
     clearExchanges(): void {
         this.exchanges.length = 0;
     }
@@ -595,6 +637,7 @@ export class IscTenant {
         if (method === 'GET' && rest === '/identities') return 'isc.identities';
         if (method === 'GET' && /^\/generic-approvals\/[^/]+$/.test(rest)) return 'isc.get';
         if (method === 'GET' && rest === '/access-request-approvals/pending') return 'isc.accessRequests.pending';
+        if (method === 'POST' && rest === '/recommendations/request') return 'isc.recommendations';
         const decision = /^\/access-request-approvals\/[^/]+\/(approve|reject|forward)$/.exec(rest)?.[1];
         if (decision && method === 'POST') return `isc.accessRequests.${decision}` as IscRoute;
         const action = /^\/generic-approvals\/[^/]+\/(approve|reject|comments|reassign)$/.exec(rest)?.[1];
@@ -650,12 +693,14 @@ export class IscTenant {
             case 'isc.accessRequests.reject':
             case 'isc.accessRequests.forward':
                 return this.decideAccessRequest(route, id, body, actor);
+            case 'isc.recommendations':
+                return this.recommendationsFor(body);
             default:
                 return this.act(route, id, body, actor);
         }
     }
 
-    /** The service token's scopes: without any manage scope when it is read-only. */
+    /** The service token's scopes: without the approvals manage scope when it is read-only. */
     private serviceScopes(): Set<string> {
         return this.serviceReadOnly ? new Set([...this.scopes].filter((scope) => !MANAGE_APPROVALS.includes(scope))) : this.scopes;
     }
@@ -906,6 +951,30 @@ export class IscTenant {
     private onBehalfOf(comment: string | undefined): string | undefined {
         const email = /on behalf of .*<([^<>]+)>\)$/.exec(comment ?? '')?.[1]?.toLowerCase();
         return email ? [...this.identities.values()].find((identity) => identity.email?.toLowerCase() === email)?.id : undefined;
+    }
+
+    /** `RecommendationResponseDto`: one answer per request, in the order asked, each echoing its request. */
+    private recommendationsFor(body: string): IscAnswer {
+        if (!this.identityAi) return errorResponse(403, 'Identity AI is not enabled for this tenant.');
+        const input = jsonObject(body);
+        if (!input || !Array.isArray(input.requests)) return errorResponse(400, 'requests must be a list of {identityId, item: {id, type}}');
+        const badFlag = RECOMMENDATION_FLAGS.find((name) => input[name] !== undefined && input[name] !== null && typeof input[name] !== 'boolean');
+        if (badFlag) return errorResponse(400, `${badFlag} must be a boolean`);
+        const requests: IscRecommendationRequest[] = [];
+        for (const [index, entry] of (input.requests as unknown[]).entries()) {
+            const request = recommendationRequest(entry);
+            if (!request) return errorResponse(400, `requests[${index}] needs a string identityId and an item with a string id and a type of ${ACCESS_TYPES.join(', ')}`);
+            requests.push(request);
+        }
+        this.recommendationRequests.push(requests);
+        const withInterpretations = input.excludeInterpretations !== true;
+        return json({
+            response: requests.map((request) => {
+                const set = this.recommendations.get(recommendationKey(request.identityId, request.item.id));
+                const recommendation = set?.recommendation ?? (this.identities.has(request.identityId) ? 'MAYBE' : 'NOT_FOUND');
+                return { request, recommendation, interpretations: withInterpretations ? (set?.interpretations ?? []) : [], translationMessages: [] };
+            }),
+        });
     }
 
     private listPendingAccessRequests(url: URL): IscAnswer {

@@ -105,7 +105,8 @@ export function seedIscSampleData(simulator: Simulator) {
 /**
  * ISC access-request approvals for the demo, on the people of `seedIscSampleData`: one with a
  * separation-of-duties conflict, one that needs a reason to reject (forwarded once, with a sunset and a
- * privilege level), and one that is also mirrored as a generic approval.
+ * privilege level), and one that is also mirrored as a generic approval. Identity AI advises against the
+ * first and for the last, and has no verdict (MAYBE) on the second, so the demo shows each.
  */
 export function seedAccessRequestSampleData(simulator: Simulator, people: ReturnType<typeof seedIscSampleData>['people']) {
     const isc = simulator.isc;
@@ -180,5 +181,10 @@ export function seedAccessRequestSampleData(simulator: Simulator, people: Return
         modified: now - hour,
     });
     const mirror = isc.mirrorAsGeneric(mirrored.id);
+    isc.recommend(amy.id, sodConflict.requestedObject.id, 'NO', ['Not approved in the last 6 months.', 'Only 3% of identities with the same department have this access.']);
+    isc.recommend(amy.id, mirrored.requestedObject.id, 'YES', [
+        '82% of identities with the same manager have this access.',
+        '75% of identities with the same department have this access.',
+    ]);
     return { accessRequests: { sodConflict, reasonRequired, mirrored }, mirror };
 }

@@ -188,6 +188,7 @@ export class Simulator {
         'isc.accessRequests.approve': 0,
         'isc.accessRequests.reject': 0,
         'isc.accessRequests.forward': 0,
+        'isc.recommendations': 0,
         'caller.configuration': 0,
         'caller.keys': 0,
     };
