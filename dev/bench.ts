@@ -381,7 +381,8 @@ async function approveLatency(connectionString: string, options: Options): Promi
 
 async function accessRequestBurst(connectionString: string, options: Options): Promise<Row[]> {
     const run = await medianPollOfNew(connectionString, options, { sources: ['isc'] }, 'addAccessRequests', iscCalls);
-    // Round trips that cannot overlap: the access-request list, the generic list, the owner look-ups (four at once), then the sends in waves.
+    // Round trips that cannot overlap: the access-request list, the generic list, the owner look-ups (four at once; the
+    // recommendations are asked beside them), then the sends in waves.
     const limitMs = options.latency * (2 + Math.ceil(options.n / 50 / 4) + Math.ceil(options.n / options.concurrency));
     return [
         {
@@ -398,7 +399,7 @@ async function accessRequestBurst(connectionString: string, options: Options): P
             unit: 'calls',
             limit: 1.1,
             target: '≤ 1.1',
-            note: `${run.calls} calls for ${options.n} approvals of ${options.n} owners (${run.made('isc.identities')} identity look-ups)`,
+            note: `${run.calls} calls for ${options.n} approvals of ${options.n} owners (${run.made('isc.identities')} identity look-ups, ${run.made('isc.recommendations')} Identity AI recommendation calls)`,
         },
     ];
 }

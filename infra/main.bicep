@@ -43,6 +43,12 @@ param iscIdPattern string = '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0
 param iscMaxPer10Seconds int = 90
 @description('Which ISC approvals come into chat: access-requests, generic, or both (comma list).')
 param iscApprovalKinds string = 'access-requests,generic'
+@description('on: access-request messages show SailPoint Identity AI\'s recommendation (the PAT needs iai:decisions:manage). off: never asked.')
+@allowed([
+  'on'
+  'off'
+])
+param iscRecommendations string = 'on'
 @description('service: ISC writes go through the service PAT. user: approvers connect their own SailPoint account and decide with their own token (docs/isc-decide-as-user.md); the next five parameters are then required.')
 @allowed([
   'service'
@@ -322,6 +328,7 @@ module functionApp 'modules/functionApp.bicep' = {
       ISC_ID_PATTERN: iscIdPattern
       ISC_MAX_PER_10_SECONDS: string(iscMaxPer10Seconds)
       ISC_APPROVAL_KINDS: iscApprovalKinds
+      ISC_RECOMMENDATIONS: iscRecommendations
       ISC_DECIDE_AS: iscDecideAs
       ISC_USER_CLIENT_ID: userMode ? iscUserClientId : ''
       ISC_USER_CLIENT_SECRET: secretReference.iscUser

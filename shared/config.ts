@@ -1,73 +1,12 @@
 import { z } from 'zod';
 import { isSafeKeyUrl } from './platform/keyUrl';
-import { parseSchedule } from './platform/ncrontab';
+import { baseUrl, flag, integer, ncrontab, optionalText, pattern, setting } from './platform/settingValues';
 import { parseTokenKeys, TokenKey } from './platform/tokenCipher';
 
 /**
  * Every app setting the app reads, in one schema. A bad or missing setting stops start-up with one
  * message naming every problem, so an operator fixes them all in one pass.
  */
-
-const optionalText = z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
-
-const baseUrl = z
-    .string()
-    .trim()
-    .refine((value) => /^https?:\/\/[^\s/]+/i.test(value) && URL.canParse(value), 'must be an absolute URL starting with https:// (or http://)')
-    .transform((value) => value.replace(/\/+$/, ''));
-
-/** A setting read from text: empty means the default; `read` answers the value, or undefined with `problem`. */
-function setting<T>(defaultValue: T, problem: string, read: (text: string) => T | undefined) {
-    return z
-        .string()
-        .trim()
-        .optional()
-        .transform((value, ctx) => {
-            if (value === undefined || value === '') return defaultValue;
-            const parsed = read(value);
-            if (parsed !== undefined) return parsed;
-            ctx.addIssue({ code: 'custom', message: problem });
-            return z.NEVER;
-        });
-}
-
-const integer = (defaultValue: number, min: number, max: number) =>
-    setting(defaultValue, `must be a whole number from ${min} to ${max}`, (text) => {
-        const parsed = Number(text);
-        return Number.isInteger(parsed) && parsed >= min && parsed <= max ? parsed : undefined;
-    });
-
-const flag = (defaultValue: boolean) =>
-    setting(defaultValue, 'must be true or false', (text) => (/^(true|1|yes)$/i.test(text) ? true : /^(false|0|no)$/i.test(text) ? false : undefined));
-
-const pattern = (defaultValue: string) =>
-    setting(new RegExp(defaultValue), 'must be a valid regular expression', (text) => {
-        try {
-            return new RegExp(text);
-        } catch {
-            return undefined;
-        }
-    });
-
-/** An NCRONTAB schedule (six fields, seconds first) that the timer trigger can read, checked by the same parser the local host runs. */
-const ncrontab = (defaultValue: string) =>
-    z
-        .string()
-        .trim()
-        .optional()
-        .transform((value, ctx) => {
-            if (value === undefined || value === '') return defaultValue;
-            try {
-                parseSchedule(value);
-                return value;
-            } catch (error) {
-                ctx.addIssue({ code: 'custom', message: `must be a six-field NCRONTAB schedule (seconds first), e.g. "${defaultValue}": ${error instanceof Error ? error.message : String(error)}` });
-                return z.NEVER;
-            }
-        });
 
 /** The kinds of ISC approval the app can bring into chat. */
 export const ISC_APPROVAL_KINDS = ['access-requests', 'generic'] as const;
@@ -106,6 +45,7 @@ export const settingsSchema = z.object({
     ISC_ID_PATTERN: pattern('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'),
     ISC_MAX_PER_10_SECONDS: integer(90, 1, 10_000),
     ISC_APPROVAL_KINDS: iscKinds,
+    ISC_RECOMMENDATIONS: setting<boolean>(true, 'must be on or off', (text) => ({ on: true, off: false })[text.toLowerCase() as 'on' | 'off']),
     ISC_DECIDE_AS: setting<'service' | 'user'>('service', 'must be service or user', (text) => (['service', 'user'] as const).find((mode) => mode === text.toLowerCase())),
     ISC_USER_CLIENT_ID: optionalText,
     ISC_USER_CLIENT_SECRET: optionalText,
@@ -211,6 +151,8 @@ export interface IscConfig {
     maxPer10Seconds: number;
     /** Which kinds the app lists and acts on, in a fixed order (access requests first). */
     kinds: IscApprovalKind[];
+    /** ISC_RECOMMENDATIONS: Identity AI's recommendation on access-request messages (never asked of v3, which has no such API). */
+    recommendations: boolean;
     /** ISC_DECIDE_AS=user: writes are made with each approver's own token, through their connection. */
     user?: IscUserConfig;
 }
@@ -341,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                       idPattern: s.ISC_ID_PATTERN,
                       maxPer10Seconds: s.ISC_MAX_PER_10_SECONDS,
                       kinds: s.ISC_APPROVAL_KINDS,
+                      recommendations: s.ISC_RECOMMENDATIONS && s.ISC_API_VERSION !== 'v3',
                       ...(s.ISC_DECIDE_AS === 'user' && s.ISC_USER_CLIENT_ID && s.ISC_USER_CLIENT_SECRET && s.ISC_AUTHORIZE_URL && s.PUBLIC_BASE_URL && s.USER_TOKEN_KEYS
                           ? {
                                 user: {

@@ -26,6 +26,8 @@ export const actionResult = z.object({
     source: z.enum(['iiq', 'isc']),
     /** A sentence a chat bot can show as is. */
     message: z.string(),
+    /** On a decision: SailPoint Identity AI's recommendation that the approver's message showed (ISC access requests). */
+    recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
 });
 
 export const healthBody = z.object({
@@ -57,6 +59,8 @@ export const pendingApproval = z.object({
     notifiedAt: z.number().optional(),
     /** When the source expires the approval (epoch ms), if it says. */
     dueAt: z.number().optional(),
+    /** SailPoint Identity AI's recommendation for an ISC access request, when it gave one. */
+    recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
 });
 
 export const pendingList = z.object({ approvals: z.array(pendingApproval), total: z.number(), nextOffset: z.number().optional() });
@@ -79,10 +83,12 @@ export const auditEntry = z.object({
     callerClientId: z.string().optional(),
     /** True when the approver came from the token's signed email claim rather than from the request. */
     approverFromClaim: z.boolean().optional(),
-    /** Whose credential the source saw: the approver's own (`user`, ISC_DECIDE_AS=user) or the app's (`service`); on actions that reached it. */
+    /** Whose credential the source saw or would see: the approver's own (`user`, ISC_DECIDE_AS=user) or the app's (`service`). */
     actedAs: z.enum(['user', 'service']).optional(),
     /** The ISC identity the write was made as, with `user`. */
     actedAsIdentityId: z.string().optional(),
+    /** On a decision: the recommendation the approver's message showed, to find decisions made against it. */
+    recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
 });
 
 export const auditPage = z.object({ entries: z.array(auditEntry), nextPageToken: z.string().optional() });

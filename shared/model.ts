@@ -40,6 +40,14 @@ export interface ApprovalLine {
     endDate?: number;
 }
 
+/** SailPoint Identity AI's view of an access request: whether it recommends the access, and the sentences that say why. */
+export interface Recommendation {
+    verdict: 'YES' | 'NO' | 'MAYBE';
+    reasons: string[];
+}
+
+export const ACCESS_ITEM_TYPES = ['ENTITLEMENT', 'ACCESS_PROFILE', 'ROLE'] as const;
+
 export interface ApprovalComment {
     author?: string;
     text: string;
@@ -91,6 +99,10 @@ export interface Approval {
     forwarded?: { from?: string; to?: string; by?: string; at?: number; comment?: string };
     /** Separation-of-duties conflicts the request would create: the policy, and the conflicting access on each side. */
     conflicts?: { policy: string; left: string[]; right: string[] }[];
+    /** The access requested, as the source names it (ISC `requestedObject`): what a recommendation is asked for. */
+    accessItem?: { id: string; type: (typeof ACCESS_ITEM_TYPES)[number] };
+    /** The source's recommendation, when it gave one (see ApprovalSource.recommend). */
+    recommendation?: Recommendation;
 }
 
 /** What names one approval to its source: the id, and the kind when the source has several. */
@@ -141,6 +153,12 @@ export interface ApprovalSource {
     comment?(approval: Approval, person: Person, text: string): Promise<void>;
     /** False for the kinds of approval the source cannot comment on even though it has `comment`. */
     canComment?(ref: ApprovalRef): boolean;
+    /**
+     * The source's recommendation for each of these approvals that has one, by approval id; absent when the
+     * source gives none. Never throws, and ends within a few seconds whatever the source does, since a
+     * recommendation must never hold a message back.
+     */
+    recommend?(approvals: Approval[]): Promise<Map<string, Recommendation>>;
     /** Hands the person's part of the approval to someone else; absent when the source cannot. */
     reassign?(approval: Approval, person: Person, to: Person, comment?: string): Promise<void>;
 }

@@ -85,6 +85,17 @@ describe('app settings', () => {
         });
     });
 
+    it('shows Identity AI recommendations unless ISC_RECOMMENDATIONS=off, and never asks v3, which has no such API', () => {
+        const isc = { ...valid, ISC_BASE_URL: 'https://acme.api.identitynow.com', ISC_CLIENT_ID: 'pat-id', ISC_CLIENT_SECRET: 'pat-secret' };
+        expect(loadConfig(isc).isc?.recommendations).toBe(true);
+        expect(loadConfig({ ...isc, ISC_RECOMMENDATIONS: 'OFF' }).isc?.recommendations).toBe(false);
+        expect(loadConfig({ ...isc, ISC_API_VERSION: 'v3', ISC_APPROVAL_KINDS: 'access-requests' }).isc?.recommendations).toBe(false);
+    });
+
+    it('refuses ISC_RECOMMENDATIONS other than on or off, naming it', () => {
+        expect(problemsOf({ ...valid, ISC_RECOMMENDATIONS: 'yes please' })).toEqual(['ISC_RECOMMENDATIONS: must be on or off']);
+    });
+
     describe('ISC_DECIDE_AS=user', () => {
         const isc = { ...valid, ISC_BASE_URL: 'https://acme.api.identitynow.com', ISC_CLIENT_ID: 'pat-id', ISC_CLIENT_SECRET: 'pat-secret' };
         const user = {

@@ -85,7 +85,7 @@ describe.each([
         await fn.pollNow();
         await post(request.id, 'approve', { approverEmail: jamie });
         const resourcePaths = paths().filter((path) => path !== '/oauth/token');
-        const layout = setting === undefined ? /^\/(access-request-approvals|generic-approvals|identities)\/v1(\/|$)/ : /^\/v2025\/(access-request-approvals|generic-approvals|identities)(\/|$)/;
+        const layout = setting === undefined ? /^\/(access-request-approvals|generic-approvals|identities|recommendations)\/v1(\/|$)/ : /^\/v2025\/(access-request-approvals|generic-approvals|identities|recommendations)(\/|$)/;
         expect(resourcePaths.length).toBeGreaterThan(0);
         expect(resourcePaths.filter((path) => !layout.test(path))).toEqual([]);
         expect(h.simulator.isc.exchanges.filter((exchange) => exchange.status === 404)).toEqual([]);

@@ -31,11 +31,17 @@ const methods: Record<string, (...args: never[]) => unknown> = {
             });
         }
     },
-    /** ISC access-request approvals, each with an owner of its own: the worst case for looking owners up. */
+    /**
+     * ISC access-request approvals, each with an owner of its own (the worst case for looking owners up), for
+     * someone Identity AI knows, a third of them with a verdict, so the poll asks for recommendations as in a tenant with it.
+     */
     addAccessRequests(count: number) {
+        const requestedFor = simulator.isc.addIdentity({ name: 'Requested For', email: 'requested.for@example.com' });
+        const verdicts = ['YES', 'NO', 'MAYBE'] as const;
         for (let i = 0; i < count; i++) {
             const owner = simulator.isc.addIdentity({ name: `Owner ${i}`, email: `owner${i}@example.com` });
-            simulator.isc.addAccessRequest({ ownerId: owner.id, name: `Role ${i}`, requestedObject: { id: `role-${i}`, name: `Role ${i}`, type: 'ROLE' } });
+            simulator.isc.addAccessRequest({ ownerId: owner.id, requestedForId: requestedFor.id, name: `Role ${i}`, requestedObject: { id: `role-${i}`, name: `Role ${i}`, type: 'ROLE' } });
+            if (i % 3 === 0) simulator.isc.recommend(requestedFor.id, `role-${i}`, verdicts[(i / 3) % 3], ['75% of identities with the same department have this access.']);
         }
     },
     addWorkItems(count: number, ownerId: string, targetId: string) {

@@ -35,11 +35,12 @@ export async function answerAction<Input extends ActionInput>(
     let result: string;
     let source: AuditEntry['source'];
     let caller: Caller | undefined;
+    let done: ActionResult | undefined;
     try {
         app = getApp();
         caller = await app.authenticate(request.headers.get('authorization'));
         input = await parse(request, app.config.decisions, caller?.email);
-        const done = await run(app, input);
+        done = await run(app, input);
         answer = { status: 200, jsonBody: done };
         result = done.status;
         source = done.source;
@@ -71,6 +72,7 @@ export async function answerAction<Input extends ActionInput>(
             ...(caller?.clientId ? { callerClientId: caller.clientId.slice(0, 256) } : {}),
             ...(caller ? { approverFromClaim: caller.email !== undefined } : {}),
             ...actedAs,
+            ...(done?.recommendation ? { recommendation: done.recommendation } : {}),
         };
         await app.audit.append(entry).catch((error: unknown) => log.error('audit.not_written', { approvalId: entry.approvalId, error: errorMessage(error) }));
     }

@@ -46,7 +46,8 @@ export async function decide(deps: ActionDependencies, request: DecisionRequest)
 async function recordDecision(deps: ActionDependencies, request: DecisionRequest, { source, record, person, approval }: Authorized): Promise<ActionResult> {
     const now = deps.now ?? Date.now;
     const status = request.decision === 'approve' ? 'approved' : 'rejected';
-    const answer = (message: string): ActionResult => ({ status, approvalId: record.id, source: source.name, message });
+    const shown = record.recommendation ? { recommendation: record.recommendation.verdict } : {};
+    const answer = (message: string): ActionResult => ({ status, approvalId: record.id, source: source.name, message, ...shown });
     const after: Aftermath = source.stepsAfterDecision ? await aftermath(deps, source, approval) : { kind: 'complete' };
     if (after.kind === 'next-step' || after.kind === 'same-step') {
         const { live } = after;

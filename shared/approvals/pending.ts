@@ -29,6 +29,7 @@ export async function pendingFor(
                     approvers: texts.approverNames,
                     ...(notifiedAt > 0 ? { notifiedAt } : {}),
                     ...(texts.dueAt !== undefined ? { dueAt: texts.dueAt } : {}),
+                    ...(texts.recommendation ? { recommendation: texts.recommendation.verdict } : {}),
                 },
             ];
         }),

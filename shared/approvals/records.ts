@@ -26,6 +26,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
         refused: [],
         summary: describeRequest(approval),
         dueAt: approval.dueAt,
+        recommendation: approval.recommendation,
         remindersSent: 0,
         reminderOwed: [],
         step: 0,
@@ -45,15 +46,18 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
 export function withCurrentApprovers(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
     // Fewer approvers is not a reassignment: the ones left were told already, and their reminders go on.
     const newApprovers = hasNewApprover(record.approverKey, approval);
+    // The source recommends once, when the approval is new; every later message shows what it said then.
+    const recommendation = approval.recommendation ?? record.recommendation;
     return {
         ...record,
         approverKey: approverKey(approval),
         approverNames: approverNames(approval),
         changedAt: approval.changedAt,
-        message: toApprovalMessage(approval, { reassigned: newApprovers && record.notified.length > 0 && !options.nextStep, nextStep: options.nextStep }),
+        message: toApprovalMessage({ ...approval, recommendation }, { reassigned: newApprovers && record.notified.length > 0 && !options.nextStep, nextStep: options.nextStep }),
         recipients,
         summary: describeRequest(approval),
         dueAt: approval.dueAt,
+        recommendation,
         sourceStep: approval.step,
         // New approvers, or a new step, start over: reminders count again from their notification.
         ...(newApprovers || options.nextStep ? { remindersSent: 0, reminderOwed: [] } : {}),

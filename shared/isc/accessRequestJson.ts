@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Approval, Reference } from '../model';
+import { ACCESS_ITEM_TYPES, Approval, Reference } from '../model';
 import { date, given, instant, lenient, listOf, present, text } from './lenientJson';
 
 /**
@@ -138,5 +138,13 @@ export function fromIscPendingApproval(json: unknown): Approval | undefined {
         privilegeLevel: present(approval.privilegeLevel),
         forwarded: latestForward(approval.forwardHistory),
         conflicts: toConflicts(approval.sodViolationContext),
+        accessItem: toAccessItem(requested),
     };
+}
+
+/** The requested access as Identity AI takes it: an id, and one of the types it knows. */
+function toAccessItem(requested: PendingApprovalJson['requestedObject']): Approval['accessItem'] {
+    const id = present(requested?.id);
+    const type = ACCESS_ITEM_TYPES.find((known) => known === requested?.type);
+    return id && type ? { id, type } : undefined;
 }

@@ -79,7 +79,18 @@ export interface IscCredential {
 }
 
 /** The collections the app lists, as the year-based layout names them after the version (see iscApiPath). */
-export const ISC_COLLECTIONS = { accessRequests: '/access-request-approvals/pending', generic: '/generic-approvals', identities: '/identities' } as const;
+export const ISC_COLLECTIONS = {
+    accessRequests: '/access-request-approvals/pending',
+    generic: '/generic-approvals',
+    identities: '/identities',
+    recommendations: '/recommendations/request',
+} as const;
+
+/** One question to Identity AI: should this identity have this access? */
+export interface RecommendationRequest {
+    identityId: string;
+    item: { id: string; type: string };
+}
 
 export class IscClient {
     private readonly tokenKey: string;
@@ -148,6 +159,15 @@ export class IscClient {
         return this.call('POST', `/access-request-approvals/${encodeURIComponent(id)}/${action}`, {}, JSON.stringify(body), 'not-idempotent', as);
     }
 
+    /**
+     * Identity AI's recommendations for these identity and access pairs (POST /recommendations/request),
+     * with the sentences that explain them: a read, made with the service credential in every mode.
+     */
+    async recommendations(requests: RecommendationRequest[]): Promise<unknown> {
+        const answer = await this.call('POST', ISC_COLLECTIONS.recommendations, {}, JSON.stringify({ requests, excludeInterpretations: false }));
+        return parseJsonBody(this.expectOk(answer, 'read Identity AI recommendations'));
+    }
+
     /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default; no filter: any identities. */
     async findIdentities(filter: string | undefined, options: { uncorrelated?: boolean; limit?: number } = {}): Promise<IscIdentityRow[]> {
         const answer = await this.call('GET', ISC_COLLECTIONS.identities, { filters: filter, limit: options.limit ?? 250, defaultFilter: options.uncorrelated ? 'NONE' : undefined });
@@ -196,8 +216,9 @@ export class IscClient {
             if (answer.status === 429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
             return answer;
         };
-        // In user mode the service credential only reads: a write without the approver's credential is a bug, not a fallback.
-        if (method === 'POST' && this.config.user && !as) throw new Error('an ISC write in ISC_DECIDE_AS=user mode needs the approver credential');
+        // In user mode the service credential only reads: a write (every write is not idempotent) without the
+        // approver's credential is a bug, not a fallback.
+        if (retry === 'not-idempotent' && this.config.user && !as) throw new Error('an ISC write in ISC_DECIDE_AS=user mode needs the approver credential');
         const credential = as ?? { key: this.tokenKey, fetch: () => this.fetchToken(), holder: "the app's token: check ISC_CLIENT_ID and ISC_CLIENT_SECRET" };
         const answer = await this.tokens.withToken(credential.key, credential.fetch, send);
         if (answer.status === 401) throw new UpstreamError(SYSTEM, `Identity Security Cloud refused ${credential.holder} twice`, 401);

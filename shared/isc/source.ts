@@ -6,10 +6,11 @@ import { badRequest, conflict, decisionUnderWay, forbidden, upstream } from '../
 import { quoteFilterValue } from '../platform/filterValue';
 import { errorMessage, Logger } from '../platform/log';
 import { batchesOf, offsetPages, readInBatches, resumeOffset } from '../platform/paging';
-import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Reference, SOURCE_TITLES } from '../model';
+import { Approval, ApprovalPage, ApprovalRef, ApprovalSource, Approver, Decision, Person, Recommendation, Reference, SOURCE_TITLES } from '../model';
 import { fromIscPendingApproval } from './accessRequestJson';
 import { fromIscApproval } from './approvalJson';
 import { describeIscFailure, IscClient, IscCredential, ListPage } from './client';
+import { IscRecommendations } from './recommendations';
 
 /** ISC's largest page of approvals. */
 const PAGE_SIZE = 250;
@@ -41,6 +42,8 @@ export class IscSource implements ApprovalSource {
     readonly name = 'isc' as const;
     readonly incremental = false;
     readonly stepsAfterDecision = true;
+    /** ISC_RECOMMENDATIONS: asked with the service credential, in either ISC_DECIDE_AS mode. */
+    private readonly recommendations?: IscRecommendations;
 
     constructor(
         private readonly config: IscConfig,
@@ -48,10 +51,16 @@ export class IscSource implements ApprovalSource {
         private readonly log: Logger,
         /** ISC_DECIDE_AS=user: each approver's own credential, for every write; the service credential then only reads. */
         private readonly actingAs?: (person: Person) => Promise<IscCredential>,
-    ) {}
+    ) {
+        if (config.recommendations) this.recommendations = new IscRecommendations(client, log);
+    }
 
     isApprovalId(id: string): boolean {
         return this.config.idPattern.test(id);
+    }
+
+    async recommend(approvals: Approval[]): Promise<Map<string, Recommendation>> {
+        return this.recommendations ? this.recommendations.for(approvals) : new Map();
     }
 
     listPending(_since?: number, resumeAt?: string): AsyncIterable<ApprovalPage> {

@@ -1,4 +1,4 @@
-import { Approval, ApprovalLine, approverNames, SOURCE_TITLES } from '../model';
+import { Approval, ApprovalLine, approverNames, Recommendation, SOURCE_TITLES } from '../model';
 import { truncate } from '../platform/text';
 import { escapeHtml, escapeHtmlWithin } from './escape';
 
@@ -73,6 +73,17 @@ function conflictWarning(conflict: NonNullable<Approval['conflicts']>[number]): 
     return `⚠️ <b>Separation-of-duties conflict</b> (${escaped(conflict.policy, MAX_FIELD_LENGTH)}): ${side(conflict.left)} conflicts with ${side(conflict.right)}`;
 }
 
+/**
+ * Identity AI's recommendation in one line with its first sentences: a NO stands with the warnings at the
+ * top, a YES or MAYBE just above the buttons.
+ */
+function recommendationLine(recommendation: Recommendation): string {
+    const why = recommendation.reasons.length > 0 ? `: ${recommendation.reasons.map((reason) => escaped(reason, MAX_FIELD_LENGTH)).join(' ')}` : '';
+    if (recommendation.verdict === 'NO') return `⚠️ <b>SailPoint Identity AI does not recommend this access</b>${why}`;
+    if (recommendation.verdict === 'YES') return `💡 <b>SailPoint Identity AI recommends this access</b>${why}`;
+    return '💡 <i>SailPoint Identity AI has no clear recommendation for this access.</i>';
+}
+
 function describeForward(forward: NonNullable<Approval['forwarded']>): string {
     const route = [forward.from && `from ${forward.from}`, forward.to && `to ${forward.to}`, forward.by && `by ${forward.by}`].filter(Boolean).join(' ');
     const at = forward.at === undefined ? '' : ` on ${formatInstant(forward.at)}`;
@@ -94,6 +105,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
           : '📋 New SailPoint approval request';
     const header = [
         `<b>${heading}</b>`,
+        ...(approval.recommendation?.verdict === 'NO' ? [recommendationLine(approval.recommendation)] : []),
         ...conflictWarnings(approval),
         ...field('Source', SOURCE_TITLES[approval.source]),
         ...field(approval.source === 'iiq' ? 'Work item' : 'Approval', approval.number ? `${approval.number} (${approval.id})` : approval.id),
@@ -115,6 +127,7 @@ export function toApprovalMessage(approval: Approval, options: MessageOptions = 
     const footer = [
         ...(comments.length > 0 ? ['<b>Latest comments</b>', ...comments] : []),
         ...(approval.reasonRequiredToReject ? ['<i>A reason is required to reject this request.</i>'] : []),
+        ...(approval.recommendation && approval.recommendation.verdict !== 'NO' ? [recommendationLine(approval.recommendation)] : []),
         'Choose <b>Approve</b> or <b>Reject</b> below.',
     ].join('<br>');
 

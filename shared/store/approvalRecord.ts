@@ -3,7 +3,7 @@
  * the texts, the cursor of a source's polls, and who is still owed a message.
  */
 
-import { Decision, SourceName } from '../model';
+import { Decision, Recommendation, SourceName } from '../model';
 
 export type ApprovalStatus = 'open' | 'deciding' | 'decided' | 'closed';
 
@@ -44,6 +44,8 @@ export interface ApprovalRecord {
     summary: string;
     /** When the source expires the approval, if it says (source clock). */
     dueAt?: number;
+    /** The source's recommendation its message shows, kept so a rewritten message shows it again (see ApprovalSource.recommend). */
+    recommendation?: Recommendation;
     remindersSent: number;
     /** Recipients owed the current reminder. */
     reminderOwed: string[];

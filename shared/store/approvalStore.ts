@@ -6,7 +6,7 @@ import { ApprovalRecord, OpenRow, SyncCursor } from './approvalRecord';
 import { readCursor, writeCursor } from './cursor';
 import { listChunkColumns, readList } from './listColumns';
 import { indexFingerprint, PersonIndex, StoredEntry } from './personIndex';
-import { asNumber, fromEntity, fromNotifiedGroups, indexEntriesOf, isListed, isRowRefused, isStatus, needsIndex, OPEN_ROW_COLUMNS, toEntity, withIndex } from './rowEntity';
+import { asNumber, fromEntity, fromNotifiedGroups, indexEntriesOf, isListed, isRowRefused, isStatus, needsIndex, OPEN_ROW_COLUMNS, readRecommendation, toEntity, withIndex } from './rowEntity';
 import { openTable, unwrapTyped } from './table';
 import { writtenEtags } from './transactionAnswer';
 import { entityBytes, MAX_ROWS_PER_TRANSACTION, MAX_TRANSACTION_BYTES, transactionGroups } from './transactionGroups';
@@ -365,10 +365,16 @@ export class ApprovalStore {
     }
 
     /** What a pending list shows of an approval; undefined when its row is gone. */
-    async listedTexts(source: SourceName, id: string): Promise<Pick<ApprovalRecord, 'summary' | 'approverNames' | 'dueAt' | 'notified'> | undefined> {
-        const row = await this.readColumns(source, id, ['summary', 'approverNames', 'dueAt', 'notified', ...listChunkColumns('notified')]);
+    async listedTexts(source: SourceName, id: string): Promise<Pick<ApprovalRecord, 'summary' | 'approverNames' | 'dueAt' | 'notified' | 'recommendation'> | undefined> {
+        const row = await this.readColumns(source, id, ['summary', 'approverNames', 'dueAt', 'recommendation', 'notified', ...listChunkColumns('notified')]);
         if (!row) return undefined;
-        return { summary: String(row.summary ?? ''), approverNames: String(row.approverNames ?? ''), dueAt: asNumber(row.dueAt), notified: fromNotifiedGroups(readList(row, 'notified')) };
+        return {
+            summary: String(row.summary ?? ''),
+            approverNames: String(row.approverNames ?? ''),
+            dueAt: asNumber(row.dueAt),
+            recommendation: readRecommendation(row.recommendation),
+            notified: fromNotifiedGroups(readList(row, 'notified')),
+        };
     }
 
     private async readColumns(source: SourceName, id: string, select: string[]): Promise<Record<string, unknown> | undefined> {

@@ -50,6 +50,7 @@ export class AuditStore {
                 ...(plain.callerClientId ? { callerClientId: String(plain.callerClientId) } : {}),
                 ...(plain.actedAs === 'user' || plain.actedAs === 'service' ? { actedAs: plain.actedAs as 'user' | 'service' } : {}),
                 ...(plain.actedAsIdentityId ? { actedAsIdentityId: String(plain.actedAsIdentityId) } : {}),
+                ...(plain.recommendation === 'YES' || plain.recommendation === 'NO' || plain.recommendation === 'MAYBE' ? { recommendation: plain.recommendation as 'YES' | 'NO' | 'MAYBE' } : {}),
                 ...(plain.approverFromClaim !== undefined && plain.approverFromClaim !== null ? { approverFromClaim: plain.approverFromClaim === true || plain.approverFromClaim === 'true' } : {}),
             };
         });

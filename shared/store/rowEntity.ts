@@ -1,5 +1,6 @@
 import { RestError, TableEntity, TableEntityResult } from '@azure/data-tables';
-import { Decision, SourceName } from '../model';
+import { z } from 'zod';
+import { Decision, Recommendation, SourceName } from '../model';
 import { ApprovalRecord, ApprovalStatus, NotifiedRecipient } from './approvalRecord';
 import { MAX_LIST_CHUNKS, readList, writeList } from './listColumns';
 import { indexFingerprint } from './personIndex';
@@ -71,6 +72,7 @@ export function toEntity(record: ApprovalRecord): TableEntity {
         message: record.message,
         summary: record.summary,
         dueAt: record.dueAt === undefined ? undefined : { value: String(record.dueAt), type: 'Int64' },
+        recommendation: record.recommendation === undefined ? undefined : JSON.stringify(record.recommendation),
         remindersSent: record.remindersSent,
         sendLeaseUntil: { value: String(record.sendLeaseUntil), type: 'Int64' },
         leaseHolder: record.leaseHolder,
@@ -107,6 +109,7 @@ export function fromEntity(entity: TableEntityResult<Record<string, unknown>>): 
         refused: readList(entity, 'refused') as string[],
         summary: String(entity.summary ?? ''),
         dueAt: asNumber(entity.dueAt),
+        recommendation: readRecommendation(entity.recommendation),
         remindersSent: Number(entity.remindersSent ?? 0),
         reminderOwed: readList(entity, 'reminderOwed') as string[],
         sendLeaseUntil: Number(entity.sendLeaseUntil ?? 0),
@@ -123,6 +126,19 @@ export function fromEntity(entity: TableEntityResult<Record<string, unknown>>): 
         indexedFor: asString(entity.indexedFor),
         etag: entity.etag,
     };
+}
+
+const storedRecommendation = z.object({ verdict: z.enum(['YES', 'NO', 'MAYBE']), reasons: z.array(z.string()) });
+
+/** The stored recommendation; a column the app cannot read (edited by hand, or from another version) is none. */
+export function readRecommendation(column: unknown): Recommendation | undefined {
+    if (typeof column !== 'string') return undefined;
+    try {
+        const parsed = storedRecommendation.safeParse(JSON.parse(column));
+        return parsed.success ? parsed.data : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { mapLimited } from '../../platform/concurrency';
 import { errorMessage } from '../../platform/log';
 import { isAcceptableApprovalId } from '../../approvalId';
-import { Approval, approverKey } from '../../model';
+import { Approval, approverKey, Recommendation } from '../../model';
 import { ApprovalRecord, hasTexts, OpenRow } from '../../store/approvalRecord';
 import { ApprovalStore } from '../../store/approvalStore';
 import { isRowRefused } from '../../store/rowEntity';
@@ -98,6 +98,9 @@ export async function recordChanges(
         );
     if (changes.length === 0) return;
     let recipientsByApproval: Map<string, string[]>;
+    // The source's recommendations for the new approvals are asked beside the recipients, so they add no wait of their own.
+    const added = changes.flatMap(({ approval, record }) => (record === undefined ? [approval] : []));
+    const recommending = source.recommend && added.length > 0 ? source.recommend(added) : Promise.resolve(new Map<string, Recommendation>());
     try {
         recipientsByApproval = await source.recipientsFor(changes.map(({ approval }) => approval));
     } catch (error) {
@@ -112,11 +115,12 @@ export async function recordChanges(
         if (recipients.length === 0) log.warn('sync.no_recipients', { source: source.name, approvalId: approval.id, approvers: approverKey(approval) });
         return recipients;
     };
+    const recommendations = await recommending;
     const at = now();
     const fresh: ApprovalRecord[] = [];
     await mapLimited(changes, TABLE_CONCURRENCY, async ({ approval, record }) => {
         if (record === undefined) {
-            fresh.push(toNewRecord(approval, recipientsOf(approval), at, pollId));
+            fresh.push(toNewRecord({ ...approval, recommendation: recommendations.get(approval.id) }, recipientsOf(approval), at, pollId));
             return;
         }
         await perRow(deps, approval.id, async () => {
