@@ -138,12 +138,16 @@ export function fromIscPendingApproval(json: unknown): Approval | undefined {
         privilegeLevel: present(approval.privilegeLevel),
         forwarded: latestForward(approval.forwardHistory),
         conflicts: toConflicts(approval.sodViolationContext),
-        accessItem: toAccessItem(requested),
+        accessItem: toAccessItem(requested, approval.requestType),
     };
 }
 
-/** The requested access as Identity AI takes it: an id, and one of the types it knows. */
-function toAccessItem(requested: PendingApprovalJson['requestedObject']): Approval['accessItem'] {
+/**
+ * The requested access as Identity AI takes it (an id, and one of the types it knows), for a request to grant
+ * it: Identity AI says whether the person should have the access, which answers a revocation the other way round.
+ */
+function toAccessItem(requested: PendingApprovalJson['requestedObject'], requestType: PendingApprovalJson['requestType']): Approval['accessItem'] {
+    if (present(requestType) && requestType !== 'GRANT_ACCESS') return undefined;
     const id = present(requested?.id);
     const type = ACCESS_ITEM_TYPES.find((known) => known === requested?.type);
     return id && type ? { id, type } : undefined;

@@ -163,9 +163,9 @@ export class IscClient {
      * Identity AI's recommendations for these identity and access pairs (POST /recommendations/request),
      * with the sentences that explain them: a read, made with the service credential in every mode.
      */
-    async recommendations(requests: RecommendationRequest[]): Promise<unknown> {
-        const answer = await this.call('POST', ISC_COLLECTIONS.recommendations, {}, JSON.stringify({ requests, excludeInterpretations: false }));
-        return parseJsonBody(this.expectOk(answer, 'read Identity AI recommendations'));
+    recommendations(requests: RecommendationRequest[]): Promise<HttpAnswer> {
+        // Its 429 is the caller's to handle: an optional read must not pause the listing and the decisions.
+        return this.call('POST', ISC_COLLECTIONS.recommendations, {}, JSON.stringify({ requests, excludeInterpretations: false }), 'idempotent', undefined, { pausesOthersOn429: false });
     }
 
     /** `uncorrelated`: also identities ISC has not correlated to an account, which it leaves out by default; no filter: any identities. */
@@ -194,7 +194,15 @@ export class IscClient {
         throw new UpstreamError(SYSTEM, describeIscFailure(answer, action, detail), answer.status, undefined, detail || undefined);
     }
 
-    private async call(method: 'GET' | 'POST', path: string, query: Query, body?: string, retry: RetryPolicy = 'idempotent', as?: IscCredential): Promise<HttpAnswer> {
+    private async call(
+        method: 'GET' | 'POST',
+        path: string,
+        query: Query,
+        body?: string,
+        retry: RetryPolicy = 'idempotent',
+        as?: IscCredential,
+        { pausesOthersOn429 = true } = {},
+    ): Promise<HttpAnswer> {
         const url = withQuery(`${this.config.baseUrl}${iscApiPath(this.config.apiVersion, path)}`, query);
         const send = async (token: string) => {
             const ambient = currentDeadline();
@@ -213,7 +221,7 @@ export class IscClient {
                     ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
                 },
             });
-            if (answer.status === 429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
+            if (answer.status === 429 && pausesOthersOn429) this.pacer.pause(this.now() + (retryAfterMs(answer.headers['retry-after']) ?? 10_000));
             return answer;
         };
         // In user mode the service credential only reads: a write (every write is not idempotent) without the

@@ -51,8 +51,9 @@ export class IscSource implements ApprovalSource {
         private readonly log: Logger,
         /** ISC_DECIDE_AS=user: each approver's own credential, for every write; the service credential then only reads. */
         private readonly actingAs?: (person: Person) => Promise<IscCredential>,
+        now: () => number = Date.now,
     ) {
-        if (config.recommendations) this.recommendations = new IscRecommendations(client, log);
+        if (config.recommendations) this.recommendations = new IscRecommendations(client, log, now);
     }
 
     isApprovalId(id: string): boolean {
