@@ -16,7 +16,8 @@ import { SimIdentity, Simulator } from './simulator/simulator';
  * Azurite restarts once mid-run; approvers click approve/reject, some twice, some as the wrong person.
  * Mixed in: a workgroup of 1,300 members, approvals completed inside IdentityIQ while a sweep pages (the
  * list shifts under it), read answers that trickle in one byte at a time, a spell of "unknown event"
- * refusals from Moveworks, a work item whose id is not a valid table key, IdentityIQ's token endpoint hanging
+ * refusals from Moveworks (with `--delivery listener`, every notice goes to the Agent Studio listener instead,
+ * under the same 5xx and 429s, and a spell of refused keys), a work item whose id is not a valid table key, IdentityIQ's token endpoint hanging
  * for a whole poll, and rows left claimed by a worker that died mid-decision (some decided in IdentityIQ
  * before it died, some not). Identity Security Cloud access requests run in ISC_DECIDE_AS=user on two app
  * instances: connected approvers click through either (their access tokens expire every poll, so the two
@@ -34,14 +35,18 @@ interface Options {
     approvals: number;
     polls: number;
     seed: number;
+    /** MOVEWORKS_DELIVERY: through the event, or to the Agent Studio listener (with its own 5xx and 429s). */
+    delivery: 'events' | 'listener';
 }
 
 function parseOptions(argv: string[]): Options {
-    const options: Options = { approvals: 2000, polls: 20, seed: 7 };
+    const options: Options = { approvals: 2000, polls: 20, seed: 7, delivery: 'events' };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split('=');
-        const value = Number(inline ?? argv[++i]);
-        if (flag === '--approvals') options.approvals = value;
+        const text = inline ?? argv[++i];
+        const value = Number(text);
+        if (flag === '--delivery' && (text === 'events' || text === 'listener')) options.delivery = text;
+        else if (flag === '--approvals') options.approvals = value;
         else if (flag === '--polls') options.polls = value;
         else if (flag === '--seed') options.seed = value;
         else throw new Error(`unknown option ${flag}`);
@@ -61,6 +66,8 @@ const root = join(__dirname, '..', '..');
 const POLL_BUDGET_SECONDS = 30;
 /** Small pages, so a poll pages often and an item completed on page 1 shifts the ones after it. */
 const PAGE_SIZE = 20;
+/** A secured listener takes 5 a second; the soak raises it so its approvals fit its polls, and the listener's 429s come from the injected faults. */
+const LISTENER_PER_SECOND = 200;
 
 interface Click {
     approvalId: string;
@@ -83,7 +90,21 @@ async function main(): Promise<void> {
     const location = mkdtempSync(join(tmpdir(), 'soak-azurite-'));
     const port = await freePort();
     let azurite = await startAzurite({ port, location });
-    const simulator = new Simulator({ sources: ['iiq', 'isc'], iscServiceReadOnly: true, randomFaults: { rate5xx: 0.1, rate429: 0.02, seed: options.seed }, moveworksPerMinute: 1_000_000, tokenLifetimeSeconds: 30 });
+    const simulator = new Simulator({
+        sources: ['iiq', 'isc'],
+        iscServiceReadOnly: true,
+        randomFaults: { rate5xx: 0.1, rate429: 0.02, seed: options.seed },
+        moveworksPerMinute: 1_000_000,
+        listenerPerSecond: LISTENER_PER_SECOND,
+        tokenLifetimeSeconds: 30,
+    });
+    // What Moveworks was handed for each approval, by whichever path the soak runs: the Events API's messages or the listener's notices.
+    const listening = options.delivery === 'listener';
+    const deliveries = () =>
+        listening
+            ? simulator.listenerNotices.map(({ body }) => ({ approvalId: String(body.approvalId), recipients: body.recipients as string[] }))
+            : simulator.messages.map((message) => ({ approvalId: String(message.slots.approval_id), recipients: message.recipients }));
+    const deliveriesFor = (approvalId: string) => deliveries().filter((delivery) => delivery.approvalId === approvalId);
     await simulator.start();
     const expiry = setInterval(() => simulator.expireTokens(), 30_000);
     const started = Date.now();
@@ -113,7 +134,7 @@ async function main(): Promise<void> {
     const completedInside = new Set<string>();
     simulator.beforeListPage = (offset) => {
         if (offset !== PAGE_SIZE || random() < 0.5) return;
-        const notifiedIds = new Set(simulator.messages.map((message) => String(message.slots.approval_id)));
+        const notifiedIds = new Set(deliveries().map((delivery) => delivery.approvalId));
         const candidates = [...ownerOf.keys()].filter((id) => simulator.workItems.has(id) && notifiedIds.has(id) && !clicked.has(id));
         if (candidates.length === 0) return;
         const id = pick(candidates);
@@ -138,6 +159,7 @@ async function main(): Promise<void> {
         ISC_DECIDE_AS: 'user',
         PUBLIC_BASE_URL: 'https://soak.example.com',
         USER_TOKEN_KEYS: `soak:${randomBytes(32).toString('base64')}`,
+        ...(listening ? { ...simulator.listenerSettings(), MOVEWORKS_EVENT_ID: '', MOVEWORKS_API_KEY: '', MOVEWORKS_LISTENER_MAX_PER_SECOND: String(LISTENER_PER_SECOND) } : {}),
     });
     const functions = join(root, 'dist', 'functions');
     const host = new LocalHost({
@@ -258,12 +280,16 @@ async function main(): Promise<void> {
             simulator.expireTokens();
             simulator.failNext('iiq.token', ...Array.from({ length: 6 }, () => ({ delayMs: 60_000 })));
         }
-        if (round === 2) {
+        if (round === 2 && listening) {
+            // The listener refuses the key for a while (rotated on one side first): nothing may be marked refused or lost.
+            const refusedKey = { status: 401, contentType: 'application/json', body: '{"error":{"code":"UNAUTHORIZED","message":"Token validation failed"}}' };
+            simulator.failNext('moveworks.listener', refusedKey, refusedKey, refusedKey);
+        } else if (round === 2) {
             const unknownEvent = { status: 404, contentType: 'application/json', body: '{"error":{"code":"INVALID_EVENT_ID","message":"Event not found"}}' };
             simulator.failNext('moveworks.send', unknownEvent, unknownEvent, unknownEvent);
         }
         await poll();
-        const notified = [...new Set(simulator.messages.map((message) => String(message.slots.approval_id)))].filter((id) => ownerOf.has(id) && !clicked.has(id) && !completedInside.has(id));
+        const notified = [...new Set(deliveries().map((delivery) => delivery.approvalId))].filter((id) => ownerOf.has(id) && !clicked.has(id) && !completedInside.has(id));
         if (round === 1) {
             for (const [index, approvalId] of notified.slice(0, 6).entries()) await crashMidDecision(approvalId, index % 2 === 0);
         }
@@ -285,7 +311,7 @@ async function main(): Promise<void> {
         );
         // Every connected approver's access token expires: the next clicks refresh, through both instances at once.
         for (const person of connected) simulator.isc.expireUserTokens(person.id);
-        const iscNotified = [...iscOwnerOf.keys()].filter((id) => simulator.messagesFor(id).length > 0 && !clicked.has(id));
+        const iscNotified = [...iscOwnerOf.keys()].filter((id) => deliveriesFor(id).length > 0 && !clicked.has(id));
         await Promise.all(
             iscNotified.map(async (approvalId) => {
                 clicked.add(approvalId);
@@ -294,7 +320,7 @@ async function main(): Promise<void> {
                 else await iscClick(approvalId, owner.email!, random() < 0.5 ? url : secondUrl);
             }),
         );
-        say(`[soak] poll ${round + 1}/${options.polls}: ${ownerOf.size} approvals, ${new Set(simulator.messages.map((m) => m.slots.approval_id)).size} notified, ${simulator.decisions.length} decided`);
+        say(`[soak] poll ${round + 1}/${options.polls}: ${ownerOf.size} approvals, ${new Set(deliveries().map((delivery) => delivery.approvalId)).size} notified, ${simulator.decisions.length} decided`);
     }
 
     // Faults stop; the app must now deliver everything it still owes.
@@ -308,7 +334,7 @@ async function main(): Promise<void> {
     const decided = new Set(simulator.decisions.map((decision) => decision.workItemId));
     for (const [approvalId, ownerId] of ownerOf) {
         const expected = approversOf(ownerId).map((person) => person.email!).sort();
-        const received = simulator.messagesFor(approvalId).flatMap((message) => message.recipients).sort();
+        const received = deliveriesFor(approvalId).flatMap((delivery) => delivery.recipients).sort();
         const twice = received.filter((email, index) => received[index - 1] === email);
         const strangers = received.filter((email) => !expected.includes(email));
         if (twice.length > 0 || strangers.length > 0) violations.push(`approval ${approvalId}: notified twice ${twice.slice(0, 5).join(',')}; not an approver ${strangers.slice(0, 5).join(',')}`);
@@ -372,7 +398,7 @@ async function main(): Promise<void> {
         const status = (await (await fetch(`${secondUrl}/api/connections/isc?approverEmail=${person.email}`)).json()) as { connected?: boolean };
         if (status.connected !== true) violations.push(`${person.email} lost their ISC connection without being revoked`);
     }
-    if (simulator.messagesFor('bad#id').length > 0) violations.push('the work item whose id is not a table key was notified');
+    if (deliveriesFor('bad#id').length > 0) violations.push('the work item whose id is not a table key was notified');
     const unhandledLogs = appLog.filter((line) => line.includes('"http.unhandled"')).length;
     if (unhandled + unhandledLogs > 0) violations.push(`${unhandled} unhandled errors, ${unhandledLogs} unhandled request failures`);
 
@@ -388,7 +414,8 @@ async function main(): Promise<void> {
         polls: options.polls,
         seed: options.seed,
         seconds: Math.round((Date.now() - started) / 1000),
-        messages: simulator.messages.length,
+        delivery: options.delivery,
+        messages: deliveries().length,
         decisions: simulator.decisions.length,
         clicks: clicks.length,
         clicksRefused: clicks.filter((c) => c.status === 403).length,

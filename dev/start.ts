@@ -18,7 +18,7 @@ import { SentMessage, Simulator } from './simulator/simulator';
 
 const root = join(__dirname, '..', '..');
 
-function plainText(message: SentMessage): string {
+function plainText(message: Pick<SentMessage, 'message'>): string {
     return message.message
         .replace(/<br>/g, '\n    ')
         .replace(/<a href="([^"]*)">([^<]*)<\/a>/g, '$2 ($1)')
@@ -46,11 +46,15 @@ async function main(): Promise<void> {
             iscApiVersion: iscApiVersionFrom(process.env.SIMULATOR_ISC_API_VERSION),
             onMessage: (message) =>
                 console.log(`\n[moveworks] message to ${message.recipients.join(', ')} (approval_id ${String(message.slots.approval_id)}):\n    ${plainText(message)}\n`),
+            onListenerNotice: ({ body }) =>
+                console.log(`\n[moveworks listener] ${String(body.type)} for ${(body.recipients as string[]).join(', ')} (approvalId ${String(body.approvalId)}):\n    ${plainText(body)}\n`),
         });
         await simulator.start(Number(process.env.SIMULATOR_PORT ?? 0));
         seedSampleData(simulator);
         seedAccessRequestSampleData(simulator, seedIscSampleData(simulator).people);
         Object.assign(process.env, simulator.settings());
+        // MOVEWORKS_DELIVERY=listener npm start: the demo delivers to the simulator's Agent Studio listener instead of its event.
+        if (process.env.MOVEWORKS_DELIVERY?.trim().toLowerCase() === 'listener') Object.assign(process.env, simulator.listenerSettings(), { MOVEWORKS_EVENT_ID: '', MOVEWORKS_API_KEY: '' });
         if (process.env.ISC_DECIDE_AS === 'user') {
             // The demo's approvers connect through the simulator's sign-in page; the keys last as long as this run.
             Object.assign(process.env, simulator.userOAuthSettings(), { PUBLIC_BASE_URL: `http://127.0.0.1:${process.env.PORT ?? 7071}` });
@@ -118,14 +122,16 @@ async function main(): Promise<void> {
         console.log('[demo] running pollApprovals now (as POST /admin/functions/pollApprovals would)');
         host.runNow('pollApprovals');
         await host.idle();
-        const first = simulator.messages[0];
+        const [message] = simulator.messages;
+        const [notice] = simulator.listenerNotices;
+        const first = message ? { approvalId: String(message.slots.approval_id), recipient: message.recipients[0] } : notice && { approvalId: String(notice.body.approvalId), recipient: String(notice.body.recipients[0]) };
         if (first) {
             const key = config.functionKey ? ` -H 'x-functions-key: ${config.functionKey}'` : '';
             console.log(
                 [
                     '[demo] approve the first one from another terminal:',
-                    `  curl -s -X POST ${url}/api/approvals/${String(first.slots.approval_id)}/approve${key} \\`,
-                    `    -H 'content-type: application/json' -d '{"approverEmail": "${first.recipients[0]}", "comment": "Looks good"}'`,
+                    `  curl -s -X POST ${url}/api/approvals/${first.approvalId}/approve${key} \\`,
+                    `    -H 'content-type: application/json' -d '{"approverEmail": "${first.recipient}", "comment": "Looks good"}'`,
                     '[demo] Ctrl+C stops everything.',
                 ].join('\n'),
             );

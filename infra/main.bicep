@@ -71,14 +71,41 @@ param userTokenKeys string = ''
 @maxValue(3650)
 param connectionRetentionDays int = 90
 
+@description('events: through a published Classic event (Events API). listener: to an Agent Studio webhook listener (docs/moveworks/); new tenants can no longer create events.')
+@allowed([
+  'events'
+  'listener'
+])
+param moveworksDelivery string = 'events'
+@description('Your organisation\'s Moveworks API host (Moveworks lists the regional hosts); events only.')
 param moveworksBaseUrl string = 'https://api.moveworks.ai'
-@description('Id of the published Moveworks Creator Studio event.')
-param moveworksEventId string
-@description('Moveworks API key, without "Bearer ". Required on the first deployment and when it is rotated; empty keeps the stored one.')
+@description('Id of the published Moveworks event; required with events.')
+param moveworksEventId string = ''
+@description('Moveworks API key, without "Bearer " (events). Required on the first deployment and when it is rotated; empty keeps the stored one.')
 @secure()
 param moveworksApiKey string = ''
 param moveworksMaxPerMinute int = 120
 param moveworksConcurrency int = 16
+@description('The listener\'s webhook URL (https); required with listener.')
+param moveworksListenerUrl string = ''
+@description('The Moveworks API key the listener verifies, without "Bearer " (listener). Required on the first deployment and when it is rotated; empty keeps the stored one.')
+@secure()
+param moveworksListenerKey string = ''
+@description('Sign each listener POST with HMAC-SHA256 of its body (the listener\'s signature verification); the secret is then kept in Key Vault.')
+param moveworksListenerSigned bool = false
+@description('The listener\'s signing secret, with moveworksListenerSigned. Empty keeps the stored one.')
+@secure()
+param moveworksListenerSigningSecret string = ''
+param moveworksListenerSignatureHeader string = 'X-Signature'
+@minValue(1)
+@maxValue(1000)
+param moveworksListenerMaxPerSecond int = 5
+@description('status: refusals answer their status codes. body: refusals that are the approver\'s business answer 200 {outcome, message}, which Agent Studio compound actions can show.')
+@allowed([
+  'status'
+  'body'
+])
+param actionRefusalsAs string = 'status'
 
 @description('Six-field NCRONTAB, UTC.')
 param pollSchedule string = '0 */1 * * * *'
@@ -197,6 +224,8 @@ var secretNames = {
   iiq: 'iiq-client-secret'
   isc: 'isc-client-secret'
   moveworks: 'moveworks-api-key'
+  listenerKey: 'moveworks-listener-key'
+  listenerSigningSecret: 'moveworks-listener-signing-secret'
   auditReader: 'audit-reader-key'
   iscUser: 'isc-user-client-secret'
   userTokenKeys: 'user-token-keys'
@@ -276,6 +305,8 @@ module vault 'modules/keyVault.bicep' = {
       '${secretNames.iiq}': iiqClientSecret
       '${secretNames.isc}': iscClientSecret
       '${secretNames.moveworks}': moveworksApiKey
+      '${secretNames.listenerKey}': moveworksListenerKey
+      '${secretNames.listenerSigningSecret}': moveworksListenerSigningSecret
       '${secretNames.auditReader}': auditReaderKey
       '${secretNames.iscUser}': iscUserClientSecret
       '${secretNames.userTokenKeys}': userTokenKeys
@@ -283,13 +314,17 @@ module vault 'modules/keyVault.bicep' = {
   }
 }
 
+var listenerMode = moveworksDelivery == 'listener'
+
 // A reference follows the secret's latest version; empty when the secret was not given.
 // Referenced while the source is on, whether or not this deployment passes the secret: a redeploy without
 // it keeps the one stored in the vault (the vault module writes only the secrets given).
 var secretReference = {
   iiq: empty(iiqBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iiq}/)'
   isc: empty(iscBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
-  moveworks: '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
+  moveworks: listenerMode ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
+  listenerKey: listenerMode ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.listenerKey}/)' : ''
+  listenerSigningSecret: listenerMode && moveworksListenerSigned ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.listenerSigningSecret}/)' : ''
   auditReader: enableAuditReaderKey ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.auditReader}/)' : ''
   iscUser: iscDecideAs == 'user' ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iscUser}/)' : ''
   userTokenKeys: iscDecideAs == 'user' ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.userTokenKeys}/)' : ''
@@ -336,11 +371,18 @@ module functionApp 'modules/functionApp.bicep' = {
       PUBLIC_BASE_URL: userMode ? publicBaseUrl : ''
       USER_TOKEN_KEYS: secretReference.userTokenKeys
       CONNECTION_RETENTION_DAYS: string(connectionRetentionDays)
+      MOVEWORKS_DELIVERY: moveworksDelivery
       MOVEWORKS_BASE_URL: moveworksBaseUrl
-      MOVEWORKS_EVENT_ID: moveworksEventId
+      MOVEWORKS_EVENT_ID: listenerMode ? '' : moveworksEventId
       MOVEWORKS_API_KEY: secretReference.moveworks
       MOVEWORKS_MAX_PER_MINUTE: string(moveworksMaxPerMinute)
       MOVEWORKS_CONCURRENCY: string(moveworksConcurrency)
+      MOVEWORKS_LISTENER_URL: listenerMode ? moveworksListenerUrl : ''
+      MOVEWORKS_LISTENER_KEY: secretReference.listenerKey
+      MOVEWORKS_LISTENER_SIGNING_SECRET: secretReference.listenerSigningSecret
+      MOVEWORKS_LISTENER_SIGNATURE_HEADER: moveworksListenerSignatureHeader
+      MOVEWORKS_LISTENER_MAX_PER_SECOND: string(moveworksListenerMaxPerSecond)
+      ACTION_REFUSALS_AS: actionRefusalsAs
       POLL_SCHEDULE: pollSchedule
       FULL_SWEEP_MINUTES: string(fullSweepMinutes)
       WATERMARK_OVERLAP_SECONDS: string(watermarkOverlapSeconds)

@@ -18,7 +18,7 @@ import { IiqSource } from './iiq/source';
 import { IscClient } from './isc/client';
 import { IscSource } from './isc/source';
 import { ApprovalSource, SourceName } from './model';
-import { EventsClient } from './moveworks/eventsClient';
+import { notifierFor } from './moveworks/delivery';
 import { healthReport, sharedPreflight } from './ops/health';
 import { HttpClient } from './platform/http';
 import { jsonLogger, Logger } from './platform/log';
@@ -26,6 +26,7 @@ import { Pacer } from './platform/pacer';
 import { TokenCache, tokenCache } from './platform/tokens';
 import { ApprovalStore } from './store/approvalStore';
 import { AuditStore } from './store/auditStore';
+import { IdempotencyStore } from './store/idempotencyStore';
 import { openTable } from './store/table';
 
 /**
@@ -38,6 +39,7 @@ export interface App {
     readonly config: Config;
     readonly store: ApprovalStore;
     readonly audit: AuditStore;
+    readonly idempotency: IdempotencyStore;
     sourceOf(approvalId: string): Promise<SourceName | undefined>;
     poll(): Promise<SyncReport[]>;
     pendingFor(email: string, limit: number, offset: number): Promise<PendingList>;
@@ -65,6 +67,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     const tokens = overrides.tokens ?? tokenCache;
     const store = ApprovalStore.fromSettings(config.storage, config.http.timeoutMs);
     const audit = new AuditStore(openTable(config.storage, config.auditTableName, config.http.timeoutMs));
+    const idempotency = new IdempotencyStore(openTable(config.storage, config.storage.tableName, config.http.timeoutMs));
     const http = new HttpClient(config.http, log);
     const sources: ApprovalSource[] = [];
     if (config.iiq) sources.push(new IiqSource(config.iiq, new PluginClient(config.iiq, http, tokens), log, now));
@@ -72,10 +75,10 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     if (config.isc) {
         const client = new IscClient(config.isc, http, tokens, new Pacer(config.isc.maxPer10Seconds, 10_000, now), now);
         connections = connectionsFrom(config, client, http, log, now);
-        sources.push(new IscSource(config.isc, client, log, connections?.credentialFor));
+        sources.push(new IscSource(config.isc, client, log, connections?.credentialFor, now));
     }
     const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0 }, log);
-    const events = new EventsClient(config.moveworks, moveworksHttp, new Pacer(config.moveworks.maxPerMinute, 60_000, now), log, now);
+    const notifier = notifierFor(config.moveworks, moveworksHttp, log, now);
     // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
     const writeBudgetMs = 2 * config.http.timeoutMs;
     const actions: ActionDependencies = {
@@ -84,23 +87,20 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         writeBudgetMs,
         // The person and approval look-ups, then the write.
         actionBudgetMs: 4 * config.http.timeoutMs,
-        announce: config.decisions.notifyRequester ? requesterAnnouncer(events, log, now) : undefined,
+        announce: config.decisions.notifyRequester ? requesterAnnouncer(notifier, log, now) : undefined,
     };
-    const { afterHours: remindAfterHours, max: remindMax } = config.reminders;
-    const settings = { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours, remindMax, claimTtlMs: claimTtlMs(writeBudgetMs) };
-    const poll = createPoll({ sources, store, events, log, now, settings, connectLinks: connections && { isc: connections.linkIfNotConnected } });
+    const settings = { ...config.poll, concurrency: config.moveworks.concurrency, remindAfterHours: config.reminders.afterHours, remindMax: config.reminders.max, claimTtlMs: claimTtlMs(writeBudgetMs) };
+    const poll = createPoll({ sources, store, notifier, log, now, settings, connectLinks: connections && { isc: connections.linkIfNotConnected } });
     const callers = config.caller ? new CallerVerifier(config.caller, config.http.timeoutMs, now, log) : undefined;
 
     return {
-        config,
-        store,
-        audit,
+        ...{ config, store, audit, idempotency },
         sourceOf: (approvalId) => sourceOf({ store, sources }, approvalId),
         poll,
         pendingFor: (email, limit, offset) => pendingFor({ store, sources, now }, email, limit, offset),
         retryRefused: (filter) => retryRefused({ store, sources, log, now }, filter),
         connections,
-        cleanup: () => cleanup({ store, audit, sources, log, now, retentionDays: config.retention.days, removeUnusedConnections: connections?.removeUnused }),
+        cleanup: () => cleanup({ store, audit, sources, log, now, retentionDays: config.retention.days, removeUnusedConnections: connections?.removeUnused, idempotency }),
         authenticate: async (authorization) => callers?.verify(authorization),
         authorizeAuditReader: (credentials) => authorizeAuditReader(credentials, config.auditReaderKey, config.caller?.adminRole ? callers : undefined),
         decide: (request) => decide(actions, request),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isSafeKeyUrl } from './platform/keyUrl';
-import { baseUrl, flag, integer, ncrontab, optionalText, pattern, setting } from './platform/settingValues';
+import { baseUrl, flag, integer, ncrontab, optionalText, pattern, rawKey, setting } from './platform/settingValues';
 import { parseTokenKeys, TokenKey } from './platform/tokenCipher';
 
 /**
@@ -66,15 +66,15 @@ export const settingsSchema = z.object({
     }),
     CONNECTION_RETENTION_DAYS: integer(90, 1, 3650),
     MOVEWORKS_BASE_URL: baseUrl.default('https://api.moveworks.ai'),
-    MOVEWORKS_EVENT_ID: z
-        .string({ error: 'is required: the id of the published Moveworks event' })
-        .trim()
-        .regex(/^[A-Za-z0-9-]{1,100}$/, 'must be the event id (letters, digits and dashes)'),
-    MOVEWORKS_API_KEY: z
-        .string({ error: 'is required: the Moveworks API key, without "Bearer "' })
-        .trim()
-        .min(1, 'is required: the Moveworks API key, without "Bearer "')
-        .refine((value) => !/^bearer\s/i.test(value), 'must be the raw key: the app adds "Bearer " itself'),
+    MOVEWORKS_DELIVERY: setting<'events' | 'listener'>('events', 'must be events or listener', (text) => (['events', 'listener'] as const).find((mode) => mode === text.toLowerCase())),
+    MOVEWORKS_EVENT_ID: optionalText.refine((value) => value === undefined || /^[A-Za-z0-9-]{1,100}$/.test(value), 'must be the event id (letters, digits and dashes)'),
+    MOVEWORKS_API_KEY: rawKey,
+    MOVEWORKS_LISTENER_URL: optionalText.refine((value) => value === undefined || isSafeKeyUrl(value), 'must be the listener\'s https webhook URL (http only to this machine)'),
+    MOVEWORKS_LISTENER_KEY: rawKey,
+    MOVEWORKS_LISTENER_SIGNING_SECRET: optionalText,
+    MOVEWORKS_LISTENER_SIGNATURE_HEADER: setting('X-Signature', 'must be an HTTP header name', (text) => (/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(text) ? text : undefined)),
+    MOVEWORKS_LISTENER_MAX_PER_SECOND: integer(5, 1, 1_000),
+    ACTION_REFUSALS_AS: setting<'status' | 'body'>('status', 'must be status or body', (text) => (['status', 'body'] as const).find((mode) => mode === text.toLowerCase())),
     MOVEWORKS_MAX_PER_MINUTE: integer(120, 1, 100_000),
     MOVEWORKS_CONCURRENCY: integer(16, 1, 64),
     AzureWebJobsStorage: optionalText,
@@ -180,10 +180,17 @@ export interface CallerConfig {
     adminRole?: string;
 }
 
+/** MOVEWORKS_DELIVERY: through a published Classic event (Events API), or to an Agent Studio webhook listener. */
+export type MoveworksDelivery =
+    | { kind: 'events'; eventId: string; apiKey: string }
+    | { kind: 'listener'; url: string; key: string; signingSecret?: string; signatureHeader: string; maxPerSecond: number };
+
 export interface Config {
     iiq?: IiqConfig;
     isc?: IscConfig;
-    moveworks: { baseUrl: string; eventId: string; apiKey: string; maxPerMinute: number; concurrency: number };
+    moveworks: { baseUrl: string; maxPerMinute: number; concurrency: number; delivery: MoveworksDelivery };
+    /** ACTION_REFUSALS_AS: refusals that are the user's business answered with their status code, or 200 with the outcome in the body. */
+    refusalsAs: 'status' | 'body';
     /**
      * A connection string (local, Azurite), or a table endpoint reached with the managed identity (Azure:
      * a user-assigned one when its client id is given) or with the developer's credentials (local).
@@ -250,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
     }
     problems.push(...callerProblems(given));
+    problems.push(...deliveryProblems(given));
     if (result.success) problems.push(...userModeProblems(result.data, given));
     if (result.success && result.data.ISC_BASE_URL && ACCESS_REQUESTS_ONLY.includes(result.data.ISC_API_VERSION) && result.data.ISC_APPROVAL_KINDS.includes('generic')) {
         problems.push(`ISC_API_VERSION: ${result.data.ISC_API_VERSION} serves access-request approvals only: set ISC_APPROVAL_KINDS=access-requests, or ISC_API_VERSION=v1 for generic approvals too`);
@@ -300,11 +308,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                 : undefined,
         moveworks: {
             baseUrl: s.MOVEWORKS_BASE_URL,
-            eventId: s.MOVEWORKS_EVENT_ID,
-            apiKey: s.MOVEWORKS_API_KEY,
             maxPerMinute: s.MOVEWORKS_MAX_PER_MINUTE,
             concurrency: s.MOVEWORKS_CONCURRENCY,
+            delivery:
+                s.MOVEWORKS_DELIVERY === 'listener'
+                    ? {
+                          kind: 'listener',
+                          url: s.MOVEWORKS_LISTENER_URL as string,
+                          key: s.MOVEWORKS_LISTENER_KEY as string,
+                          signingSecret: s.MOVEWORKS_LISTENER_SIGNING_SECRET,
+                          signatureHeader: s.MOVEWORKS_LISTENER_SIGNATURE_HEADER,
+                          maxPerSecond: s.MOVEWORKS_LISTENER_MAX_PER_SECOND,
+                      }
+                    : { kind: 'events', eventId: s.MOVEWORKS_EVENT_ID as string, apiKey: s.MOVEWORKS_API_KEY as string },
         },
+        refusalsAs: s.ACTION_REFUSALS_AS,
         storage: s.STATE_TABLE_ENDPOINT
             ? s.AzureWebJobsStorage__credential
                 ? { endpoint: s.STATE_TABLE_ENDPOINT, credential: 'managed-identity', managedIdentityClientId: s.AzureWebJobsStorage__clientId, tableName: s.STATE_TABLE_NAME }
@@ -350,6 +368,23 @@ export function describeSources(config: Config): string {
         ...(config.isc ? [`Identity Security Cloud ${config.isc.apiVersion} (kinds: ${config.isc.kinds.join(', ')})`] : []),
     ];
     return sources.join('; ');
+}
+
+/** Each delivery mode needs its own settings: the event and its API key, or the listener and its key. */
+function deliveryProblems(given: Record<string, string | undefined>): string[] {
+    const isSet = (name: string) => (given[name] ?? '').trim() !== '';
+    const delivery = (given.MOVEWORKS_DELIVERY ?? '').trim().toLowerCase() || 'events';
+    if (delivery === 'events') {
+        return [
+            ...(isSet('MOVEWORKS_EVENT_ID') ? [] : ['MOVEWORKS_EVENT_ID: is required: the id of the published Moveworks event (or set MOVEWORKS_DELIVERY=listener)']),
+            ...(isSet('MOVEWORKS_API_KEY') ? [] : ['MOVEWORKS_API_KEY: is required: the Moveworks API key, without "Bearer "']),
+        ];
+    }
+    if (delivery !== 'listener') return [];
+    return [
+        ...(isSet('MOVEWORKS_LISTENER_URL') ? [] : ['MOVEWORKS_LISTENER_URL: is required when MOVEWORKS_DELIVERY=listener: the webhook URL of the Agent Studio listener']),
+        ...(isSet('MOVEWORKS_LISTENER_KEY') ? [] : ['MOVEWORKS_LISTENER_KEY: is required when MOVEWORKS_DELIVERY=listener: the Moveworks API key the listener verifies, without "Bearer "']),
+    ];
 }
 
 const USER_MODE_SETTINGS = ['ISC_USER_CLIENT_ID', 'ISC_USER_CLIENT_SECRET', 'ISC_AUTHORIZE_URL', 'PUBLIC_BASE_URL', 'USER_TOKEN_KEYS'] as const;

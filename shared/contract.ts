@@ -30,6 +30,34 @@ export const actionResult = z.object({
     recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
 });
 
+/**
+ * ACTION_REFUSALS_AS=body: the refusals that are the approver's business (the approval moved on, they may not
+ * act on it, or they must add a comment or connect first), answered 200 with an ActionOutcome instead of
+ * their error status, so a compound action, which reads only the status of an error, can show the sentence.
+ */
+export const REFUSAL_OUTCOMES = [
+    'already_decided',
+    'no_longer_pending',
+    'decision_in_progress',
+    'reassigned',
+    'not_approver',
+    'self_approval',
+    'unknown_approver',
+    'comment_required',
+    'reason_required',
+    'comment_too_long',
+    'connect_required',
+] as const;
+
+export const actionOutcome = z.object({
+    /** The refusal's code, as the error answer would carry it. */
+    outcome: z.enum(REFUSAL_OUTCOMES),
+    /** A sentence a chat bot can show as is. */
+    message: z.string(),
+    /** With `connect_required`: where the approver connects their SailPoint account. */
+    connectUrl: z.string().optional(),
+});
+
 export const healthBody = z.object({
     status: z.literal('ok'),
     sources: z.object({
@@ -41,7 +69,8 @@ export const healthBody = z.object({
             kinds: z.array(z.enum(['access-requests', 'generic'])).optional(),
         }),
     }),
-    moveworks: z.object({ baseUrl: z.string(), maxPerMinute: z.number() }),
+    /** MOVEWORKS_DELIVERY: through the Classic event (`baseUrl`, `maxPerMinute` apply) or to an Agent Studio listener. */
+    moveworks: z.object({ delivery: z.enum(['events', 'listener']), baseUrl: z.string(), maxPerMinute: z.number() }),
 });
 
 /** One preflight check: ok, or failed with what went wrong and what to change (a setting, a role, a scope, a plugin). */
@@ -74,7 +103,7 @@ export const auditEntry = z.object({
     source: z.enum(['iiq', 'isc']).optional(),
     approverEmail: z.string(),
     status: z.number(),
-    /** The answer's status (approved, ...) or its error code. */
+    /** The answer's status (approved, ...), its error or outcome code, or `replayed` for an Idempotency-Key's replay of the first answer. */
     result: z.string(),
     comment: z.string().optional(),
     reassignToEmail: z.string().optional(),
@@ -103,6 +132,7 @@ export const retryRefusedResult = z.object({ approvals: z.number(), recipients: 
 
 export type RetryRefusedResult = z.infer<typeof retryRefusedResult>;
 export type ActionResult = z.infer<typeof actionResult>;
+export type ActionOutcome = z.infer<typeof actionOutcome>;
 export type HealthReport = z.infer<typeof healthBody>;
 export type CheckResult = z.infer<typeof checkResult>;
 export type DeepHealthReport = z.infer<typeof deepHealthBody>;

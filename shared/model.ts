@@ -99,10 +99,27 @@ export interface Approval {
     forwarded?: { from?: string; to?: string; by?: string; at?: number; comment?: string };
     /** Separation-of-duties conflicts the request would create: the policy, and the conflicting access on each side. */
     conflicts?: { policy: string; left: string[]; right: string[] }[];
-    /** The access requested, as the source names it (ISC `requestedObject`): what a recommendation is asked for. */
+    /** The access requested to be granted, as the source names it (ISC `requestedObject`): what a recommendation is asked for. */
     accessItem?: { id: string; type: (typeof ACCESS_ITEM_TYPES)[number] };
     /** The source's recommendation, when it gave one (see ApprovalSource.recommend). */
     recommendation?: Recommendation;
+}
+
+/**
+ * The approval in plain fields (not markup), for a listener's compound action to lay out its own card:
+ * kept on the row beside the message, so a reminder carries the same.
+ */
+export interface ApprovalCard {
+    title: string;
+    sourceTitle: string;
+    requestedFor?: string;
+    requestedBy?: string;
+    items: { operation?: string; name: string; application?: string }[];
+    /** Items left out to stay within the bound. */
+    moreItems?: number;
+    conflicts: { policy: string; left: string[]; right: string[] }[];
+    dueAt?: number;
+    recommendation?: Approval['recommendation'];
 }
 
 /** What names one approval to its source: the id, and the kind when the source has several. */

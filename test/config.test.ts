@@ -85,6 +85,44 @@ describe('app settings', () => {
         });
     });
 
+    describe('MOVEWORKS_DELIVERY', () => {
+        const { MOVEWORKS_EVENT_ID: _event, MOVEWORKS_API_KEY: _key, ...withoutEvent } = valid;
+        const listener = { ...withoutEvent, MOVEWORKS_DELIVERY: 'listener', MOVEWORKS_LISTENER_URL: 'https://acme.moveworks.ai/webhooks/v1/listeners/abc', MOVEWORKS_LISTENER_KEY: 'listener-key' };
+
+        it('delivers through the event by default', () => {
+            expect(loadConfig(valid).moveworks.delivery).toEqual({ kind: 'events', eventId: valid.MOVEWORKS_EVENT_ID, apiKey: 'key' });
+        });
+
+        it('needs neither the event id nor the API key with a listener, and defaults its signature header and rate', () => {
+            expect(loadConfig(listener).moveworks.delivery).toEqual({
+                kind: 'listener',
+                url: listener.MOVEWORKS_LISTENER_URL,
+                key: 'listener-key',
+                signingSecret: undefined,
+                signatureHeader: 'X-Signature',
+                maxPerSecond: 5,
+            });
+        });
+
+        it('names every missing or malformed listener setting at once', () => {
+            expect(
+                problemsOf({ ...withoutEvent, MOVEWORKS_DELIVERY: 'listener', MOVEWORKS_LISTENER_SIGNATURE_HEADER: 'X Signature', MOVEWORKS_LISTENER_MAX_PER_SECOND: '0' }).map((problem) => problem.split(':')[0]).sort(),
+            ).toEqual(['MOVEWORKS_LISTENER_KEY', 'MOVEWORKS_LISTENER_MAX_PER_SECOND', 'MOVEWORKS_LISTENER_SIGNATURE_HEADER', 'MOVEWORKS_LISTENER_URL']);
+        });
+
+        it.each(['http://listener.example.com/hook', 'not a url'])('refuses a listener URL that is not https (%s)', (url) => {
+            expect(problemsOf({ ...listener, MOVEWORKS_LISTENER_URL: url })).toEqual(["MOVEWORKS_LISTENER_URL: must be the listener's https webhook URL (http only to this machine)"]);
+        });
+
+        it('refuses a listener key given with "Bearer "', () => {
+            expect(problemsOf({ ...listener, MOVEWORKS_LISTENER_KEY: 'Bearer listener-key' })).toEqual(['MOVEWORKS_LISTENER_KEY: must be the raw key: the app adds "Bearer " itself']);
+        });
+
+        it('refuses a delivery it does not know, naming both', () => {
+            expect(problemsOf({ ...valid, MOVEWORKS_DELIVERY: 'email' })).toEqual(['MOVEWORKS_DELIVERY: must be events or listener']);
+        });
+    });
+
     it('shows Identity AI recommendations unless ISC_RECOMMENDATIONS=off, and never asks v3, which has no such API', () => {
         const isc = { ...valid, ISC_BASE_URL: 'https://acme.api.identitynow.com', ISC_CLIENT_ID: 'pat-id', ISC_CLIENT_SECRET: 'pat-secret' };
         expect(loadConfig(isc).isc?.recommendations).toBe(true);

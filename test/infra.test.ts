@@ -534,6 +534,19 @@ describe('infrastructure (Bicep)', () => {
         expect(main()).not.toMatch(/empty\(auditReaderKey\) \?/);
     });
 
+    it('delivers through a listener when asked: its key and signing secret in Key Vault, referenced only then, and no Events API key reference that could not resolve', () => {
+        expect(main()).toMatch(/param moveworksDelivery string = 'events'/);
+        for (const secret of ['moveworksListenerKey', 'moveworksListenerSigningSecret']) {
+            expect(main()).toMatch(new RegExp(`@secure\\(\\)\\s+param ${secret} `));
+            expect([secret, value(param('main.bicep', secret).default)]).toEqual([secret, '']);
+        }
+        expect(main()).toMatch(/moveworks: listenerMode \? '' : '@Microsoft\.KeyVault/);
+        expect(main()).toMatch(/listenerKey: listenerMode \? '@Microsoft\.KeyVault/);
+        expect(main()).toMatch(/listenerSigningSecret: listenerMode && moveworksListenerSigned \? '@Microsoft\.KeyVault/);
+        expect(main()).toMatch(/MOVEWORKS_LISTENER_KEY: secretReference\.listenerKey/);
+        expect(main()).toMatch(/MOVEWORKS_EVENT_ID: listenerMode \? '' : moveworksEventId/);
+    });
+
     it('declares each caller setting as an optional, described string parameter and writes it to its app setting', () => {
         const appSettings = entries(property(moduleParamsObject('functionApp'), 'appSettings'));
         for (const [name, setting] of Object.entries(CALLER_PARAMETERS)) {

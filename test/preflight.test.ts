@@ -18,7 +18,7 @@ import { TableProxy } from './support/tableProxy';
 
 const READER_KEY = 'preflight-reader-key-0123456789abcdef012345';
 /** What a preflight may ask SailPoint and Moveworks: tokens, reads, and the Moveworks probe or test message. */
-const READ_ONLY_ROUTES: Route[] = ['iiq.token', 'iiq.list', 'iiq.identities', 'isc.token', 'isc.list', 'isc.accessRequests.pending', 'isc.identities', 'moveworks.send'];
+const READ_ONLY_ROUTES: Route[] = ['iiq.token', 'iiq.list', 'iiq.identities', 'isc.token', 'isc.list', 'isc.accessRequests.pending', 'isc.identities', 'moveworks.authTest', 'moveworks.send'];
 
 let h: Harness;
 afterEach(async () => {
@@ -211,7 +211,7 @@ describe('npm run check', () => {
         h.simulator.failNext('iiq.list', { status: 429, retryAfter: '30' });
         h.simulator.failNext('iiq.identities', { status: 429 });
         h.simulator.failNext('isc.list', { status: 429, retryAfter: '30', contentType: 'application/json', body: JSON.stringify({ message: ' Rate Limit Exceeded ' }) });
-        h.simulator.failNext('moveworks.send', { status: 429, retryAfter: '60' });
+        h.simulator.failNext('moveworks.authTest', { status: 429, retryAfter: '60' });
         const { status, lines, elapsedMs } = await check();
         for (const name of ['IdentityIQ plugin: list one work item', 'IdentityIQ plugin: look up one identity', 'Identity Security Cloud: list one generic approval', MOVEWORKS]) {
             expect(failure(lines, name).fix).toBe('rate limited, try again in a minute');
@@ -309,20 +309,33 @@ describe('npm run check', () => {
     });
 
     describe('Moveworks', () => {
-        it('tells a bad key or data-center host (401) and an unknown event apart, sending nothing', async () => {
+        it('checks the Events API key with GET /rest/v1/auth/test, telling a bad key or host (401) from a wrong host (404), sending nothing', async () => {
             await begin();
             let run = await check({ MOVEWORKS_API_KEY: 'not-the-moveworks-key' });
             const key = failure(run.lines, MOVEWORKS);
             expect(key.cause).toBe('Moveworks refused the API key (401 UNAUTHORIZED)');
             expect(key.fix).toMatch(/MOVEWORKS_API_KEY.*MOVEWORKS_BASE_URL.*data-center host/);
-            run = await check({ MOVEWORKS_EVENT_ID: '00000000-0000-4000-8000-00000000dead' });
-            expect(failure(run.lines, MOVEWORKS)).toEqual({
-                cause: 'Moveworks does not know the event (404 INVALID_EVENT_ID)',
-                fix: 'set MOVEWORKS_EVENT_ID to the id of the event, and publish the event in Creator Studio',
-            });
             run = await check({ MOVEWORKS_BASE_URL: `${h.simulator.baseUrl}/elsewhere` });
-            expect(failure(run.lines, MOVEWORKS).cause).toBe('nothing at MOVEWORKS_BASE_URL answers as the Events API (404)');
-            expect(h.simulator.messages).toEqual([]);
+            expect(failure(run.lines, MOVEWORKS).cause).toBe('nothing at MOVEWORKS_BASE_URL answers as the Moveworks API (404)');
+            expect(h.simulator.calls['moveworks.authTest']).toBe(1);
+            expect(h.simulator.calls['moveworks.send']).toBe(0);
+        });
+
+        it('checks a listener with a POST of type preflight, which it verifies but records as no notice', async () => {
+            h = await startHarness({ simulator: { sources: ['iiq'], listenerSigningSecret: 'signing-secret-0123456789' } });
+            const listener = { MOVEWORKS_EVENT_ID: '', MOVEWORKS_API_KEY: '', ...h.simulator.listenerSettings() };
+            let run = await check(listener);
+            expect(lineOf(run.lines, 'Moveworks listener: URL, key and signature')).toMatch(/^ok /);
+            expect(h.simulator.listenerPreflights).toHaveLength(1);
+            expect(h.simulator.listenerNotices).toEqual([]);
+            run = await check({ ...listener, MOVEWORKS_LISTENER_KEY: 'not-the-listener-key' });
+            expect(failure(run.lines, 'Moveworks listener: URL, key and signature').fix).toMatch(/MOVEWORKS_LISTENER_KEY/);
+            run = await check({ ...listener, MOVEWORKS_LISTENER_SIGNING_SECRET: 'another-secret' });
+            expect(failure(run.lines, 'Moveworks listener: URL, key and signature')).toEqual({
+                cause: 'the listener refused the signature (401 ErrorSignatureVerificationFailed)',
+                fix: expect.stringMatching(/MOVEWORKS_LISTENER_SIGNING_SECRET and MOVEWORKS_LISTENER_SIGNATURE_HEADER/),
+            });
+            expect(h.simulator.calls['moveworks.send']).toBe(0);
         });
 
         it('--send-test sends one message, marked as a test, to that one person', async () => {

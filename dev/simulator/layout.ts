@@ -6,3 +6,14 @@ export function iscApiVersionFrom(text: string | undefined): IscApiVersion {
     if (!version) throw new Error(`SIMULATOR_ISC_API_VERSION must be one of ${ISC_API_VERSIONS.join(', ')}`);
     return version;
 }
+
+/** How the app reaches Moveworks: a published event (the Events API) or an Agent Studio webhook listener. */
+export type MoveworksDelivery = 'events' | 'listener';
+const MOVEWORKS_DELIVERIES: readonly MoveworksDelivery[] = ['events', 'listener'];
+
+/** SIMULATOR_MOVEWORKS_DELIVERY: which of the simulator's Moveworks paths the app is pointed at (`events` unless told otherwise). */
+export function moveworksDeliveryFrom(text: string | undefined): MoveworksDelivery {
+    const delivery = MOVEWORKS_DELIVERIES.find((candidate) => candidate === (text ?? 'events').trim().toLowerCase());
+    if (!delivery) throw new Error(`SIMULATOR_MOVEWORKS_DELIVERY must be one of ${MOVEWORKS_DELIVERIES.join(', ')}`);
+    return delivery;
+}

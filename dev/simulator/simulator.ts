@@ -4,6 +4,18 @@ import { AddressInfo } from 'node:net';
 import { compileFilter, FilterSyntaxError, FilterValue } from './filter';
 import { CallerIssuer, CallerRoute } from './callerIssuer';
 import { IscApiVersion, IscRoute, IscTenant } from './isc';
+import {
+    DEFAULT_LISTENER_ID,
+    DEFAULT_LISTENER_KEY,
+    DEFAULT_LISTENER_MAX_BYTES,
+    DEFAULT_LISTENER_PER_SECOND,
+    DEFAULT_LISTENER_SIGNATURE_HEADER,
+    ListenerNotice,
+    listenerPath,
+    ListenerRoute,
+    listenerRouteOf,
+    WebhookListener,
+} from './listener';
 
 /**
  * A simulator of IdentityIQ with the "Moveworks for SailPoint" plugin and of the Moveworks Events API,
@@ -11,7 +23,9 @@ import { IscApiVersion, IscRoute, IscTenant } from './isc';
  * describes: opaque expiring tokens, XML work item lists with filter/orderby/offset/limit, a PUT that
  * trusts its caller, completed items that vanish, and a per-minute message limit answering 429 with
  * Retry-After. Controls: latency, queued or random faults, hostile bodies, token expiry, clock skew, the
- * plugin's allowWrites switch, and the plugin itself missing.
+ * plugin's allowWrites switch, and the plugin itself missing. Moveworks also answers its API key check
+ * (`GET /rest/v1/auth/test`) and serves an Agent Studio webhook listener (see listener.ts), whose notices are
+ * kept in `listenerNotices`, apart from the Events API's `messages`.
  */
 
 export interface SimIdentity {
@@ -75,7 +89,7 @@ export interface RecordedDecision {
     at: number;
 }
 
-export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send' | IscRoute | CallerRoute;
+export type Route = 'iiq.token' | 'iiq.list' | 'iiq.get' | 'iiq.put' | 'iiq.identities' | 'iiq.members' | 'moveworks.send' | 'moveworks.authTest' | ListenerRoute | IscRoute | CallerRoute;
 
 export interface Fault {
     /** The status answered instead of the route's real answer; 0 or absent answers the real one. */
@@ -122,6 +136,15 @@ export interface SimulatorOptions {
     /** When set, a message naming anyone else is refused whole, as Moveworks refuses unknown recipients. */
     knownRecipients?: string[];
     onMessage?: (message: SentMessage) => void;
+    /** The webhook listener's id, in its URL; default DEFAULT_LISTENER_ID. */
+    listenerId?: string;
+    listenerKey?: string;
+    listenerSigningSecret?: string;
+    listenerSignatureHeader?: string;
+    listenerMaxBytes?: number;
+    listenerPerSecond?: number;
+    /** Called with each notice the listener accepts (not with preflights). */
+    onListenerNotice?: (notice: ListenerNotice) => void;
 }
 
 const PLUGIN = '/identityiq/plugin/rest/moveworks-plugin';
@@ -173,6 +196,8 @@ export class Simulator {
         'iiq.identities': 0,
         'iiq.members': 0,
         'moveworks.send': 0,
+        'moveworks.authTest': 0,
+        'moveworks.listener': 0,
         'isc.token': 0,
         'isc.authorize': 0,
         'isc.signIn': 0,
@@ -208,6 +233,24 @@ export class Simulator {
     allowWrites: boolean;
     moveworksPerMinute: number;
     tokenLifetimeSeconds: number;
+    /** The webhook listener's id, in `listenerUrl`. */
+    readonly listenerId: string;
+    /** The Moveworks API key the listener's credential verification takes as `Authorization: Bearer`. */
+    listenerKey: string;
+    /** When set, each listener request must carry the lowercase hex HMAC-SHA256 of its raw body with this secret. */
+    listenerSigningSecret?: string;
+    /** The header carrying that signature (matched case-insensitively, as HTTP does). */
+    listenerSignatureHeader: string;
+    /** The largest listener body taken, in bytes; a larger one answers 413. */
+    listenerMaxBytes: number;
+    /** Listener requests taken in any 1 s, org-wide; more answer 429 with Retry-After: 1. */
+    listenerPerSecond: number;
+    /** Every body the listener accepted, preflights aside. */
+    readonly listenerNotices: ListenerNotice[] = [];
+    /** Accepted bodies of `type: "preflight"`, which the ambient agent's trigger filter would drop. */
+    readonly listenerPreflights: ListenerNotice[] = [];
+    /** When each listener request answered 429 arrived. */
+    readonly listenerRateLimited: number[] = [];
 
     private readonly options: Required<Pick<SimulatorOptions, 'iiqClientId' | 'iiqClientSecret' | 'iscClientId' | 'iscClientSecret' | 'moveworksApiKey' | 'moveworksEventId' | 'sources'>> &
         SimulatorOptions;
@@ -215,6 +258,7 @@ export class Simulator {
     private readonly faults = new Map<Route, Fault[]>();
     private readonly sendStarts: number[] = [];
     private readonly random?: () => number;
+    private readonly listener: WebhookListener;
     private server?: Server;
     private nextNumber = 1;
     baseUrl = '';
@@ -235,6 +279,13 @@ export class Simulator {
         this.allowWrites = options.allowWrites ?? true;
         this.moveworksPerMinute = options.moveworksPerMinute ?? 120;
         this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 1200;
+        this.listenerId = options.listenerId ?? DEFAULT_LISTENER_ID;
+        this.listenerKey = options.listenerKey ?? DEFAULT_LISTENER_KEY;
+        this.listenerSigningSecret = options.listenerSigningSecret;
+        this.listenerSignatureHeader = options.listenerSignatureHeader ?? DEFAULT_LISTENER_SIGNATURE_HEADER;
+        this.listenerMaxBytes = options.listenerMaxBytes ?? DEFAULT_LISTENER_MAX_BYTES;
+        this.listenerPerSecond = options.listenerPerSecond ?? DEFAULT_LISTENER_PER_SECOND;
+        this.listener = new WebhookListener(this, options.onListenerNotice);
         this.random = options.randomFaults ? seededRandom(options.randomFaults.seed) : undefined;
         this.isc = new IscTenant(this.options.iscClientId, this.options.iscClientSecret, options.iscApiVersion);
         if (options.iscUserClientId !== undefined) this.isc.userClientId = options.iscUserClientId;
@@ -267,6 +318,27 @@ export class Simulator {
             MOVEWORKS_BASE_URL: this.baseUrl,
             MOVEWORKS_EVENT_ID: this.options.moveworksEventId,
             MOVEWORKS_API_KEY: this.options.moveworksApiKey,
+        };
+    }
+
+    /** The webhook URL Agent Studio shows for the listener. */
+    get listenerUrl(): string {
+        return `${this.baseUrl}${listenerPath(this.listenerId)}`;
+    }
+
+    /**
+     * The settings that switch the app from the Events API to the listener, laid over `settings()` (which
+     * every spec on the Events API keeps using unchanged).
+     */
+    listenerSettings(): Record<string, string> {
+        return {
+            MOVEWORKS_DELIVERY: 'listener',
+            MOVEWORKS_LISTENER_URL: this.listenerUrl,
+            MOVEWORKS_LISTENER_KEY: this.listenerKey,
+            ...(this.listenerSigningSecret
+                ? { MOVEWORKS_LISTENER_SIGNING_SECRET: this.listenerSigningSecret, MOVEWORKS_LISTENER_SIGNATURE_HEADER: this.listenerSignatureHeader }
+                : {}),
+            MOVEWORKS_LISTENER_MAX_PER_SECOND: String(this.listenerPerSecond),
         };
     }
 
@@ -354,8 +426,14 @@ export class Simulator {
         this.tokens.clear();
     }
 
+    /** The Events API's messages for an approval; listener notices are in `noticesFor`. */
     messagesFor(approvalId: string): SentMessage[] {
         return this.messages.filter((message) => message.slots.approval_id === approvalId);
+    }
+
+    /** The notices the listener accepted for an approval (by the body's `approvalId`). */
+    noticesFor(approvalId: string): ListenerNotice[] {
+        return this.listenerNotices.filter((notice) => notice.body.approvalId === approvalId);
     }
 
     private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -378,15 +456,8 @@ export class Simulator {
             if (fault?.status) {
                 return this.reply(response, fault.status, fault.contentType ?? 'text/plain', fault.body ?? `Injected fault ${fault.status}`, fault.retryAfter, {}, fault.dripMs);
             }
-            const body = await readBody(request);
-            const answer: Answer =
-                route === 'moveworks.send'
-                    ? this.sendMessage(request, url, body)
-                    : route.startsWith('isc.')
-                      ? this.isc.handle(route as IscRoute, request, url, body)
-                      : route.startsWith('caller.')
-                        ? await this.callers.handle(route as CallerRoute)
-                        : this.iiq(route, request, url, body);
+            // The listener reads its own body: raw bytes for the signature, under its own size limit.
+            const answer: Answer = route === 'moveworks.listener' ? await this.listener.handle(request, url) : await this.answer(route, request, url, await readBody(request));
             this.reply(response, answer.status, answer.contentType, answer.body, answer.retryAfter, answer.headers, fault?.dripMs);
         } catch (error) {
             if (error instanceof HttpStatusError) return this.reply(response, error.status, 'text/plain', error.message);
@@ -394,6 +465,14 @@ export class Simulator {
         } finally {
             this.inFlight[route]--;
         }
+    }
+
+    private async answer(route: Route, request: IncomingMessage, url: URL, body: string): Promise<Answer> {
+        if (route === 'moveworks.send') return this.sendMessage(request, url, body);
+        if (route === 'moveworks.authTest') return this.authTest(request);
+        if (route.startsWith('isc.')) return this.isc.handle(route as IscRoute, request, url, body);
+        if (route.startsWith('caller.')) return this.callers.handle(route as CallerRoute);
+        return this.iiq(route, request, url, body);
     }
 
     /** Turns the seeded random faults off (and on again) without losing their sequence. */
@@ -416,7 +495,8 @@ export class Simulator {
         if (method === 'GET' && path === `${PLUGIN}/table/Identity`) return 'iiq.identities';
         if (method === 'GET' && /^\/identityiq\/plugin\/rest\/moveworks-plugin\/object\/workgroup\/[^/]+\/members$/.test(path)) return 'iiq.members';
         if (method === 'POST' && /^\/rest\/v1\/events\/[^/]+\/messages\/send$/.test(path)) return 'moveworks.send';
-        return this.isc.routeOf(method, path) ?? this.callers.routeOf(method, path);
+        if (method === 'GET' && path === '/rest/v1/auth/test') return 'moveworks.authTest';
+        return listenerRouteOf(method, path) ?? this.isc.routeOf(method, path) ?? this.callers.routeOf(method, path);
     }
 
     private iiq(route: Route, request: IncomingMessage, url: URL, body: string): Answer {
@@ -603,6 +683,17 @@ export class Simulator {
         this.messages.push(sent);
         this.options.onMessage?.(sent);
         return json({ data: { status: 'RECEIVED' } });
+    }
+
+    /**
+     * Moveworks' API key check. A third-party mirror of its OpenAPI gives the 200 body only as a `Message`
+     * string, and the value here is made up: callers should read the status alone.
+     */
+    private authTest(request: IncomingMessage): Answer {
+        if (request.headers.authorization !== `Bearer ${this.options.moveworksApiKey}`) {
+            return json({ error: { code: 'UNAUTHORIZED', message: 'Token validation failed' } }, 401);
+        }
+        return json({ Message: 'Successfully tested' });
     }
 
     workItemXml(item: SimWorkItem): string {

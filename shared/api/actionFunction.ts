@@ -5,7 +5,8 @@ import { Config } from '../config';
 import { ActionResult, AuditEntry } from '../contract';
 import { Caller, CallerRefused } from '../callers/callerAuth';
 import { AppError } from '../platform/errors';
-import { toErrorAnswer } from './httpAnswers';
+import { toActionAnswer } from './httpAnswers';
+import { idempotencyKeyOf, idempotently } from './idempotency';
 import { errorMessage, jsonLogger } from '../platform/log';
 
 /** What every action request carries, once parsed. */
@@ -17,8 +18,9 @@ export interface ActionInput {
 }
 
 /**
- * The shared body of the action functions: parse, run the action on the app, answer 200 or the error's
- * shape, and write the attempt, allowed or refused, to the audit table.
+ * The shared body of the action functions: authenticate, parse, run the action on the app once per
+ * Idempotency-Key (see idempotency.ts), answer 200 or the error's shape (or, with ACTION_REFUSALS_AS=body,
+ * a refusal as 200 `{ outcome, message }`), and write the attempt, allowed, refused or replayed, to the audit table.
  */
 export async function answerAction<Input extends ActionInput>(
     request: HttpRequest,
@@ -32,24 +34,36 @@ export async function answerAction<Input extends ActionInput>(
     let app: App | undefined;
     let input: Input | undefined;
     let answer: HttpResponseInit;
-    let result: string;
-    let source: AuditEntry['source'];
     let caller: Caller | undefined;
     let done: ActionResult | undefined;
+    let failure: unknown;
+    let replayed = false;
     try {
         app = getApp();
-        caller = await app.authenticate(request.headers.get('authorization'));
-        input = await parse(request, app.config.decisions, caller?.email);
-        done = await run(app, input);
-        answer = { status: 200, jsonBody: done };
-        result = done.status;
-        source = done.source;
+        const acting = app;
+        caller = await acting.authenticate(request.headers.get('authorization'));
+        // A key is touched only once the caller is authenticated and the request parsed: neither can poison nor read one.
+        const key = idempotencyKeyOf(request);
+        input = await parse(request, acting.config.decisions, caller?.email);
+        const parsed = input;
+        const keyed = { route: action, approvalId: parsed.approvalId, approverEmail: parsed.approverEmail };
+        ({ answer, replayed } = await idempotently(acting, key, keyed, log, async () => {
+            try {
+                done = await run(acting, parsed);
+                return { status: 200, jsonBody: done };
+            } catch (error) {
+                failure = error;
+                return toActionAnswer(error, acting.config.refusalsAs, log);
+            }
+        }));
     } catch (error) {
-        answer = toErrorAnswer(error, log);
-        result = error instanceof AppError ? error.code : 'internal_error';
+        failure = error;
+        answer = toActionAnswer(error, app?.config.refusalsAs, log);
         // A token refused for its client or role still says who was refused.
         if (error instanceof CallerRefused) caller = error.caller;
     }
+    const result = replayed ? 'replayed' : done ? done.status : failure instanceof AppError ? failure.code : 'internal_error';
+    let source: AuditEntry['source'] = done?.source;
     if (app) {
         const approvalId = (input?.approvalId ?? request.params.approvalId ?? '').slice(0, 128);
         // A refused action does not say its source; the table does, when the app notified the approval.

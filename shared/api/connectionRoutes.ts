@@ -8,6 +8,7 @@ import { notFound, UpstreamError } from '../platform/errors';
 import { errorMessage, jsonLogger } from '../platform/log';
 import { parseConnectionInput } from './actionInput';
 import { toErrorAnswer } from './httpAnswers';
+import { idempotencyKeyOf, idempotently } from './idempotency';
 
 /**
  * The routes of the approvers' ISC connections (ISC_DECIDE_AS=user). The three JSON routes are guarded like
@@ -22,19 +23,38 @@ function connectionsOf(connections: Connections | undefined): Connections {
     return connections;
 }
 
-/** A JSON connection route: who is asking (body or query), then `run`. */
+/**
+ * A JSON connection route: who is asking (body or query), then `run`. A POST (link, disconnect) runs once
+ * per Idempotency-Key, as the actions do (see idempotency.ts); the key binds the route and the approver.
+ */
 export async function answerConnection(
     request: HttpRequest,
     context: InvocationContext,
     run: (connections: Connections, email: string) => Promise<object>,
 ): Promise<HttpResponseInit> {
+    const log = jsonLogger(context);
     try {
         const app = getApp();
         const caller = await app.authenticate(request.headers.get('authorization'));
-        const email = request.method === 'GET' ? actingEmail(request.query.get('approverEmail') ?? undefined, caller?.email, 'approverEmail') : await parseConnectionInput(request, caller?.email);
-        return { status: 200, jsonBody: await run(connectionsOf(app.connections), email) };
+        if (request.method === 'GET') {
+            const email = actingEmail(request.query.get('approverEmail') ?? undefined, caller?.email, 'approverEmail');
+            return { status: 200, jsonBody: await run(connectionsOf(app.connections), email) };
+        }
+        const key = idempotencyKeyOf(request);
+        const email = await parseConnectionInput(request, caller?.email);
+        // Checked before a key is claimed: a setting, not the request's business, so never kept as its answer.
+        const connections = connectionsOf(app.connections);
+        const keyed = { route: context.functionName, approverEmail: email };
+        const { answer } = await idempotently(app, key, keyed, log, async () => {
+            try {
+                return { status: 200, jsonBody: await run(connections, email) };
+            } catch (error) {
+                return toErrorAnswer(error, log);
+            }
+        });
+        return answer;
     } catch (error) {
-        return toErrorAnswer(error, jsonLogger(context));
+        return toErrorAnswer(error, log);
     }
 }
 

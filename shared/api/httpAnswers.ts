@@ -1,5 +1,6 @@
 import { HttpResponseInit } from '@azure/functions';
-import { ConfigError } from '../config';
+import { Config, ConfigError } from '../config';
+import { ActionOutcome, REFUSAL_OUTCOMES } from '../contract';
 import { AppError } from '../platform/errors';
 import { errorMessage, Logger } from '../platform/log';
 import { isIdentityRefused, isStorageFailure, storageFailure } from '../store/storageFailure';
@@ -34,4 +35,20 @@ export function toErrorAnswer(error: unknown, log: Logger): HttpResponseInit {
     }
     log.error('http.unhandled', { error: errorMessage(error) });
     return errorAnswer(500, 'internal_error', 'Something went wrong on our side; try again, and tell an administrator if it persists.');
+}
+
+const isRefusalOutcome = (code: string): code is ActionOutcome['outcome'] => (REFUSAL_OUTCOMES as readonly string[]).includes(code);
+
+/**
+ * An action's error answer. With ACTION_REFUSALS_AS=body, a refusal that is the approver's business
+ * (REFUSAL_OUTCOMES) answers 200 `{ outcome, message }` (and `connectUrl` with connect_required); caller
+ * authentication, bad requests, and server or source failures keep their statuses.
+ */
+export function toActionAnswer(error: unknown, refusalsAs: Config['refusalsAs'] | undefined, log: Logger): HttpResponseInit {
+    if (refusalsAs === 'body' && error instanceof AppError && isRefusalOutcome(error.code)) {
+        const connectUrl = error.details?.connectUrl;
+        const outcome: ActionOutcome = { outcome: error.code, message: error.message, ...(connectUrl ? { connectUrl } : {}) };
+        return { status: 200, jsonBody: outcome };
+    }
+    return toErrorAnswer(error, log);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionBody, actionResult, auditPage, connectionBody, connectionStatus, connectLink, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from '../contract';
+import { actionBody, actionOutcome, actionResult, auditPage, connectionBody, connectionStatus, connectLink, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from '../contract';
 
 /**
  * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
@@ -19,6 +19,22 @@ const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((statu
 const callerSecurity = (callerTokens: boolean) =>
     callerTokens ? [{ functionKey: [], callerToken: [] }, { functionKeyQuery: [], callerToken: [] }] : [{ functionKey: [] }, { functionKeyQuery: [] }];
 
+/** Moveworks Agent Studio sends `{{meta_info.action_instance_id}}`: a retried click replays the first answer. */
+const idempotencyKey = {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
+    description:
+        'Optional, 1 to 255 visible ASCII characters. The same key with the same route, approval and approver within 24 hours answers the first answer again (status and body, with Idempotent-Replayed: true) without acting again; with anything else, 422 idempotency_key_reused; while the first request is still running, 409 idempotency_key_in_progress.',
+};
+
+/** The 200 of an action: done, or with ACTION_REFUSALS_AS=body a refusal that is the approver's business. */
+const actionAnswer = {
+    description: "Done (ActionResult); with ACTION_REFUSALS_AS=body, also a refusal that is the approver's business, as { outcome, message } (ActionOutcome)",
+    content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/ActionResult' }, { $ref: '#/components/schemas/ActionOutcome' }] } } },
+};
+
 const actionPath = (action: string, summary: string, body: string, callerTokens: boolean) => ({
     post: {
         operationId: `${action}Approval`,
@@ -28,9 +44,10 @@ const actionPath = (action: string, summary: string, body: string, callerTokens:
             { name: 'approvalId', in: 'path', required: true, schema: { type: 'string' }, description: 'The approval_id slot of the notification.' },
             { name: 'user_email', in: 'query', required: false, schema: { type: 'string' }, description: "The guide's form of approverEmail." },
             ...(action === 'reject' ? [{ name: 'reason', in: 'query', required: false, schema: { type: 'string' }, description: "The guide's form of comment." }] : []),
+            idempotencyKey,
         ],
         requestBody: { required: false, description: body, ...json('ActionRequest') },
-        responses: { '200': { description: 'Done', ...json('ActionResult') }, ...errors(400, 401, 403, 404, 409, 415, 501, 502, 503) },
+        responses: { '200': actionAnswer, ...errors(400, 401, 403, 404, 409, 415, 422, 501, 502, 503) },
     },
 });
 
@@ -122,8 +139,9 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                     operationId: 'linkIscConnection',
                     summary: 'The link an approver opens once to connect their SailPoint account (ISC_DECIDE_AS=user)',
                     security: callerSecurity(callerTokens),
+                    parameters: [idempotencyKey],
                     requestBody: { required: !emailFromToken, description: '{ approverEmail }', ...json('ConnectionRequest') },
-                    responses: { '200': { description: 'The connect link', ...json('ConnectLink') }, ...errors(400, 401, 403, 404, 415, 503) },
+                    responses: { '200': { description: 'The connect link', ...json('ConnectLink') }, ...errors(400, 401, 403, 404, 409, 415, 422, 503) },
                 },
             },
             '/connections/isc': {
@@ -140,8 +158,9 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
                     operationId: 'disconnectIscConnection',
                     summary: "Deletes the approver's stored SailPoint tokens (ISC_DECIDE_AS=user)",
                     security: callerSecurity(callerTokens),
+                    parameters: [idempotencyKey],
                     requestBody: { required: !emailFromToken, description: '{ approverEmail }', ...json('ConnectionRequest') },
-                    responses: { '200': { description: 'Disconnected', content: { 'application/json': { schema: { type: 'object', properties: { disconnected: { type: 'boolean' } }, required: ['disconnected'] } } } }, ...errors(400, 401, 403, 404, 415, 503) },
+                    responses: { '200': { description: 'Disconnected', content: { 'application/json': { schema: { type: 'object', properties: { disconnected: { type: 'boolean' } }, required: ['disconnected'] } } } }, ...errors(400, 401, 403, 404, 409, 415, 422, 503) },
                 },
             },
             '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
@@ -156,6 +175,7 @@ export function openApiDocument(options: { callerTokens: boolean; emailFromToken
             schemas: {
                 ActionRequest: schema(actionBody),
                 ActionResult: schema(actionResult),
+                ActionOutcome: schema(actionOutcome),
                 PendingList: schema(pendingList),
                 AuditPage: schema(auditPage),
                 RetryRefusedRequest: schema(retryRefusedBody),

@@ -1,5 +1,5 @@
 import { ApprovalSource, SourceName } from '../model';
-import { EventsClient } from '../moveworks/eventsClient';
+import { Notifier } from '../moveworks/notifier';
 import { errorMessage, Logger } from '../platform/log';
 import { ApprovalStore } from '../store/approvalStore';
 import { isStorageFailure, storageFailure } from '../store/storageFailure';
@@ -12,7 +12,7 @@ const MIN_BUDGET_SHARE = 0.2;
 export interface PollDependencies {
     sources: ApprovalSource[];
     store: ApprovalStore;
-    events: EventsClient;
+    notifier: Notifier;
     log: Logger;
     now: () => number;
     /** The settings of every poll; `budgetSeconds` is the whole budget of one invocation. */
@@ -26,7 +26,7 @@ export interface PollDependencies {
  * then runs. The budget counts from the call, so a poll that waited gets what is left and the invocation
  * as a whole stays inside the function timeout.
  */
-export function createPoll({ sources, store, events, log, now, settings, connectLinks }: PollDependencies): () => Promise<SyncReport[]> {
+export function createPoll({ sources, store, notifier, log, now, settings, connectLinks }: PollDependencies): () => Promise<SyncReport[]> {
     let polling: Promise<SyncReport[]> | undefined;
     return () => {
         const calledAt = Date.now();
@@ -42,7 +42,7 @@ export function createPoll({ sources, store, events, log, now, settings, connect
             const reports = await Promise.all(
                 sources.map((source) =>
                     // One source failing (its table rows, its API) must not stop the other's poll.
-                    syncSource({ source, store, events, log, now, settings: { ...settings, budgetSeconds }, connectLinkFor: connectLinks?.[source.name] }).catch((error: unknown) => {
+                    syncSource({ source, store, notifier, log, now, settings: { ...settings, budgetSeconds }, connectLinkFor: connectLinks?.[source.name] }).catch((error: unknown) => {
                         log.error('sync.failed', { source: source.name, error: errorMessage(error) });
                         if (isStorageFailure(error)) log.error('storage.failed', { source: source.name, ...storageFailure(error) });
                         return undefined;

@@ -1,4 +1,5 @@
 import { Approval, approverKey, approverNames } from '../model';
+import { toApprovalCard } from '../moveworks/card';
 import { describeRequest, toApprovalMessage } from '../moveworks/message';
 import { ApprovalRecord, notifiedInStep, OpenRow } from '../store/approvalRecord';
 
@@ -21,6 +22,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
         approverNames: approverNames(approval),
         changedAt: approval.changedAt,
         message: toApprovalMessage(approval),
+        card: toApprovalCard(approval),
         recipients,
         notified: [],
         refused: [],
@@ -54,6 +56,7 @@ export function withCurrentApprovers(record: OpenRow, approval: Approval, recipi
         approverNames: approverNames(approval),
         changedAt: approval.changedAt,
         message: toApprovalMessage({ ...approval, recommendation }, { reassigned: newApprovers && record.notified.length > 0 && !options.nextStep, nextStep: options.nextStep }),
+        card: toApprovalCard({ ...approval, recommendation }),
         recipients,
         summary: describeRequest(approval),
         dueAt: approval.dueAt,

@@ -1,26 +1,15 @@
-import { Config } from '../config';
 import { z } from 'zod';
+import { MoveworksDelivery } from '../config';
 import { HttpClient, parseJsonBody, retryAfterMs } from '../platform/http';
 import { Logger } from '../platform/log';
 import { Pacer } from '../platform/pacer';
+import type { Notice, Notifier, SendOutcome } from './notifier';
 
 /** Recipients per Events API request (the API's maximum). */
 export const MAX_RECIPIENTS_PER_MESSAGE = 500;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 60_000;
 const MAX_ATTEMPTS = 3;
 const moveworksErrorBody = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
-
-export type SendOutcome =
-    | { kind: 'sent' }
-    /** Not sent now (rate limit, outage, deadline); the caller keeps it for the next poll. */
-    | { kind: 'later'; reason: string; cause: 'rate-limit' | 'unavailable' }
-    /** Moveworks refused the recipients: at least one of them is unknown to it or not allowed. */
-    | { kind: 'refused'; reason: string }
-    /**
-     * Moveworks refused the whole request: nobody in it is to blame, so it stays owed. `every-message` when
-     * every request would fail the same way (API key, event id), `this-message` when only this one would.
-     */
-    | { kind: 'failed'; reason: string; scope: 'every-message' | 'this-message' };
 
 /**
  * Moveworks documents no error code for an unknown recipient (the simulator answers "One or more recipients
@@ -30,20 +19,23 @@ export type SendOutcome =
 const ABOUT_RECIPIENTS = /recipient|user|employee|email/i;
 
 /** Moveworks Events API: `POST /rest/v1/events/{id}/messages/send`, paced to the organisation's limit. */
-export class EventsClient {
+export class EventsClient implements Notifier {
+    readonly maxRecipients = MAX_RECIPIENTS_PER_MESSAGE;
     private readonly url: string;
 
     constructor(
-        private readonly config: Config['moveworks'],
+        baseUrl: string,
+        private readonly event: Extract<MoveworksDelivery, { kind: 'events' }>,
         private readonly http: HttpClient,
         private readonly pacer: Pacer,
         private readonly log: Logger,
         private readonly now: () => number = Date.now,
     ) {
-        this.url = `${config.baseUrl}/rest/v1/events/${encodeURIComponent(config.eventId)}/messages/send`;
+        this.url = `${baseUrl}/rest/v1/events/${encodeURIComponent(event.eventId)}/messages/send`;
     }
 
-    async send(message: string, recipients: string[], approvalId: string, deadline: number): Promise<SendOutcome> {
+    /** The notice's message to its recipients, with the approval id as the event's slot; the type and summary are the listener's. */
+    async send({ message, recipients, approvalId }: Notice, deadline: number): Promise<SendOutcome> {
         const body = JSON.stringify({ message, recipients, context: { slots: { approval_id: approvalId } } });
         for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             if (!(await this.pacer.acquire(deadline))) return { kind: 'later', cause: 'rate-limit', reason: 'poll time budget spent waiting for the Moveworks rate limit' };
@@ -54,7 +46,7 @@ export class EventsClient {
                     url: this.url,
                     body,
                     retry: 'not-idempotent',
-                    headers: { Authorization: `Bearer ${this.config.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+                    headers: { Authorization: `Bearer ${this.event.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
                 })
                 .catch((error: Error) => ({ status: 0, body: '', headers: {} as Record<string, string>, failure: error.message }));
             if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };

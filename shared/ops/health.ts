@@ -7,7 +7,7 @@ export function healthReport(config: Config): HealthReport {
     return {
         status: 'ok',
         sources: { iiq: { configured: config.iiq !== undefined }, isc: { configured: config.isc !== undefined, apiVersion: config.isc?.apiVersion, kinds: config.isc?.kinds } },
-        moveworks: { baseUrl: config.moveworks.baseUrl, maxPerMinute: config.moveworks.maxPerMinute },
+        moveworks: { delivery: config.moveworks.delivery.kind, baseUrl: config.moveworks.baseUrl, maxPerMinute: config.moveworks.maxPerMinute },
     };
 }
 

@@ -1,19 +1,19 @@
 import { RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
-import { Config, ConfigError, describeSources, IscApiVersion, IscConfig, loadConfig } from '../config';
+import { Config, ConfigError, describeSources, IscApiVersion, IscConfig, loadConfig, MoveworksDelivery } from '../config';
 import { CheckResult, DeepHealthReport } from '../contract';
-import { UpstreamError, WaitingOutRateLimit } from '../platform/errors';
-import { currentDeadline, HttpClient, parseJsonBody, withDeadline } from '../platform/http';
+import { HttpClient } from '../platform/http';
 import { tableErrorCode } from '../store/storageFailure';
 import { equals } from '../iiq/filter';
 import { PluginClient } from '../iiq/pluginClient';
 import { parseWorkItemList } from '../iiq/workItemXml';
 import { ISC_COLLECTIONS, iscApiPath, IscClient } from '../isc/client';
 import { errorMessage, Logger, silentLogger } from '../platform/log';
-import { EventsClient } from '../moveworks/eventsClient';
 import { Pacer } from '../platform/pacer';
 import { openTable } from '../store/table';
 import { TokenCache } from '../platform/tokens';
+import { attempt, CheckFailure, explainCommon, Explain, said, statusOf } from './checks';
+import { moveworksChecks } from './moveworksChecks';
 
 /**
  * The preflight: every configured dependency tried once, each within HTTP_TIMEOUT_MS, each failure told
@@ -32,32 +32,10 @@ export interface PreflightOptions {
     sendTestTo?: string;
 }
 
-/** What went wrong, and what to change: a setting, a role, a scope or a plugin. */
-type Explanation = { cause: string; fix: string };
-/** Explains a failed check; `timedOut`: nothing answered within the check's budget. */
-type Explain = (error: unknown, timedOut: boolean) => Explanation;
-
-/** A check's own finding, already explained. */
-class CheckFailure extends Error {
-    constructor(readonly explanation: Explanation) {
-        super(explanation.cause);
-    }
-}
-
-class CheckTimeout extends Error {}
-
-/** After its deadline, a check's calls abort on their own; this much later, whatever ignored the deadline is given up. */
-const BACKSTOP_GRACE_MS = 250;
 /** Outside every partition the app reads (`iiq`, `isc`, `cursor`, `audit`). */
 const PROBE_PARTITION = 'preflight';
 /** `~` is outside the alphabet of approval ids (shared/approvalId.ts), so no approval row can carry this key. */
 const PROBE_ROW_PREFIX = '~preflight-';
-/** The slot the test message carries: a valid slot value that matches neither source's id pattern, so a click on it changes nothing. */
-const TEST_APPROVAL_ID = 'preflight-test';
-const TEST_MESSAGE =
-    '<b>Test message</b> from the SailPoint approvals app (<i>npm run check --send-test</i>): it proves that MOVEWORKS_EVENT_ID and MOVEWORKS_API_KEY work. No approval is waiting for you; ignore any buttons.';
-/** Sent with no recipients, so there is nobody to deliver it to; Moveworks checks the key before the payload. */
-const PROBE_MESSAGE = 'Preflight probe of the SailPoint approvals app: sent to nobody.';
 
 const settingsFix = (setting: string) => `set ${setting} in the environment or in local.settings.json ("Values"); in Azure, in the function app's settings`;
 
@@ -94,60 +72,6 @@ export async function runPreflight(config: Config, options: PreflightOptions = {
     for (const check of checks) if (!check.ok) log.warn('preflight.failed', { check: check.name, cause: check.cause });
     return { status: checks.every((check) => check.ok) ? 'ok' : 'failed', checks };
 }
-
-async function attempt(name: string, budgetMs: number, explain: Explain, run: (signal: AbortSignal) => Promise<void>): Promise<CheckResult> {
-    const deadline = Date.now() + budgetMs;
-    const abort = new AbortController();
-    let backstop: NodeJS.Timeout | undefined;
-    // For what honours no deadline of ours, such as a credential probing for a managed identity.
-    const overrun = new Promise<never>((_, reject) => {
-        backstop = setTimeout(() => {
-            abort.abort();
-            reject(new CheckTimeout());
-        }, budgetMs + BACKSTOP_GRACE_MS);
-    });
-    try {
-        await Promise.race([withDeadline(deadline, () => run(abort.signal)), overrun]);
-        return { name, ok: true };
-    } catch (error) {
-        if (error instanceof CheckFailure) return { name, ok: false, ...error.explanation };
-        const timedOut = error instanceof CheckTimeout || (statusOf(error) === undefined && Date.now() >= deadline);
-        return { name, ok: false, ...explain(error, timedOut) };
-    } finally {
-        clearTimeout(backstop);
-    }
-}
-
-function statusOf(error: unknown): number | undefined {
-    if (error instanceof UpstreamError) return error.status;
-    if (error instanceof RestError) return error.statusCode;
-    return undefined;
-}
-
-/** Timeouts, unreachable hosts, 429 and 5xx mean the same for every system; the rest is the system's own. */
-function explainCommon(system: string, urlSetting: string, budgetMs: number, error: unknown, timedOut: boolean): Explanation | undefined {
-    if (timedOut) {
-        return {
-            cause: `no answer from ${system} within HTTP_TIMEOUT_MS (${budgetMs} ms)`,
-            fix: `check ${urlSetting} and that this machine can reach it (firewall, proxy, VPN); if ${system} is only slow, raise HTTP_TIMEOUT_MS`,
-        };
-    }
-    const status = statusOf(error);
-    if (error instanceof UpstreamError && error.tooLarge) {
-        return { cause: `${system} answered more than MAX_RESPONSE_BYTES`, fix: `check that ${urlSetting} points at ${system} itself, not a page in front of it; raise MAX_RESPONSE_BYTES if its answers are really that large` };
-    }
-    if (error instanceof UpstreamError && status === undefined) return { cause: error.message, fix: `check ${urlSetting} (scheme, host and port) and that this machine can reach it` };
-    if (status !== undefined && status >= 300 && status < 400) {
-        return { cause: `${system} answered with a redirect (${status}), which the app does not follow`, fix: `set ${urlSetting} to the address it redirects to (often https:// instead of http://, or without a trailing path)` };
-    }
-    if (error instanceof WaitingOutRateLimit) return { cause: `not tried: ${system} asked the app to wait (429 with Retry-After)`, fix: 'rate limited, try again in a minute' };
-    if (status === 429) return { cause: `${system} answered 429`, fix: 'rate limited, try again in a minute' };
-    if (status !== undefined && status >= 500) return { cause: `${system} failed (${status})`, fix: `try again in a minute; if it persists, ${system}'s own logs say why` };
-    return undefined;
-}
-
-/** What the system said, when it said anything an operator can quote. */
-const said = (error: unknown) => (error instanceof UpstreamError && error.detail ? `: ${error.detail}` : '');
 
 // IdentityIQ
 
@@ -355,78 +279,19 @@ function explainTable(storage: Config['storage'], budgetMs: number): Explain {
     };
 }
 
-// Moveworks
-
-const MOVEWORKS_KEY_FIX =
-    'check MOVEWORKS_API_KEY (the raw key, without "Bearer ", of an active service account) and MOVEWORKS_BASE_URL (your organisation\'s data-center host, e.g. https://api.am-eu-central.moveworks.ai; a wrong one answers 401 too)';
-const MOVEWORKS_EVENT_FIX = 'set MOVEWORKS_EVENT_ID to the id of the event, and publish the event in Creator Studio';
-
-async function moveworksChecks(moveworks: Config['moveworks'], http: HttpClient, log: Logger, budgetMs: number, sendTestTo?: string): Promise<CheckResult[]> {
-    const explain: Explain = (error, timedOut) => explainCommon('Moveworks', 'MOVEWORKS_BASE_URL', budgetMs, error, timedOut) ?? { cause: errorMessage(error), fix: MOVEWORKS_KEY_FIX };
-    const checks = [await attempt('Moveworks: API key and host (not the event id: --send-test proves it)', budgetMs, explain, () => probeMoveworks(moveworks, http))];
-    if (sendTestTo !== undefined) {
-        checks.push(await attempt(`Moveworks: send one test message to ${sendTestTo}`, budgetMs, explain, () => sendTestMessage(moveworks, http, log, sendTestTo)));
-    }
-    return checks;
-}
-
-/**
- * A send with no recipients, which Moveworks refuses (400) once the key has passed, and answers 401 to
- * when the key or the data-center host is wrong. Whether it checks the event before the payload is not
- * documented, so a 400 proves the key and host only.
- */
-async function probeMoveworks(moveworks: Config['moveworks'], http: HttpClient): Promise<void> {
-    const answer = await http.send({
-        system: 'Moveworks',
-        method: 'POST',
-        // Built here as EventsClient builds it: EventsClient sends only messages it means to deliver.
-        url: `${moveworks.baseUrl}/rest/v1/events/${encodeURIComponent(moveworks.eventId)}/messages/send`,
-        retry: 'not-idempotent',
-        body: JSON.stringify({ message: PROBE_MESSAGE, recipients: [] }),
-        headers: { Authorization: `Bearer ${moveworks.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-    });
-    if (answer.status === 429 || answer.status >= 500) throw new UpstreamError('Moveworks', `Moveworks answered ${answer.status}`, answer.status);
-    const code = moveworksErrorCode(answer.body);
-    if (/EVENT/i.test(code ?? '') || (answer.status === 404 && code !== undefined)) {
-        throw new CheckFailure({ cause: `Moveworks does not know the event (${answer.status} ${code})`, fix: MOVEWORKS_EVENT_FIX });
-    }
-    if ((answer.status >= 200 && answer.status < 300) || answer.status === 400) return;
-    if (answer.status === 401 || answer.status === 403) throw new CheckFailure({ cause: `Moveworks refused the API key (${answer.status}${code ? ` ${code}` : ''})`, fix: MOVEWORKS_KEY_FIX });
-    if (answer.status === 404) {
-        throw new CheckFailure({ cause: 'nothing at MOVEWORKS_BASE_URL answers as the Events API (404)', fix: 'set MOVEWORKS_BASE_URL to your organisation\'s Moveworks API host, e.g. https://api.moveworks.ai' });
-    }
-    throw new CheckFailure({ cause: `Moveworks answered ${answer.status}`, fix: MOVEWORKS_KEY_FIX });
-}
-
-function moveworksErrorCode(body: string): string | undefined {
-    const parsed = parseJsonBody(body) as { error?: { code?: unknown } } | undefined;
-    return typeof parsed?.error?.code === 'string' ? parsed.error.code.slice(0, 80) : undefined;
-}
-
-/** Runs inside `attempt`, whose deadline bounds the send. */
-async function sendTestMessage(moveworks: Config['moveworks'], http: HttpClient, log: Logger, to: string): Promise<void> {
-    const events = new EventsClient(moveworks, http, new Pacer(moveworks.maxPerMinute, 60_000), log);
-    const outcome = await events.send(TEST_MESSAGE, [to], TEST_APPROVAL_ID, currentDeadline()!);
-    if (outcome.kind === 'sent') return;
-    if (outcome.kind === 'refused') {
-        throw new CheckFailure({ cause: outcome.reason, fix: `${to} must be a Moveworks user: the same work email as in the identity provider` });
-    }
-    if (outcome.kind === 'later') {
-        throw new CheckFailure({ cause: outcome.reason, fix: outcome.cause === 'rate-limit' ? 'rate limited, try again in a minute' : 'try again in a minute' });
-    }
-    const fix = /MOVEWORKS_EVENT_ID/.test(outcome.reason) ? MOVEWORKS_EVENT_FIX : outcome.scope === 'every-message' ? MOVEWORKS_KEY_FIX : 'check that the event\'s path defines the slot approval_id';
-    throw new CheckFailure({ cause: outcome.reason.split(': check ')[0], fix });
-}
-
 // Secrets
 
 function secretsOf(config: Config): string[] {
     const connection = 'connectionString' in config.storage ? config.storage.connectionString : '';
     const accountKey = /AccountKey=([^;]+)/i.exec(connection)?.[1];
     const sharedAccessSignature = /SharedAccessSignature=([^;]+)/i.exec(connection)?.[1];
-    return [config.iiq?.clientSecret, config.isc?.clientSecret, config.moveworks.apiKey, config.auditReaderKey, config.functionKey, config.masterKey, accountKey, sharedAccessSignature].filter(
+    return [config.iiq?.clientSecret, config.isc?.clientSecret, ...moveworksSecrets(config.moveworks.delivery), config.auditReaderKey, config.functionKey, config.masterKey, accountKey, sharedAccessSignature].filter(
         (secret): secret is string => secret !== undefined,
     );
+}
+
+function moveworksSecrets(delivery: MoveworksDelivery): (string | undefined)[] {
+    return delivery.kind === 'events' ? [delivery.apiKey] : [delivery.key, delivery.signingSecret];
 }
 
 /** What other systems said is quoted in causes: a secret or token they echoed must not travel on. */

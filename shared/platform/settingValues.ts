@@ -66,3 +66,6 @@ export const ncrontab = (defaultValue: string) =>
                 return z.NEVER;
             }
         });
+
+/** A credential sent as `Authorization: Bearer <key>`: the raw key, since the app adds "Bearer " itself; empty means unset. */
+export const rawKey = optionalText.refine((value) => value === undefined || !/^bearer\s/i.test(value), 'must be the raw key: the app adds "Bearer " itself');

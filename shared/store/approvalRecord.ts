@@ -3,7 +3,7 @@
  * the texts, the cursor of a source's polls, and who is still owed a message.
  */
 
-import { Decision, Recommendation, SourceName } from '../model';
+import { ApprovalCard, Decision, Recommendation, SourceName } from '../model';
 
 export type ApprovalStatus = 'open' | 'deciding' | 'decided' | 'closed';
 
@@ -30,6 +30,8 @@ export interface ApprovalRecord {
     changedAt: number;
     /** The message for the current approvers' recipients. */
     message: string;
+    /** The approval in fields, for a listener (MOVEWORKS_DELIVERY=listener); absent on rows written before it was kept. */
+    card?: ApprovalCard;
     /** Everyone who should hold a notification for the current approvers. */
     recipients: string[];
     /** Everyone notified so far, under any approvers. */
@@ -86,7 +88,7 @@ export function notifiedInStep(notified: NotifiedRecipient[], step: number): Not
  * An open row as a poll lists it: everything but the texts of its message, which a poll needs only for
  * the few rows it writes or sends (see listOpenRows, and hasTexts to tell the two apart).
  */
-export type OpenRow = Omit<ApprovalRecord, 'message' | 'summary' | 'approverNames'>;
+export type OpenRow = Omit<ApprovalRecord, 'message' | 'summary' | 'approverNames' | 'card'>;
 
 export const hasTexts = (row: OpenRow | ApprovalRecord): row is ApprovalRecord => 'message' in row;
 

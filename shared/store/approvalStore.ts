@@ -283,7 +283,7 @@ export class ApprovalStore {
      */
     async *listOpenRows(source: SourceName): AsyncIterable<OpenRow> {
         for await (const record of this.query(odata`PartitionKey eq ${source} and (status eq 'open' or status eq 'deciding')`, OPEN_ROW_COLUMNS)) {
-            const { message, summary, approverNames, ...row } = record;
+            const { message, card, summary, approverNames, ...row } = record;
             yield row;
         }
     }

@@ -1,6 +1,6 @@
 import { RestError, TableEntity, TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
-import { Decision, Recommendation, SourceName } from '../model';
+import { ApprovalCard, Decision, Recommendation, SourceName } from '../model';
 import { ApprovalRecord, ApprovalStatus, NotifiedRecipient } from './approvalRecord';
 import { MAX_LIST_CHUNKS, readList, writeList } from './listColumns';
 import { indexFingerprint } from './personIndex';
@@ -70,6 +70,7 @@ export function toEntity(record: ApprovalRecord): TableEntity {
         approverNames: record.approverNames,
         changedAt: { value: String(record.changedAt), type: 'Int64' },
         message: record.message,
+        card: record.card === undefined ? undefined : JSON.stringify(record.card),
         summary: record.summary,
         dueAt: record.dueAt === undefined ? undefined : { value: String(record.dueAt), type: 'Int64' },
         recommendation: record.recommendation === undefined ? undefined : JSON.stringify(record.recommendation),
@@ -104,6 +105,7 @@ export function fromEntity(entity: TableEntityResult<Record<string, unknown>>): 
         approverNames: String(entity.approverNames ?? ''),
         changedAt: Number(entity.changedAt),
         message: String(entity.message ?? ''),
+        card: readCard(entity.card),
         recipients: readList(entity, 'recipients') as string[],
         notified: fromNotifiedGroups(readList(entity, 'notified')),
         refused: readList(entity, 'refused') as string[],
@@ -128,6 +130,17 @@ export function fromEntity(entity: TableEntityResult<Record<string, unknown>>): 
     };
 }
 
+/** The stored card, written by this app; an unreadable one is none, and the listener is sent the message alone. */
+function readCard(column: unknown): ApprovalCard | undefined {
+    if (typeof column !== 'string') return undefined;
+    try {
+        const card = JSON.parse(column) as ApprovalCard;
+        return typeof card === 'object' && card !== null && typeof card.title === 'string' ? card : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 const storedRecommendation = z.object({ verdict: z.enum(['YES', 'NO', 'MAYBE']), reasons: z.array(z.string()) });
 
 /** The stored recommendation; a column the app cannot read (edited by hand, or from another version) is none. */
@@ -146,7 +159,7 @@ export function readRecommendation(column: unknown): Recommendation | undefined 
  * too: the row's own names, every chunk a list may take, and not the texts.
  */
 export const OPEN_ROW_COLUMNS = (() => {
-    const texts = new Set(['message', 'summary', 'approverNames']);
+    const texts = new Set(['message', 'card', 'summary', 'approverNames']);
     const lists = ['recipients', 'notified', 'refused', 'reminderOwed'];
     const names = Object.keys(toEntity({ notified: [], recipients: [], refused: [], reminderOwed: [] } as unknown as ApprovalRecord)).filter((name) => !texts.has(name));
     const chunks = lists.flatMap((list) => Array.from({ length: MAX_LIST_CHUNKS }, (_, chunk) => `${list}Gz${chunk}`));

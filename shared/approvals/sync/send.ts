@@ -1,8 +1,8 @@
 import { createLimiter } from '../../platform/concurrency';
 import { batchesOf } from '../../platform/paging';
 import { errorMessage } from '../../platform/log';
-import { MAX_RECIPIENTS_PER_MESSAGE } from '../../moveworks/eventsClient';
 import { toReminderMessage, withConnectLink } from '../../moveworks/message';
+import { Notice } from '../../moveworks/notifier';
 import { ApprovalRecord, hasTexts, notifiedInStep, OpenRow, pendingRecipients } from '../../store/approvalRecord';
 import { SEND_LEASE_MS } from '../records';
 import { asListed, detached } from './record';
@@ -135,7 +135,7 @@ interface Delivery {
 
 /** Sends what one row is owed, under a lease so that a concurrent poll does not send it too; undefined when another holds it. */
 async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord, deadline: number, now: () => number, pollId: string): Promise<Delivery | undefined> {
-    const { store, events, log, source } = deps;
+    const { store, notifier, log, source } = deps;
     const ours = queued.leaseHolder === pollId && queued.sendLeaseUntil > now();
     if (!ours && queued.sendLeaseUntil > now()) return undefined;
     const initial = await asListed(store, queued);
@@ -145,24 +145,29 @@ async function deliver(deps: SyncDependencies, queued: OpenRow | ApprovalRecord,
     const reminders = new Set(record.reminderOwed);
     const recipients = pendingRecipients(record);
     const delivery: Delivery = { record, reminders, sent: [], refused: [] };
-    const batches: { message: string; emails: string[] }[] = [];
+    const batches: { type: Notice['type']; message: string; emails: string[] }[] = [];
     const links = await connectLinks(deps, recipients);
-    for (const [message, emails] of [
-        [record.message, recipients.filter((email) => !reminders.has(email))],
-        [toReminderMessage(record.message), recipients.filter((email) => reminders.has(email))],
+    for (const [type, message, emails] of [
+        ['approval.pending', record.message, recipients.filter((email) => !reminders.has(email))],
+        ['approval.reminder', toReminderMessage(record.message), recipients.filter((email) => reminders.has(email))],
     ] as const) {
-        for (const batch of batchesOf(emails.filter((email) => !links.has(email)), MAX_RECIPIENTS_PER_MESSAGE)) batches.push({ message, emails: batch });
-        for (const email of emails.filter((candidate) => links.has(candidate))) batches.push({ message: withConnectLink(message, links.get(email)!), emails: [email] });
+        for (const batch of batchesOf(emails.filter((email) => !links.has(email)), notifier.maxRecipients)) batches.push({ type, message, emails: batch });
+        for (const email of emails.filter((candidate) => links.has(candidate))) batches.push({ type, message: withConnectLink(message, links.get(email)!), emails: [email] });
     }
     while (batches.length > 0 && !delivery.owed) {
-        const { message, emails: batch } = batches.shift()!;
-        const outcome = await events.send(message, batch, record.id, deadline);
+        const { type, message, emails: batch } = batches.shift()!;
+        const notice: Notice = { type, approvalId: record.id, source: record.source, kind: record.kind, message, recipients: batch, summary: record.card };
+        const outcome = await notifier.send(notice, deadline);
         if (outcome.kind === 'sent') delivery.sent.push(...batch);
-        else if (outcome.kind === 'refused' && batch.length > 1) {
+        else if ((outcome.kind === 'refused' || outcome.kind === 'too-large') && batch.length > 1) {
             // Moveworks refuses a whole request when one recipient is unknown to it: find who by halves, so
             // one unknown member of a group of 500 costs 19 requests (one, then two per halving) rather than 500.
+            // A notice too large for a listener is halved the same way until it fits.
             const half = Math.ceil(batch.length / 2);
-            batches.unshift({ message, emails: batch.slice(0, half) }, { message, emails: batch.slice(half) });
+            batches.unshift({ type, message, emails: batch.slice(0, half) }, { type, message, emails: batch.slice(half) });
+        } else if (outcome.kind === 'too-large') {
+            delivery.owed = 'this-message';
+            log.error('sync.message_failed', { source: source.name, approvalId: record.id, reason: outcome.reason });
         } else if (outcome.kind === 'refused') {
             delivery.refused.push(...batch);
             log.error('sync.message_refused', { source: source.name, approvalId: record.id, recipients: batch.length, reason: outcome.reason });

@@ -1,6 +1,6 @@
 import { Logger } from '../../platform/log';
 import { ApprovalSource } from '../../model';
-import { EventsClient } from '../../moveworks/eventsClient';
+import { Notifier } from '../../moveworks/notifier';
 import { ApprovalRecord, OpenRow } from '../../store/approvalRecord';
 import { ApprovalStore } from '../../store/approvalStore';
 
@@ -20,7 +20,8 @@ export interface SyncSettings {
 export interface SyncDependencies {
     source: ApprovalSource;
     store: ApprovalStore;
-    events: EventsClient;
+    /** Moveworks, through the event or the listener (MOVEWORKS_DELIVERY). */
+    notifier: Notifier;
     log: Logger;
     settings: SyncSettings;
     now?: () => number;

@@ -1,0 +1,76 @@
+import { createHmac } from 'node:crypto';
+import { MoveworksDelivery } from '../config';
+import { HttpClient, retryAfterMs } from '../platform/http';
+import { Logger } from '../platform/log';
+import { Pacer } from '../platform/pacer';
+import type { Notice, Notifier, SendOutcome } from './notifier';
+
+/** Moveworks takes listener payloads of at most 1 MB. */
+export const MAX_LISTENER_PAYLOAD_BYTES = 1_048_576;
+/**
+ * Recipients one POST may name before its size is even measured: a notice is a few tens of KB plus about
+ * 40 bytes a recipient, so this many fit in 1 MB, and a larger group is split by halves when it does not.
+ */
+const MAX_RECIPIENTS_PER_POST = 20_000;
+const DEFAULT_RATE_LIMIT_PAUSE_MS = 1_000;
+const MAX_ATTEMPTS = 3;
+
+/**
+ * An Agent Studio webhook listener (MOVEWORKS_DELIVERY=listener): one JSON POST per notice, with the
+ * listener's API key as `Authorization: Bearer`, an HMAC-SHA256 signature of the raw body when a signing
+ * secret is set, paced to MOVEWORKS_LISTENER_MAX_PER_SECOND. The listener's plugin decides how to show it.
+ */
+export class ListenerClient implements Notifier {
+    readonly maxRecipients = MAX_RECIPIENTS_PER_POST;
+
+    constructor(
+        private readonly listener: Extract<MoveworksDelivery, { kind: 'listener' }>,
+        private readonly http: HttpClient,
+        private readonly pacer: Pacer,
+        private readonly log: Logger,
+        private readonly now: () => number = Date.now,
+    ) {}
+
+    async send(notice: Notice, deadline: number): Promise<SendOutcome> {
+        const body = JSON.stringify(toListenerPayload(notice, this.now()));
+        if (Buffer.byteLength(body) > MAX_LISTENER_PAYLOAD_BYTES) return { kind: 'too-large', reason: 'the notice is over the listener limit of 1 MB' };
+        const headers: Record<string, string> = { Authorization: `Bearer ${this.listener.key}`, 'Content-Type': 'application/json', Accept: 'application/json' };
+        if (this.listener.signingSecret) headers[this.listener.signatureHeader] = createHmac('sha256', this.listener.signingSecret).update(body, 'utf8').digest('hex');
+        for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            if (!(await this.pacer.acquire(deadline))) return { kind: 'later', cause: 'rate-limit', reason: 'poll time budget spent waiting for the listener rate limit' };
+            const answer = await this.http
+                .send({ system: 'Moveworks listener', method: 'POST', url: this.listener.url, body, retry: 'not-idempotent', headers })
+                .catch((error: Error) => ({ status: 0, body: '', headers: {} as Record<string, string>, failure: error.message }));
+            if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };
+            if (answer.status === 429) {
+                const pauseMs = retryAfterMs(answer.headers['retry-after']) ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
+                this.pacer.pause(this.now() + pauseMs);
+                this.log.warn('moveworks.listener_rate_limited', { approvalId: notice.approvalId, pauseMs, attempt });
+                continue;
+            }
+            if (answer.status === 413) return { kind: 'too-large', reason: 'the listener answered 413' };
+            if (answer.status === 0 || answer.status >= 500) return { kind: 'later', cause: 'unavailable', reason: `the Moveworks listener is unavailable (${answer.status || 'no response'})` };
+            if (answer.status === 401 || answer.status === 403) {
+                const what = this.listener.signingSecret ? 'MOVEWORKS_LISTENER_KEY, and MOVEWORKS_LISTENER_SIGNING_SECRET with its header' : 'MOVEWORKS_LISTENER_KEY';
+                return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the request (${answer.status}): check ${what}` };
+            }
+            if (answer.status === 404) return { kind: 'failed', scope: 'every-message', reason: 'nothing answers at MOVEWORKS_LISTENER_URL (404): check the listener\'s webhook URL' };
+            return { kind: 'failed', scope: 'this-message', reason: `the Moveworks listener refused the notice (${answer.status})` };
+        }
+        return { kind: 'later', cause: 'rate-limit', reason: 'the Moveworks listener kept answering 429' };
+    }
+}
+
+/** The listener's JSON: what the trigger filters on (`type`), whom to notify, the message, and the approval in fields. */
+export function toListenerPayload(notice: Notice, sentAt: number) {
+    return {
+        type: notice.type,
+        approvalId: notice.approvalId,
+        source: notice.source,
+        ...(notice.kind ? { kind: notice.kind } : {}),
+        recipients: notice.recipients,
+        message: notice.message,
+        ...(notice.summary ? { summary: notice.summary } : {}),
+        sentAt: new Date(sentAt).toISOString(),
+    };
+}
