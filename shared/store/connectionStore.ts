@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { odata, RestError, TableClient } from '@azure/data-tables';
+import { TableClient } from '@azure/data-tables';
+import { isStatus } from './rowEntity';
 import { TokenCipher } from '../platform/tokenCipher';
-import { unwrapTyped } from './table';
+import { deleteIfUnchanged, deleteRowsBefore, unwrapTyped } from './table';
 
 /**
  * Approvers' connections to Identity Security Cloud (ISC_DECIDE_AS=user), in the state table: one row per
@@ -34,7 +35,6 @@ export interface ConnectFlow {
 }
 
 const digestOf = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-const isStatus = (error: unknown, ...statuses: number[]) => error instanceof RestError && statuses.includes(error.statusCode ?? 0);
 /** A write's new ETag, without which the next conditional write could not be guarded. */
 function writtenEtag(etag: string | undefined): string {
     if (!etag) throw new Error('the table answered a write without an ETag');
@@ -120,28 +120,14 @@ export class ConnectionStore {
     /** Removes this connection, unless it changed since it was read (the person connected again meanwhile). */
     async remove(connection: IscConnection): Promise<void> {
         await this.ensureTable();
-        try {
-            await this.table.deleteEntity(CONNECTIONS, digestOf(connection.email), { etag: connection.etag });
-        } catch (error) {
-            if (!isStatus(error, 404, 412)) throw error;
-        }
+        await deleteIfUnchanged(this.table, CONNECTIONS, digestOf(connection.email), connection.etag);
     }
 
     /** Removes connections last used before `cutoff`; answers how many. */
     async removeUnusedBefore(cutoff: number): Promise<number> {
         await this.ensureTable();
-        let removed = 0;
-        const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${CONNECTIONS}`} and lastUsedAt lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
-        for await (const row of rows) {
-            // On the listed row's ETag: a connection made again or used since the query stays.
-            await this.table.deleteEntity(CONNECTIONS, String(row.rowKey), { etag: row.etag }).then(
-                () => removed++,
-                (error: unknown) => {
-                    if (!isStatus(error, 404, 412)) throw error;
-                },
-            );
-        }
-        return removed;
+        // A connection made again or used since the query stays.
+        return deleteRowsBefore(this.table, CONNECTIONS, 'lastUsedAt', cutoff);
     }
 
     /** Records a sign-in under way; its verifier is sealed to its state. */
@@ -173,29 +159,13 @@ export class ConnectionStore {
      */
     async consumeFlow(flow: { state: string; etag: string }): Promise<boolean> {
         await this.ensureTable();
-        try {
-            await this.table.deleteEntity(FLOWS, flow.state, { etag: flow.etag });
-            return true;
-        } catch (error) {
-            if (isStatus(error, 404, 412)) return false;
-            throw error;
-        }
+        return deleteIfUnchanged(this.table, FLOWS, flow.state, flow.etag);
     }
 
     /** Removes sign-ins that expired before `cutoff` and were never completed. */
     async removeFlowsBefore(cutoff: number): Promise<number> {
         await this.ensureTable();
-        let removed = 0;
-        const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${FLOWS}`} and expiresAt lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
-        for await (const row of rows) {
-            await this.table.deleteEntity(FLOWS, String(row.rowKey)).then(
-                () => removed++,
-                (error: unknown) => {
-                    if (!isStatus(error, 404)) throw error;
-                },
-            );
-        }
-        return removed;
+        return deleteRowsBefore(this.table, FLOWS, 'expiresAt', cutoff);
     }
 
     private context(email: string): string {

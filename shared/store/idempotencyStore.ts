@@ -1,5 +1,6 @@
-import { odata, RestError, TableClient } from '@azure/data-tables';
-import { unwrapTyped } from './table';
+import { TableClient } from '@azure/data-tables';
+import { isStatus } from './rowEntity';
+import { deleteIfUnchanged, deleteRowsBefore, unwrapTyped } from './table';
 
 /**
  * The answers of action requests that carried an `Idempotency-Key`, in the state table: one row per key
@@ -41,7 +42,6 @@ export interface IdempotencyClaim {
 /** Azure Tables holds at most 32K UTF-16 characters in a string property; an answer is far smaller, but a longer one is not stored. */
 export const MAX_STORED_BODY_CHARACTERS = 30_000;
 
-const isStatus = (error: unknown, ...statuses: number[]) => error instanceof RestError && statuses.includes(error.statusCode ?? 0);
 const int64 = (value: number) => ({ value: String(Math.floor(value)), type: 'Int64' as const });
 
 function claimed(digest: string, fingerprint: string, claimedAt: number, etag: string | undefined): IdempotencyClaim {
@@ -116,28 +116,14 @@ export class IdempotencyStore {
     /** Gives the claim up (the request failed in a way a retry may fix), unless it was taken over meanwhile. */
     async release(claim: IdempotencyClaim): Promise<void> {
         await this.ensureTable();
-        try {
-            await this.table.deleteEntity(PARTITION, claim.digest, { etag: claim.etag });
-        } catch (error) {
-            if (!isStatus(error, 404, 412)) throw error;
-        }
+        await deleteIfUnchanged(this.table, PARTITION, claim.digest, claim.etag);
     }
 
     /** Removes the keys claimed before `cutoff`; answers how many. */
     async removeBefore(cutoff: number): Promise<number> {
         await this.ensureTable();
-        let removed = 0;
-        const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${PARTITION}`} and claimedAt lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
-        for await (const row of rows) {
-            // On the listed row's ETag: a key claimed again since the query stays.
-            await this.table.deleteEntity(PARTITION, String(row.rowKey), { etag: row.etag }).then(
-                () => removed++,
-                (error: unknown) => {
-                    if (!isStatus(error, 404, 412)) throw error;
-                },
-            );
-        }
-        return removed;
+        // A key claimed again since the query stays.
+        return deleteRowsBefore(this.table, PARTITION, 'claimedAt', cutoff);
     }
 
     private claimEntity(digest: string, fingerprint: string, at: number) {

@@ -1,7 +1,8 @@
-import { TableClient } from '@azure/data-tables';
+import { odata, TableClient } from '@azure/data-tables';
 import { Config } from '../config';
 import { currentDeadline } from '../platform/http';
 import { toStorageCredential } from './credential';
+import { isStatus } from './rowEntity';
 
 /**
  * Locally a connection string (Azurite); in Azure the table endpoint with the app's managed identity.
@@ -59,4 +60,26 @@ export function unwrapTyped<T extends Record<string, unknown>>(entity: T): T {
         result[name] = value !== null && typeof value === 'object' && 'value' in value ? (value as { value: unknown }).value : value;
     }
     return result as T;
+}
+
+/** Deletes the row unless it changed since `etag` was read; answers whether this call deleted it (false: changed, or gone already). */
+export async function deleteIfUnchanged(table: TableClient, partitionKey: string, rowKey: string, etag: string): Promise<boolean> {
+    try {
+        await table.deleteEntity(partitionKey, rowKey, { etag });
+        return true;
+    } catch (error) {
+        if (isStatus(error, 404, 412)) return false;
+        throw error;
+    }
+}
+
+/**
+ * Deletes the rows of a partition whose Int64 `column` is below `cutoff`, each on the ETag it was listed
+ * with, so a row written again since the query stays; answers how many.
+ */
+export async function deleteRowsBefore(table: TableClient, partitionKey: string, column: string, cutoff: number): Promise<number> {
+    let removed = 0;
+    const rows = table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `${odata`PartitionKey eq ${partitionKey}`} and ${column} lt ${Math.floor(cutoff)}L`, select: ['RowKey'] } });
+    for await (const row of rows) if (await deleteIfUnchanged(table, partitionKey, String(row.rowKey), String(row.etag))) removed++;
+    return removed;
 }
