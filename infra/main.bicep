@@ -91,7 +91,7 @@ param moveworksListenerUrl string = ''
 @description('The Moveworks API key the listener verifies, without "Bearer " (listener). Required on the first deployment and when it is rotated; empty keeps the stored one.')
 @secure()
 param moveworksListenerKey string = ''
-@description('Sign each listener POST with HMAC-SHA256 of its body (the listener\'s signature verification); the secret is then kept in Key Vault.')
+@description('Sign each listener POST with HMAC-SHA256 of its body (the listener\'s signature verification), with the secret kept in Key Vault: true keeps signing on a redeploy that does not pass the secret again. Passing moveworksListenerSigningSecret turns it on too.')
 param moveworksListenerSigned bool = false
 @description('The listener\'s signing secret, with moveworksListenerSigned. Empty keeps the stored one.')
 @secure()
@@ -324,7 +324,7 @@ var secretReference = {
   isc: empty(iscBaseUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.isc}/)'
   moveworks: listenerMode ? '' : '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.moveworks}/)'
   listenerKey: listenerMode ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.listenerKey}/)' : ''
-  listenerSigningSecret: listenerMode && moveworksListenerSigned ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.listenerSigningSecret}/)' : ''
+  listenerSigningSecret: listenerMode && (moveworksListenerSigned || !empty(moveworksListenerSigningSecret)) ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.listenerSigningSecret}/)' : ''
   auditReader: enableAuditReaderKey ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.auditReader}/)' : ''
   iscUser: iscDecideAs == 'user' ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.iscUser}/)' : ''
   userTokenKeys: iscDecideAs == 'user' ? '@Microsoft.KeyVault(SecretUri=${vault.outputs.uri}secrets/${secretNames.userTokenKeys}/)' : ''

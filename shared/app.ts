@@ -77,7 +77,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
         connections = connectionsFrom(config, client, http, log, now);
         sources.push(new IscSource(config.isc, client, log, connections?.credentialFor, now));
     }
-    const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0 }, log);
+    const moveworksHttp = new HttpClient({ ...config.http, maxRetryAfterMs: 0, rateLimitsToCaller: true }, log);
     const notifier = notifierFor(config.moveworks, moveworksHttp, log, now);
     // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
     const writeBudgetMs = 2 * config.http.timeoutMs;

@@ -32,6 +32,9 @@ export const MAX_POLL_BUDGET_SECONDS = 90;
 export const DEFAULT_POLL_SCHEDULE = '0 */1 * * * *';
 export const DEFAULT_CLEANUP_SCHEDULE = '0 30 3 * * *';
 
+/** Headers every listener POST sets itself: a signature in one of them would replace what it carries. */
+const RESERVED_HEADERS = ['authorization', 'content-type', 'accept', 'host', 'content-length'];
+
 export const settingsSchema = z.object({
     IIQ_BASE_URL: baseUrl.optional(),
     IIQ_CLIENT_ID: optionalText,
@@ -72,7 +75,9 @@ export const settingsSchema = z.object({
     MOVEWORKS_LISTENER_URL: optionalText.refine((value) => value === undefined || isSafeKeyUrl(value), 'must be the listener\'s https webhook URL (http only to this machine)'),
     MOVEWORKS_LISTENER_KEY: rawKey,
     MOVEWORKS_LISTENER_SIGNING_SECRET: optionalText,
-    MOVEWORKS_LISTENER_SIGNATURE_HEADER: setting('X-Signature', 'must be an HTTP header name', (text) => (/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(text) ? text : undefined)),
+    MOVEWORKS_LISTENER_SIGNATURE_HEADER: setting('X-Signature', 'must be an HTTP header name of its own (not Authorization, Content-Type, Accept, Host or Content-Length)', (text) =>
+        /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(text) && !RESERVED_HEADERS.includes(text.toLowerCase()) ? text : undefined,
+    ),
     MOVEWORKS_LISTENER_MAX_PER_SECOND: integer(5, 1, 1_000),
     ACTION_REFUSALS_AS: setting<'status' | 'body'>('status', 'must be status or body', (text) => (['status', 'body'] as const).find((mode) => mode === text.toLowerCase())),
     MOVEWORKS_MAX_PER_MINUTE: integer(120, 1, 100_000),

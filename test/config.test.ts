@@ -114,6 +114,12 @@ describe('app settings', () => {
             expect(problemsOf({ ...listener, MOVEWORKS_LISTENER_URL: url })).toEqual(["MOVEWORKS_LISTENER_URL: must be the listener's https webhook URL (http only to this machine)"]);
         });
 
+        it.each(['Authorization', 'content-type', 'Host'])('refuses %s as the signature header, which would replace what the POST itself carries', (header) => {
+            expect(problemsOf({ ...listener, MOVEWORKS_LISTENER_SIGNATURE_HEADER: header })).toEqual([
+                'MOVEWORKS_LISTENER_SIGNATURE_HEADER: must be an HTTP header name of its own (not Authorization, Content-Type, Accept, Host or Content-Length)',
+            ]);
+        });
+
         it('refuses a listener key given with "Bearer "', () => {
             expect(problemsOf({ ...listener, MOVEWORKS_LISTENER_KEY: 'Bearer listener-key' })).toEqual(['MOVEWORKS_LISTENER_KEY: must be the raw key: the app adds "Bearer " itself']);
         });

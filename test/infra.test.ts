@@ -542,7 +542,7 @@ describe('infrastructure (Bicep)', () => {
         }
         expect(main()).toMatch(/moveworks: listenerMode \? '' : '@Microsoft\.KeyVault/);
         expect(main()).toMatch(/listenerKey: listenerMode \? '@Microsoft\.KeyVault/);
-        expect(main()).toMatch(/listenerSigningSecret: listenerMode && moveworksListenerSigned \? '@Microsoft\.KeyVault/);
+        expect(main()).toMatch(/listenerSigningSecret: listenerMode && \(moveworksListenerSigned \|\| !empty\(moveworksListenerSigningSecret\)\) \? '@Microsoft\.KeyVault/);
         expect(main()).toMatch(/MOVEWORKS_LISTENER_KEY: secretReference\.listenerKey/);
         expect(main()).toMatch(/MOVEWORKS_EVENT_ID: listenerMode \? '' : moveworksEventId/);
     });

@@ -112,6 +112,27 @@ describe('delivery to an Agent Studio webhook listener', () => {
         expect(await h.app.store.get('iiq', roleRequest.id)).toMatchObject({ refused: [], notified: [expect.objectContaining({ email: 'jamie.rivera@example.com' })] });
     });
 
+    it('takes a 400 from the listener for a configuration error too: the other notices wait for the fix instead of being refused one by one, poll after poll', async () => {
+        await begin({ MOVEWORKS_CONCURRENCY: '1' }, { sources: ['iiq'] });
+        const badRequest = { status: 400, contentType: 'application/json', body: '{"error":{"code":"BAD_REQUEST","message":"Parsing of json payload failed"}}' };
+        h.simulator.failNext('moveworks.listener', badRequest, badRequest, badRequest, badRequest, badRequest, badRequest);
+        const [report] = await h.app.poll();
+        expect(h.simulator.calls['moveworks.listener']).toBe(1);
+        expect(report.owedForNextPoll).toBeGreaterThan(1);
+        const sampleIds = Object.values(h.sample.workItems).map((item) => item.id);
+        for (const id of sampleIds) expect(await h.app.store.get('iiq', id)).toMatchObject({ refused: [] });
+    });
+
+    it('waits a 429 without Retry-After out at its own pace: three POSTs for the notice, none retried behind the pacer, the rest owed', async () => {
+        await begin({ MOVEWORKS_CONCURRENCY: '1' }, { sources: ['iiq'] });
+        const limited = { status: 429, contentType: 'application/json', body: '{"error":{"code":"RATE_LIMIT_EXCEEDED","message":"Rate limit exceeded"}}' };
+        h.simulator.failNext('moveworks.listener', ...Array.from({ length: 12 }, () => limited));
+        const [report] = await h.app.poll();
+        expect(h.simulator.calls['moveworks.listener']).toBe(3);
+        expect(h.simulator.listenerNotices).toEqual([]);
+        expect(report.owedForNextPoll).toBeGreaterThan(1);
+    });
+
     it('takes a refused key (401) for a configuration error: logged, nobody marked refused, everything sent once the key is right', async () => {
         await begin({ MOVEWORKS_LISTENER_KEY: 'a-wrong-key' });
         const { roleRequest } = h.sample.workItems;

@@ -427,9 +427,13 @@ function compoundProblems(compound: unknown, inputs: string[], buttons: boolean)
     problems.push(...wanted.filter((name) => !(name in bound)).map((name) => `Approve does not bind ${name}, which ${approveCurl.action} takes`));
     const person = /^\{\{(\w+)\}\}$/.exec(String((JSON.parse(approveCurl.body ?? '{}') as Yaml).approverEmail))?.[1];
     if (person && bound[person] !== each) problems.push(`Approve binds ${person} to ${String(bound[person])}, not to the recipient ${each}`);
-    const rejectCurl = curls.find((curl) => routeOf(curl.url).registration?.name === 'rejectApproval' && curl.body?.includes(AGENT_STUDIO_USER_EMAIL));
-    const takes = placeholders(`${rejectCurl?.url ?? ''} ${rejectCurl?.body ?? ''}`);
-    problems.push(...Object.keys((reject.input_args ?? {}) as Yaml).filter((name) => !takes.includes(name)).map((name) => `Reject passes ${name}, which the reject action does not take`));
+    const rejectCurl = curls.find((curl) => routeOf(curl.url).registration?.name === 'rejectApproval' && curl.body !== undefined && !curl.body.includes(AGENT_STUDIO_USER_EMAIL));
+    if (!rejectCurl) return [...problems, 'no reject cURL in http-actions.md takes the approver bound at send time'];
+    const takes = placeholders(`${rejectCurl.url} ${rejectCurl.body ?? ''}`);
+    const passed = (reject.input_args ?? {}) as Yaml;
+    problems.push(...Object.keys(passed).filter((name) => !takes.includes(name)).map((name) => `Reject passes ${name}, which the reject action does not take`));
+    const rejecter = /^\{\{(\w+)\}\}$/.exec(String((JSON.parse(rejectCurl.body ?? '{}') as Yaml).approverEmail))?.[1];
+    if (rejecter && passed[rejecter] !== each) problems.push(`Reject binds ${rejecter} to ${String(passed[rejecter])}, not to the recipient ${each}`);
     return problems;
 }
 
@@ -452,7 +456,7 @@ function linkProblems(file: string, text: string, from = docsDir): string[] {
 describe('the HTTP actions for "Import cURL"', () => {
     it('are there: approve, approve bound at send time, reject, comment, reassign, the list and the ISC connection', () => {
         expect(curls.map((curl) => routeOf(curl.url).registration?.name).sort()).toEqual(
-            ['approveApproval', 'approveApproval', 'commentApproval', 'disconnectIscConnection', 'iscConnectionStatus', 'linkIscConnection', 'listApprovals', 'reassignApproval', 'rejectApproval'].sort(),
+            ['approveApproval', 'approveApproval', 'commentApproval', 'disconnectIscConnection', 'iscConnectionStatus', 'linkIscConnection', 'listApprovals', 'reassignApproval', 'rejectApproval', 'rejectApproval'].sort(),
         );
         expect(new Set(curls.map((curl) => curl.action)).size).toBe(curls.length);
     });
@@ -462,11 +466,15 @@ describe('the HTTP actions for "Import cURL"', () => {
         expect(problems).toEqual([]);
     });
 
-    it('binds the person at send time only in an action the compound action runs from a button', () => {
+    it('binds the person at send time only in the actions the buttons run: Approve directly, Reject through its conversation', () => {
         const bound = curls.filter((curl) => curl.body !== undefined && !curl.body.includes(AGENT_STUDIO_USER_EMAIL));
         const compound = loadYaml(marked('compound-action'));
         const systemActions = objectsOf(compound).flatMap((object) => (object.system_action ? [(object.system_action as Yaml).action_name] : []));
-        expect(bound.map((curl) => curl.action).filter((action) => !systemActions.includes(action))).toEqual([]);
+        // The Reject button's conversation process runs the action its section names, with the slots the button fills.
+        const conversation = /## 4\. The conversation process[\s\S]*?(?=\n## )/.exec(readFileSync(join(docsDir, 'ambient-agent.md'), 'utf8'))?.[0] ?? '';
+        const conversationActions = [...conversation.matchAll(/the action `(\w+)`/g)].map((match) => match[1]);
+        expect(bound.map((curl) => curl.action).filter((action) => !systemActions.includes(action) && !conversationActions.includes(action))).toEqual([]);
+        expect(conversationActions).toEqual(['sailpoint_reject_bound']);
     });
 });
 
@@ -610,6 +618,13 @@ describe('the checks catch what the old guide got wrong', () => {
         expect(compoundProblems(unbound, ['approval_id', 'recipients', 'message'], true).join('\n')).toMatch(/not to the recipient/);
         const elsewhere = loadYaml(marked('compound-action').replace('action_name: sailpoint_approve_bound', 'action_name: sailpoint_reject'));
         expect(compoundProblems(elsewhere, ['approval_id', 'recipients', 'message'], true).join('\n')).toMatch(/no approve cURL/);
+    });
+
+    it('a Reject button that leaves the approver to whoever is in the conversation', () => {
+        const yaml = marked('compound-action');
+        const last = yaml.lastIndexOf('approver_email: recipient_email');
+        const unbound = loadYaml(`${yaml.slice(0, last)}approver_email: meta_info.user.email_addr${yaml.slice(last + 'approver_email: recipient_email'.length)}`);
+        expect(compoundProblems(unbound, ['approval_id', 'recipients', 'message'], true).join('\n')).toMatch(/Reject binds approver_email to meta_info\.user\.email_addr, not to the recipient/);
     });
 
     it('a setting the app does not read, and a route written in prose that it does not register', () => {

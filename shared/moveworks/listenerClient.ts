@@ -5,13 +5,13 @@ import { Logger } from '../platform/log';
 import { Pacer } from '../platform/pacer';
 import type { Notice, Notifier, SendOutcome } from './notifier';
 
-/** Moveworks takes listener payloads of at most 1 MB. */
-export const MAX_LISTENER_PAYLOAD_BYTES = 1_048_576;
+/** Moveworks takes listener payloads of at most 1 MB; read as 1,000,000 bytes, the smaller of its two meanings. */
+export const MAX_LISTENER_PAYLOAD_BYTES = 1_000_000;
 /**
- * Recipients one POST may name before its size is even measured: a notice is a few tens of KB plus about
- * 40 bytes a recipient, so this many fit in 1 MB, and a larger group is split by halves when it does not.
+ * Recipients one POST names, as the Events API takes them: each becomes one `notify` of the plugin's loop,
+ * whose limits Moveworks does not document. A notice still over 1 MB is split by halves.
  */
-const MAX_RECIPIENTS_PER_POST = 20_000;
+const MAX_RECIPIENTS_PER_POST = 500;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 1_000;
 const MAX_ATTEMPTS = 3;
 
@@ -55,7 +55,9 @@ export class ListenerClient implements Notifier {
                 return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the request (${answer.status}): check ${what}` };
             }
             if (answer.status === 404) return { kind: 'failed', scope: 'every-message', reason: 'nothing answers at MOVEWORKS_LISTENER_URL (404): check the listener\'s webhook URL' };
-            return { kind: 'failed', scope: 'this-message', reason: `the Moveworks listener refused the notice (${answer.status})` };
+            // Every notice has the same shape, so a listener that cannot take one (a payload schema, a parse
+            // error) takes none: the rest wait for the fix instead of being sent again, poll after poll.
+            return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the notice (${answer.status}): check the listener's payload settings` };
         }
         return { kind: 'later', cause: 'rate-limit', reason: 'the Moveworks listener kept answering 429' };
     }

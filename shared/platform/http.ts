@@ -56,6 +56,8 @@ export interface HttpSettings {
     maxResponseBytes: number;
     /** Longest Retry-After the client waits out itself; a longer one is answered to the caller. */
     maxRetryAfterMs?: number;
+    /** The caller paces itself against a shared limit (Moveworks): a 429 is answered at once, never retried here. */
+    rateLimitsToCaller?: boolean;
 }
 
 const RETRYABLE_NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNABORTED', 'EPIPE', 'EAI_AGAIN', 'ECONNREFUSED']);
@@ -257,7 +259,7 @@ export class HttpClient {
         }
         if (!answer) return undefined;
         const retryable =
-            answer.status === 429 ||
+            (answer.status === 429 && !this.settings.rateLimitsToCaller) ||
             (policy === 'idempotent' && answer.status >= 500 && answer.status !== 501);
         if (!retryable) return undefined;
         const asked = retryAfterMs(answer.headers['retry-after']);
