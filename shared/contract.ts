@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RECOMMENDATION_VERDICTS } from './model';
 
 /**
  * The HTTP contract: the request and answer shapes of every function, in zod. The functions parse and
@@ -27,7 +28,7 @@ export const actionResult = z.object({
     /** A sentence a chat bot can show as is. */
     message: z.string(),
     /** On a decision: SailPoint Identity AI's recommendation that the approver's message showed (ISC access requests). */
-    recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
+    recommendation: z.enum(RECOMMENDATION_VERDICTS).optional(),
 });
 
 /**
@@ -89,7 +90,7 @@ export const pendingApproval = z.object({
     /** When the source expires the approval (epoch ms), if it says. */
     dueAt: z.number().optional(),
     /** SailPoint Identity AI's recommendation for an ISC access request, when it gave one. */
-    recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
+    recommendation: z.enum(RECOMMENDATION_VERDICTS).optional(),
 });
 
 export const pendingList = z.object({ approvals: z.array(pendingApproval), total: z.number(), nextOffset: z.number().optional() });
@@ -117,7 +118,7 @@ export const auditEntry = z.object({
     /** The ISC identity the write was made as, with `user`. */
     actedAsIdentityId: z.string().optional(),
     /** On a decision: the recommendation the approver's message showed, to find decisions made against it. */
-    recommendation: z.enum(['YES', 'NO', 'MAYBE']).optional(),
+    recommendation: z.enum(RECOMMENDATION_VERDICTS).optional(),
 });
 
 export const auditPage = z.object({ entries: z.array(auditEntry), nextPageToken: z.string().optional() });

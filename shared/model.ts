@@ -40,9 +40,11 @@ export interface ApprovalLine {
     endDate?: number;
 }
 
+export const RECOMMENDATION_VERDICTS = ['YES', 'NO', 'MAYBE'] as const;
+
 /** SailPoint Identity AI's view of an access request: whether it recommends the access, and the sentences that say why. */
 export interface Recommendation {
-    verdict: 'YES' | 'NO' | 'MAYBE';
+    verdict: (typeof RECOMMENDATION_VERDICTS)[number];
     reasons: string[];
 }
 

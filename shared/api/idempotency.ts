@@ -19,13 +19,13 @@ export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** How long a retry waits for the first request still acting before answering 409 idempotency_key_in_progress. */
-export const WAIT_FOR_ANSWER_MS = 5_000;
+const WAIT_FOR_ANSWER_MS = 5_000;
 const WAIT_STEP_MS = 250;
 /** The least a claim is kept before another request may take it over: its request is taken to have died. */
 const MIN_CLAIM_LAPSE_MS = 2 * 60_000;
 
 /** What a key binds: the route, the approval (none on a connection route), and the approver the request resolved to. */
-export interface KeyedRequest {
+interface KeyedRequest {
     route: string;
     approvalId?: string;
     approverEmail: string;
@@ -49,7 +49,7 @@ export function idempotencyKeyOf(request: HttpRequest): string | undefined {
  * A claim is older than any action can take (its look-ups and write get 4 × HTTP_TIMEOUT_MS) by a minute,
  * and never younger than two minutes.
  */
-export const claimLapseMs = (httpTimeoutMs: number) => Math.max(MIN_CLAIM_LAPSE_MS, 4 * httpTimeoutMs + 60_000);
+const claimLapseMs = (httpTimeoutMs: number) => Math.max(MIN_CLAIM_LAPSE_MS, 4 * httpTimeoutMs + 60_000);
 
 const reused = () => new AppError(422, 'idempotency_key_reused', `This ${IDEMPOTENCY_HEADER} was already used for another request (another route, approval or approver); send a new key for a new request.`);
 const stillRunning = () => conflict('idempotency_key_in_progress', `The first request with this ${IDEMPOTENCY_HEADER} is still being carried out; try again in a few seconds.`);

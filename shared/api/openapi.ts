@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { actionBody, actionOutcome, actionResult, auditPage, connectionBody, connectionStatus, connectLink, deepHealthBody, errorBody, healthBody, pendingList, retryRefusedBody, retryRefusedResult } from '../contract';
+import { IDEMPOTENCY_HEADER, REPLAYED_HEADER } from './idempotency';
 
 /**
  * The OpenAPI 3.1 document of every HTTP function, generated from the zod schemas the code parses and
@@ -21,12 +22,12 @@ const callerSecurity = (callerTokens: boolean) =>
 
 /** Moveworks Agent Studio sends `{{meta_info.action_instance_id}}`: a retried click replays the first answer. */
 const idempotencyKey = {
-    name: 'Idempotency-Key',
+    name: IDEMPOTENCY_HEADER,
     in: 'header',
     required: false,
     schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
     description:
-        'Optional, 1 to 255 visible ASCII characters. The same key with the same route, approval and approver within 24 hours answers the first answer again (status and body, with Idempotent-Replayed: true) without acting again; with anything else, 422 idempotency_key_reused; while the first request is still running, 409 idempotency_key_in_progress.',
+        `Optional, 1 to 255 visible ASCII characters. The same key with the same route, approval and approver within 24 hours answers the first answer again (status and body, with ${REPLAYED_HEADER}: true) without acting again; with anything else, 422 idempotency_key_reused; while the first request is still running, 409 idempotency_key_in_progress.`,
 };
 
 /** The 200 of an action: done, or with ACTION_REFUSALS_AS=body a refusal that is the approver's business. */

@@ -48,8 +48,8 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
 export function withCurrentApprovers(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
     // Fewer approvers is not a reassignment: the ones left were told already, and their reminders go on.
     const newApprovers = hasNewApprover(record.approverKey, approval);
-    // The source recommends once, when the approval is new; every later message shows what it said then.
-    const recommendation = approval.recommendation ?? record.recommendation;
+    // The source recommends once, when the approval is new (toNewRecord); every later message shows what it said then.
+    const recommendation = record.recommendation;
     return {
         ...record,
         approverKey: approverKey(approval),

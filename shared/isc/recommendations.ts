@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { Approval, Recommendation } from '../model';
+import { Approval, Recommendation, RECOMMENDATION_VERDICTS } from '../model';
 import { mapLimited } from '../platform/concurrency';
 import { UpstreamError } from '../platform/errors';
 import { HttpAnswer, parseJsonBody, retryAfterMs, withDeadline } from '../platform/http';
 import { errorMessage, Logger } from '../platform/log';
 import { batchesOf } from '../platform/paging';
-import { truncate } from '../platform/text';
+import { detached, singleLine, truncate } from '../platform/text';
 import { IscClient, iscFailureDetail, RecommendationRequest } from './client';
 
 /**
@@ -18,13 +18,13 @@ import { IscClient, iscFailureDetail, RecommendationRequest } from './client';
  */
 
 /** Requests in one call: 120 new approvals cost three calls. */
-export const RECOMMENDATIONS_PER_CALL = 50;
+const RECOMMENDATIONS_PER_CALL = 50;
 /** The batches of one page asked at once. */
 const CALLS_AT_ONCE = 3;
 /** How long the messages of a page wait for their recommendations. */
-export const RECOMMENDATION_DEADLINE_MS = 3_000;
+const RECOMMENDATION_DEADLINE_MS = 3_000;
 /** After a refusal, the tenant is asked again this much later. */
-export const REFUSED_PAUSE_MS = 3_600_000;
+const REFUSED_PAUSE_MS = 3_600_000;
 /** After an answer that did not come in time, the tenant is asked again this much later. */
 const SLOW_PAUSE_MS = 5 * 60_000;
 /** The sentences shown of each recommendation, and the length of each. */
@@ -36,7 +36,6 @@ const BACKSTOP_GRACE_MS = 250;
 const REMEMBERED_IDS = 20_000;
 
 const REFUSAL_FIX = "the tenant needs Identity AI, and ISC_CLIENT_ID's personal access token the scope iai:decisions:manage; or set ISC_RECOMMENDATIONS=off";
-const VERDICTS = ['YES', 'NO', 'MAYBE'] as const;
 
 const answerEntry = z
     .object({
@@ -50,10 +49,10 @@ const pairKey = (identityId: string, itemId: string) => `${identityId}\n${itemId
 
 /** One recommendation as shown: YES, NO or MAYBE with its first sentences; NOT_FOUND or anything unknown is none. */
 function toRecommendation(entry: z.infer<typeof answerEntry>): Recommendation | undefined {
-    const verdict = VERDICTS.find((known) => known === entry.recommendation);
+    const verdict = RECOMMENDATION_VERDICTS.find((known) => known === entry.recommendation);
     if (!verdict) return undefined;
     const reasons = (entry.interpretations ?? []).filter((text): text is string => typeof text === 'string' && text.trim() !== '');
-    return { verdict, reasons: reasons.slice(0, REASONS_SHOWN).map((text) => truncate(text.replace(/\s+/g, ' ').trim(), MAX_REASON_LENGTH)) };
+    return { verdict, reasons: reasons.slice(0, REASONS_SHOWN).map((text) => truncate(singleLine(text), MAX_REASON_LENGTH)) };
 }
 
 /** Identity AI's answers by identity and access item; an entry that cannot be read, or that ISC did not tie to its request, is left out. */
@@ -140,8 +139,7 @@ export class IscRecommendations {
     }
 
     private remember(ids: string[]): void {
-        // A copy: an id parsed out of a listed page may be a slice of it, which would keep the whole page alive.
-        for (const id of ids) this.asked.add(Buffer.from(id).toString());
+        for (const id of ids) this.asked.add(detached(id));
         // Oldest first out: a Set keeps insertion order.
         for (const id of this.asked) {
             if (this.asked.size <= REMEMBERED_IDS) break;

@@ -1,5 +1,5 @@
 import { Approval, ApprovalCard, SOURCE_TITLES } from '../model';
-import { truncate } from '../platform/text';
+import { singleLine, truncate } from '../platform/text';
 import { describeRequest } from './message';
 
 const MAX_TEXT = 300;
@@ -12,7 +12,7 @@ const MAX_CARD_CHARS = 24_000;
 
 /** The approval as an ApprovalCard, bounded so it fits a table column and a listener payload however large the approval. */
 export function toApprovalCard(approval: Approval): ApprovalCard {
-    const text = (value: string, max = MAX_TEXT) => truncate(value.replace(/\s+/g, ' ').trim(), max);
+    const text = (value: string, max = MAX_TEXT) => truncate(singleLine(value), max);
     const name = (value: string) => text(value, MAX_NAME);
     const items = approval.lines.map((line) => ({
         ...(line.operation ? { operation: text(line.operation) } : {}),

@@ -6,7 +6,7 @@ import { Pacer } from '../platform/pacer';
 import type { Notice, Notifier, SendOutcome } from './notifier';
 
 /** Recipients per Events API request (the API's maximum). */
-export const MAX_RECIPIENTS_PER_MESSAGE = 500;
+const MAX_RECIPIENTS_PER_MESSAGE = 500;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 60_000;
 const MAX_ATTEMPTS = 3;
 const moveworksErrorBody = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
@@ -63,20 +63,21 @@ export class EventsClient implements Notifier {
     }
 }
 
-function toRefusal(status: number, error: { code: string; message: string }): SendOutcome {
-    const said = `${status} ${error.code}`;
+function toRefusal(status: number, { code = 'unknown error', message }: { code?: string; message: string }): SendOutcome {
+    const said = `${status} ${code}`;
     if (status === 401 || status === 403) {
         return { kind: 'failed', scope: 'every-message', reason: `Moveworks refused the API key (${said}): check MOVEWORKS_API_KEY and MOVEWORKS_BASE_URL` };
     }
-    if (/EVENT/i.test(error.code) || status === 404) {
+    if (/EVENT/i.test(code) || status === 404) {
         return { kind: 'failed', scope: 'every-message', reason: `Moveworks does not know the event (${said}): check MOVEWORKS_EVENT_ID and that the event is published` };
     }
-    if (ABOUT_RECIPIENTS.test(`${error.code} ${error.message}`)) return { kind: 'refused', reason: `Moveworks refused the recipients (${said}: ${error.message})` };
-    return { kind: 'failed', scope: 'this-message', reason: `Moveworks refused the message (${said}: ${error.message})` };
+    if (ABOUT_RECIPIENTS.test(`${code} ${message}`)) return { kind: 'refused', reason: `Moveworks refused the recipients (${said}: ${message})` };
+    return { kind: 'failed', scope: 'this-message', reason: `Moveworks refused the message (${said}: ${message})` };
 }
 
-function moveworksError(body: string): { code: string; message: string } {
+/** Moveworks' error body (`{error: {code, message}}`), cut to lengths a log line or a check's cause can quote. */
+export function moveworksError(body: string): { code?: string; message: string } {
     const parsed = moveworksErrorBody.safeParse(parseJsonBody(body));
     const error = parsed.success ? parsed.data.error : undefined;
-    return { code: (error?.code ?? 'unknown error').slice(0, 80), message: (error?.message ?? '').slice(0, 200) };
+    return { code: error?.code?.slice(0, 80), message: (error?.message ?? '').slice(0, 200) };
 }

@@ -6,7 +6,7 @@ import { Pacer } from '../platform/pacer';
 import type { Notice, Notifier, SendOutcome } from './notifier';
 
 /** Moveworks takes listener payloads of at most 1 MB; read as 1,000,000 bytes, the smaller of its two meanings. */
-export const MAX_LISTENER_PAYLOAD_BYTES = 1_000_000;
+const MAX_LISTENER_PAYLOAD_BYTES = 1_000_000;
 /**
  * Recipients one POST names, as the Events API takes them: each becomes one `notify` of the plugin's loop,
  * whose limits Moveworks does not document. A notice still over 1 MB is split by halves.
@@ -34,8 +34,7 @@ export class ListenerClient implements Notifier {
     async send(notice: Notice, deadline: number): Promise<SendOutcome> {
         const body = JSON.stringify(toListenerPayload(notice, this.now()));
         if (Buffer.byteLength(body) > MAX_LISTENER_PAYLOAD_BYTES) return { kind: 'too-large', reason: 'the notice is over the listener limit of 1 MB' };
-        const headers: Record<string, string> = { Authorization: `Bearer ${this.listener.key}`, 'Content-Type': 'application/json', Accept: 'application/json' };
-        if (this.listener.signingSecret) headers[this.listener.signatureHeader] = createHmac('sha256', this.listener.signingSecret).update(body, 'utf8').digest('hex');
+        const headers = listenerHeaders(this.listener, body);
         for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
             if (!(await this.pacer.acquire(deadline))) return { kind: 'later', cause: 'rate-limit', reason: 'poll time budget spent waiting for the listener rate limit' };
             const answer = await this.http
@@ -61,6 +60,13 @@ export class ListenerClient implements Notifier {
         }
         return { kind: 'later', cause: 'rate-limit', reason: 'the Moveworks listener kept answering 429' };
     }
+}
+
+/** What every POST to the listener carries: its key as Bearer, and the HMAC-SHA256 of the raw body, in hex, when a signing secret is set. */
+export function listenerHeaders(listener: Extract<MoveworksDelivery, { kind: 'listener' }>, body: string): Record<string, string> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${listener.key}`, 'Content-Type': 'application/json', Accept: 'application/json' };
+    if (listener.signingSecret) headers[listener.signatureHeader] = createHmac('sha256', listener.signingSecret).update(body, 'utf8').digest('hex');
+    return headers;
 }
 
 /** The listener's JSON: what the trigger filters on (`type`), whom to notify, the message, and the approval in fields. */

@@ -1,5 +1,5 @@
 import { Approval, ApprovalLine, approverNames, Recommendation, SOURCE_TITLES } from '../model';
-import { truncate } from '../platform/text';
+import { singleLine, truncate } from '../platform/text';
 import { escapeHtml, escapeHtmlWithin } from './escape';
 
 /**
@@ -22,8 +22,6 @@ export function formatInstant(epochMs: number): string {
     const pad = (value: number) => String(value).padStart(2, '0');
     return `${pad(date.getUTCDate())} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
 }
-
-const singleLine = (value: string) => value.replace(/\s+/g, ' ').trim();
 
 /** A source value as markup on one line, in at most `max` characters however much escaping it needs. */
 const escaped = (value: string, max: number) => escapeHtmlWithin(singleLine(value), max);

@@ -6,7 +6,7 @@ import { withDeadline } from '../platform/http';
 /** One preflight check: run within its budget, and a failure explained as its cause and the fix. */
 
 /** What went wrong, and what to change: a setting, a role, a scope or a plugin. */
-export type Explanation = { cause: string; fix: string };
+type Explanation = { cause: string; fix: string };
 /** Explains a failed check; `timedOut`: nothing answered within the check's budget. */
 export type Explain = (error: unknown, timedOut: boolean) => Explanation;
 

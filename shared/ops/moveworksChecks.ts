@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { Config, MoveworksDelivery } from '../config';
 import { CheckResult } from '../contract';
 import { notifierFor } from '../moveworks/delivery';
+import { moveworksError } from '../moveworks/eventsClient';
+import { listenerHeaders } from '../moveworks/listenerClient';
 import { UpstreamError } from '../platform/errors';
-import { currentDeadline, HttpClient, parseJsonBody } from '../platform/http';
+import { currentDeadline, HttpClient } from '../platform/http';
 import { errorMessage, Logger } from '../platform/log';
 import { attempt, CheckFailure, Explain, explainCommon } from './checks';
 
@@ -51,7 +52,7 @@ async function probeEventsKey(baseUrl: string, events: Extract<MoveworksDelivery
     });
     if (answer.status >= 200 && answer.status < 300) return;
     if (answer.status === 429 || answer.status >= 500) throw new UpstreamError('Moveworks', `Moveworks answered ${answer.status}`, answer.status);
-    const code = moveworksErrorCode(answer.body);
+    const code = moveworksError(answer.body).code;
     if (answer.status === 401 || answer.status === 403) throw new CheckFailure({ cause: `Moveworks refused the API key (${answer.status}${code ? ` ${code}` : ''})`, fix: KEY_FIX });
     if (answer.status === 404) {
         throw new CheckFailure({ cause: 'nothing at MOVEWORKS_BASE_URL answers as the Moveworks API (404)', fix: 'set MOVEWORKS_BASE_URL to your organisation\'s Moveworks API host, as Moveworks\' table of regional hosts lists it' });
@@ -62,12 +63,10 @@ async function probeEventsKey(baseUrl: string, events: Extract<MoveworksDelivery
 /** A POST the listener verifies like any notice (key, signature) and its trigger filter drops (`type: "preflight"`). */
 async function probeListener(listener: Extract<MoveworksDelivery, { kind: 'listener' }>, http: HttpClient): Promise<void> {
     const body = JSON.stringify({ type: 'preflight', sentAt: new Date().toISOString() });
-    const headers: Record<string, string> = { Authorization: `Bearer ${listener.key}`, 'Content-Type': 'application/json', Accept: 'application/json' };
-    if (listener.signingSecret) headers[listener.signatureHeader] = createHmac('sha256', listener.signingSecret).update(body, 'utf8').digest('hex');
-    const answer = await http.send({ system: 'Moveworks listener', method: 'POST', url: listener.url, retry: 'not-idempotent', body, headers });
+    const answer = await http.send({ system: 'Moveworks listener', method: 'POST', url: listener.url, retry: 'not-idempotent', body, headers: listenerHeaders(listener, body) });
     if (answer.status >= 200 && answer.status < 300) return;
     if (answer.status === 429 || answer.status >= 500) throw new UpstreamError('Moveworks listener', `the Moveworks listener answered ${answer.status}`, answer.status);
-    const code = moveworksErrorCode(answer.body);
+    const code = moveworksError(answer.body).code;
     if (/signature/i.test(code ?? '')) throw new CheckFailure({ cause: `the listener refused the signature (${answer.status} ${code})`, fix: SIGNATURE_FIX });
     if (answer.status === 401 || answer.status === 403) {
         throw new CheckFailure({ cause: `the listener refused the request (${answer.status}${code ? ` ${code}` : ''})`, fix: listener.signingSecret ? `${LISTENER_FIX}; ${SIGNATURE_FIX}` : LISTENER_FIX });
@@ -76,10 +75,6 @@ async function probeListener(listener: Extract<MoveworksDelivery, { kind: 'liste
     throw new CheckFailure({ cause: `the listener answered ${answer.status}`, fix: LISTENER_FIX });
 }
 
-function moveworksErrorCode(body: string): string | undefined {
-    const parsed = parseJsonBody(body) as { error?: { code?: unknown } } | undefined;
-    return typeof parsed?.error?.code === 'string' ? parsed.error.code.slice(0, 80) : undefined;
-}
 
 /** Runs inside `attempt`, whose deadline bounds the send. */
 async function sendTestMessage(moveworks: Config['moveworks'], http: HttpClient, log: Logger, to: string): Promise<void> {

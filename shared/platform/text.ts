@@ -11,3 +11,12 @@ export function truncate(value: string, max: number): string {
     }
     return `${kept}…`;
 }
+
+/** Any run of whitespace (line breaks included) as one space, and none at either end. */
+export const singleLine = (value: string) => value.replace(/\s+/g, ' ').trim();
+
+/**
+ * A copy of an id kept for long: an id parsed out of a listed page may be a slice of it, and V8 keeps a
+ * slice's whole source alive, so a set of such ids would hold every page they came from.
+ */
+export const detached = (id: string) => Buffer.from(id).toString();

@@ -1,6 +1,7 @@
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { AuditEntry, AuditPage } from '../contract';
+import { RECOMMENDATION_VERDICTS } from '../model';
 import { unwrapTyped } from './table';
 
 /**
@@ -50,7 +51,7 @@ export class AuditStore {
                 ...(plain.callerClientId ? { callerClientId: String(plain.callerClientId) } : {}),
                 ...(plain.actedAs === 'user' || plain.actedAs === 'service' ? { actedAs: plain.actedAs as 'user' | 'service' } : {}),
                 ...(plain.actedAsIdentityId ? { actedAsIdentityId: String(plain.actedAsIdentityId) } : {}),
-                ...(plain.recommendation === 'YES' || plain.recommendation === 'NO' || plain.recommendation === 'MAYBE' ? { recommendation: plain.recommendation as 'YES' | 'NO' | 'MAYBE' } : {}),
+                ...recommendationOf(plain.recommendation),
                 ...(plain.approverFromClaim !== undefined && plain.approverFromClaim !== null ? { approverFromClaim: plain.approverFromClaim === true || plain.approverFromClaim === 'true' } : {}),
             };
         });
@@ -79,4 +80,10 @@ export class AuditStore {
         });
         return this.ready;
     }
+}
+
+/** The recommendation an entry recorded; a value the app does not know (written by hand) is none. */
+function recommendationOf(stored: unknown): Pick<AuditEntry, 'recommendation'> {
+    const verdict = RECOMMENDATION_VERDICTS.find((known) => known === stored);
+    return verdict ? { recommendation: verdict } : {};
 }

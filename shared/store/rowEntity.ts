@@ -1,6 +1,6 @@
 import { RestError, TableEntity, TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
-import { ApprovalCard, Decision, Recommendation, SourceName } from '../model';
+import { ApprovalCard, Decision, Recommendation, RECOMMENDATION_VERDICTS, SourceName } from '../model';
 import { ApprovalRecord, ApprovalStatus, NotifiedRecipient } from './approvalRecord';
 import { MAX_LIST_CHUNKS, readList, writeList } from './listColumns';
 import { indexFingerprint } from './personIndex';
@@ -141,7 +141,7 @@ function readCard(column: unknown): ApprovalCard | undefined {
     }
 }
 
-const storedRecommendation = z.object({ verdict: z.enum(['YES', 'NO', 'MAYBE']), reasons: z.array(z.string()) });
+const storedRecommendation = z.object({ verdict: z.enum(RECOMMENDATION_VERDICTS), reasons: z.array(z.string()) });
 
 /** The stored recommendation; a column the app cannot read (edited by hand, or from another version) is none. */
 export function readRecommendation(column: unknown): Recommendation | undefined {

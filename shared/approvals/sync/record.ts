@@ -1,5 +1,6 @@
 import { mapLimited } from '../../platform/concurrency';
 import { errorMessage } from '../../platform/log';
+import { detached } from '../../platform/text';
 import { isAcceptableApprovalId } from '../../approvalId';
 import { Approval, approverKey, Recommendation } from '../../model';
 import { ApprovalRecord, hasTexts, OpenRow } from '../../store/approvalRecord';
@@ -48,12 +49,6 @@ export async function recoverLapsedClaims(deps: SyncDependencies, known: Map<str
         }
     });
 }
-
-/**
- * A copy of an id kept for the whole poll: an id parsed out of a listed page may be a slice of it, and V8
- * keeps a slice's whole source alive, so a set of such ids would hold every page of a sweep.
- */
-export const detached = (id: string) => Buffer.from(id).toString();
 
 /** Ids that fit the source's pattern and the one approval id rule; anything else is set aside, not stored. */
 export function usableApprovals(deps: SyncDependencies, approvals: Approval[], report: SyncReport): Approval[] {

@@ -5,7 +5,8 @@ import { toReminderMessage, withConnectLink } from '../../moveworks/message';
 import { Notice } from '../../moveworks/notifier';
 import { ApprovalRecord, hasTexts, notifiedInStep, OpenRow, pendingRecipients } from '../../store/approvalRecord';
 import { SEND_LEASE_MS } from '../records';
-import { asListed, detached } from './record';
+import { detached } from '../../platform/text';
+import { asListed } from './record';
 import { SendQueue, SyncDependencies, SyncReport, TABLE_CONCURRENCY } from './syncContext';
 
 /** The send step of a poll: the Sender, which works through what rows are owed, and one row's delivery and its record. */
