@@ -82,7 +82,7 @@ export function createApp(config: Config, overrides: AppOverrides = {}): App {
     // A token refresh and the write itself, each bounded by HTTP_TIMEOUT_MS.
     const writeBudgetMs = 2 * config.http.timeoutMs;
     const actions: ActionDependencies = {
-        ...{ sources, store, log, now },
+        ...{ sources, store, log, now, cards: notifier.sendsSummary },
         allowSelfApproval: config.decisions.allowSelfApproval,
         writeBudgetMs,
         // The person and approval look-ups, then the write.

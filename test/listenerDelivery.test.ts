@@ -45,6 +45,33 @@ describe('delivery to an Agent Studio webhook listener', () => {
         expect(h.simulator.messages).toEqual([]);
     });
 
+    it('keeps the approval in fields on its rows only for the listener, which sends them', async () => {
+        await begin();
+        const { roleRequest } = h.sample.workItems;
+        await h.app.poll();
+        expect((await h.app.store.get('iiq', roleRequest.id))!.card).toMatchObject({ sourceTitle: 'IdentityIQ' });
+        const throughEvent = h.newApp({ STATE_TABLE_NAME: `${h.settings.STATE_TABLE_NAME}events` });
+        await throughEvent.poll();
+        expect((await throughEvent.store.get('iiq', roleRequest.id))!.card).toBeUndefined();
+    });
+
+    it("sends the next step's approvers the approval in fields too, after the first step approved through the app", async () => {
+        await begin({}, { sources: ['isc'] });
+        const { jamie, dana, allen, amy } = h.iscSample.people;
+        const serial = h.simulator.isc.addApproval({
+            name: 'Access Request: Payroll Admin',
+            requesterId: allen.id,
+            requesteeId: amy.id,
+            assignedTo: [{ kind: 'identity', id: jamie.id }],
+            laterSteps: [[{ kind: 'identity', id: dana.id }]],
+        });
+        await h.app.poll();
+        await h.app.decide({ approvalId: serial.id, decision: 'approve', approverEmail: 'jamie.rivera@example.com' });
+        await h.app.poll();
+        const nextStep = noticesOf(serial.id).find((notice) => notice.recipients.includes('dana.lee@example.com'));
+        expect(nextStep).toMatchObject({ type: 'approval.pending', summary: expect.objectContaining({ requestedFor: amy.name }) });
+    });
+
     it('says in its health answer that it delivers to a listener', async () => {
         await begin();
         expect(h.app.health().moveworks).toMatchObject({ delivery: 'listener' });

@@ -23,6 +23,8 @@ export interface ActionDependencies {
     /** The longest the checks, the claim and the write of one action may take together (see withinAction). */
     actionBudgetMs: number;
     now?: () => number;
+    /** The rows keep the approval's card, for a notifier that sends it (see Notifier.sendsSummary). */
+    cards?: boolean;
     /** Tells the requester the outcome (NOTIFY_REQUESTER); failures are logged, never the caller's problem. */
     announce?: (source: ApprovalSource, approval: Approval, decision: 'approve' | 'reject', decidedBy: Person, comment?: string) => Promise<void>;
 }

@@ -60,7 +60,7 @@ async function recordDecision(deps: ActionDependencies, request: DecisionRequest
             },
         );
         const nextStep = after.kind === 'next-step';
-        await saveDecision(deps, record, (latest) => reopened(latest, live, recipients, now(), { nextStep }));
+        await saveDecision(deps, record, (latest) => reopened(latest, live, recipients, now(), { nextStep, withCard: deps.cards }));
         deps.log.info('decide.done', {
             source: source.name,
             approvalId: record.id,

@@ -12,7 +12,12 @@ import { ApprovalRecord, notifiedInStep, OpenRow } from '../store/approvalRecord
 /** A sender's hold on a row while it sends: long enough for one paced send with its retries. */
 export const SEND_LEASE_MS = 2 * 60_000;
 
-export function toNewRecord(approval: Approval, recipients: string[], at: number, pollId: string): ApprovalRecord {
+/** `withCard`: the row keeps the approval in fields too, for a notifier that sends them (the listener's summary). */
+export interface RowOptions {
+    withCard?: boolean;
+}
+
+export function toNewRecord(approval: Approval, recipients: string[], at: number, pollId: string, { withCard }: RowOptions = {}): ApprovalRecord {
     return {
         source: approval.source,
         id: approval.id,
@@ -22,7 +27,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
         approverNames: approverNames(approval),
         changedAt: approval.changedAt,
         message: toApprovalMessage(approval),
-        card: toApprovalCard(approval),
+        card: withCard ? toApprovalCard(approval) : undefined,
         recipients,
         notified: [],
         refused: [],
@@ -45,7 +50,7 @@ export function toNewRecord(approval: Approval, recipients: string[], at: number
  * The row brought up to date with the approval's current approvers and content; the status is kept. The
  * texts are written anew, so a row listed without them (OpenRow) needs no read first.
  */
-export function withCurrentApprovers(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
+export function withCurrentApprovers(record: OpenRow, approval: Approval, recipients: string[], at: number, options: RowOptions & { nextStep?: boolean } = {}): ApprovalRecord {
     // Fewer approvers is not a reassignment: the ones left were told already, and their reminders go on.
     const newApprovers = hasNewApprover(record.approverKey, approval);
     // The source recommends once, when the approval is new (toNewRecord); every later message shows what it said then.
@@ -56,7 +61,7 @@ export function withCurrentApprovers(record: OpenRow, approval: Approval, recipi
         approverNames: approverNames(approval),
         changedAt: approval.changedAt,
         message: toApprovalMessage({ ...approval, recommendation }, { reassigned: newApprovers && record.notified.length > 0 && !options.nextStep, nextStep: options.nextStep }),
-        card: toApprovalCard({ ...approval, recommendation }),
+        card: options.withCard ? toApprovalCard({ ...approval, recommendation }) : undefined,
         recipients,
         summary: describeRequest(approval),
         dueAt: approval.dueAt,
@@ -72,7 +77,7 @@ export function withCurrentApprovers(record: OpenRow, approval: Approval, recipi
  * A decided or closed row whose approval the source still lists as pending: open again for its current
  * approvers. `nextStep` when an earlier step's decision handed it on.
  */
-export function reopened(record: OpenRow, approval: Approval, recipients: string[], at: number, options: { nextStep?: boolean } = {}): ApprovalRecord {
+export function reopened(record: OpenRow, approval: Approval, recipients: string[], at: number, options: RowOptions & { nextStep?: boolean } = {}): ApprovalRecord {
     return {
         ...withCurrentApprovers(record, approval, recipients, at, options),
         ...(options.nextStep ? { step: record.step + 1 } : {}),

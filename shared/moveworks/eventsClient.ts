@@ -21,6 +21,7 @@ const ABOUT_RECIPIENTS = /recipient|user|employee|email/i;
 /** Moveworks Events API: `POST /rest/v1/events/{id}/messages/send`, paced to the organisation's limit. */
 export class EventsClient implements Notifier {
     readonly maxRecipients = MAX_RECIPIENTS_PER_MESSAGE;
+    readonly sendsSummary = false;
     private readonly url: string;
 
     constructor(

@@ -22,6 +22,7 @@ const MAX_ATTEMPTS = 3;
  */
 export class ListenerClient implements Notifier {
     readonly maxRecipients = MAX_RECIPIENTS_PER_POST;
+    readonly sendsSummary = true;
 
     constructor(
         private readonly listener: Extract<MoveworksDelivery, { kind: 'listener' }>,

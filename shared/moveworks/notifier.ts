@@ -14,7 +14,7 @@ export interface Notice {
     /** The rendered chat markup, the same on either path. */
     message: string;
     recipients: string[];
-    /** The approval in fields, for a listener's compound action; absent on rows written before it was kept. */
+    /** The approval in fields, for a listener's compound action; absent on a row written while delivering through the event. */
     summary?: ApprovalCard;
 }
 
@@ -35,5 +35,7 @@ export type SendOutcome =
 export interface Notifier {
     /** The most recipients one notice may name. */
     readonly maxRecipients: number;
+    /** Whether it sends the notice's summary: only then do the rows keep the approval's card for it. */
+    readonly sendsSummary: boolean;
     send(notice: Notice, deadline: number): Promise<SendOutcome>;
 }

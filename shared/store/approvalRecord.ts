@@ -30,7 +30,7 @@ export interface ApprovalRecord {
     changedAt: number;
     /** The message for the current approvers' recipients. */
     message: string;
-    /** The approval in fields, for a listener (MOVEWORKS_DELIVERY=listener); absent on rows written before it was kept. */
+    /** The approval in fields, kept only for a notifier that sends it (the listener's summary); absent otherwise. */
     card?: ApprovalCard;
     /** Everyone who should hold a notification for the current approvers. */
     recipients: string[];

@@ -115,7 +115,7 @@ export async function recordChanges(
     const fresh: ApprovalRecord[] = [];
     await mapLimited(changes, TABLE_CONCURRENCY, async ({ approval, record }) => {
         if (record === undefined) {
-            fresh.push(toNewRecord({ ...approval, recommendation: recommendations.get(approval.id) }, recipientsOf(approval), at, pollId));
+            fresh.push(toNewRecord({ ...approval, recommendation: recommendations.get(approval.id) }, recipientsOf(approval), at, pollId, { withCard: deps.notifier.sendsSummary }));
             return;
         }
         await perRow(deps, approval.id, async () => {
@@ -123,7 +123,9 @@ export async function recordChanges(
             const nextStep = isLaterStep(record.sourceStep, approval);
             // Written on the listed row's ETag: the texts are rewritten from the approval, so the row needs no read.
             const updated = await store.update(
-                nextStep ? reopened(record, approval, recipientsOf(approval), at, { nextStep }) : withCurrentApprovers(record, approval, recipientsOf(approval), at),
+                nextStep
+                    ? reopened(record, approval, recipientsOf(approval), at, { nextStep, withCard: deps.notifier.sendsSummary })
+                    : withCurrentApprovers(record, approval, recipientsOf(approval), at, { withCard: deps.notifier.sendsSummary }),
             );
             if (!updated) return;
             sender.enqueue(updated);
@@ -164,7 +166,7 @@ async function reopenIfPending(
     if (!record || !shouldReopen(record, approval)) return;
     // A decided row listed again was handed on, unless only approvers of its step are left (a parallel step).
     const nextStep = record.status === 'decided' ? isHandedOn(record, approval) : isLaterStep(record.sourceStep, approval);
-    const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep }));
+    const saved = await deps.store.update(reopened(record, approval, recipientsOf(approval), now(), { nextStep, withCard: deps.notifier.sendsSummary }));
     if (!saved) return;
     report.reopened++;
     deps.log.info('sync.reopened', { source: deps.source.name, approvalId: approval.id, was: record.status, approvers: approverKey(approval) });
