@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isSafeKeyUrl } from './platform/keyUrl';
-import { baseUrl, flag, integer, ncrontab, optionalText, pattern, rawKey, setting } from './platform/settingValues';
+import { baseUrl, flag, integer, ncrontab, oneOf, optionalText, pattern, rawKey, setting } from './platform/settingValues';
 import { parseTokenKeys, TokenKey } from './platform/tokenCipher';
 
 /**
@@ -48,8 +48,8 @@ export const settingsSchema = z.object({
     ISC_ID_PATTERN: pattern('^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'),
     ISC_MAX_PER_10_SECONDS: integer(90, 1, 10_000),
     ISC_APPROVAL_KINDS: iscKinds,
-    ISC_RECOMMENDATIONS: setting<boolean>(true, 'must be on or off', (text) => ({ on: true, off: false })[text.toLowerCase() as 'on' | 'off']),
-    ISC_DECIDE_AS: setting<'service' | 'user'>('service', 'must be service or user', (text) => (['service', 'user'] as const).find((mode) => mode === text.toLowerCase())),
+    ISC_RECOMMENDATIONS: oneOf(['on', 'off'], 'on'),
+    ISC_DECIDE_AS: oneOf(['service', 'user'], 'service'),
     ISC_USER_CLIENT_ID: optionalText,
     ISC_USER_CLIENT_SECRET: optionalText,
     ISC_AUTHORIZE_URL: z
@@ -69,7 +69,7 @@ export const settingsSchema = z.object({
     }),
     CONNECTION_RETENTION_DAYS: integer(90, 1, 3650),
     MOVEWORKS_BASE_URL: baseUrl.default('https://api.moveworks.ai'),
-    MOVEWORKS_DELIVERY: setting<'events' | 'listener'>('events', 'must be events or listener', (text) => (['events', 'listener'] as const).find((mode) => mode === text.toLowerCase())),
+    MOVEWORKS_DELIVERY: oneOf(['events', 'listener'], 'events'),
     MOVEWORKS_EVENT_ID: optionalText.refine((value) => value === undefined || /^[A-Za-z0-9-]{1,100}$/.test(value), 'must be the event id (letters, digits and dashes)'),
     MOVEWORKS_API_KEY: rawKey,
     MOVEWORKS_LISTENER_URL: optionalText.refine((value) => value === undefined || isSafeKeyUrl(value), 'must be the listener\'s https webhook URL (http only to this machine)'),
@@ -79,7 +79,7 @@ export const settingsSchema = z.object({
         /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/.test(text) && !RESERVED_HEADERS.includes(text.toLowerCase()) ? text : undefined,
     ),
     MOVEWORKS_LISTENER_MAX_PER_SECOND: integer(5, 1, 1_000),
-    ACTION_REFUSALS_AS: setting<'status' | 'body'>('status', 'must be status or body', (text) => (['status', 'body'] as const).find((mode) => mode === text.toLowerCase())),
+    ACTION_REFUSALS_AS: oneOf(['status', 'body'], 'status'),
     MOVEWORKS_MAX_PER_MINUTE: integer(120, 1, 100_000),
     MOVEWORKS_CONCURRENCY: integer(16, 1, 64),
     AzureWebJobsStorage: optionalText,
@@ -296,7 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
                       idPattern: s.ISC_ID_PATTERN,
                       maxPer10Seconds: s.ISC_MAX_PER_10_SECONDS,
                       kinds: s.ISC_APPROVAL_KINDS,
-                      recommendations: s.ISC_RECOMMENDATIONS && s.ISC_API_VERSION !== 'v3',
+                      recommendations: s.ISC_RECOMMENDATIONS === 'on' && s.ISC_API_VERSION !== 'v3',
                       ...(s.ISC_DECIDE_AS === 'user' && s.ISC_USER_CLIENT_ID && s.ISC_USER_CLIENT_SECRET && s.ISC_AUTHORIZE_URL && s.PUBLIC_BASE_URL && s.USER_TOKEN_KEYS
                           ? {
                                 user: {

@@ -69,3 +69,7 @@ export const ncrontab = (defaultValue: string) =>
 
 /** A credential sent as `Authorization: Bearer <key>`: the raw key, since the app adds "Bearer " itself; empty means unset. */
 export const rawKey = optionalText.refine((value) => value === undefined || !/^bearer\s/i.test(value), 'must be the raw key: the app adds "Bearer " itself');
+
+/** One of `values`, in any letter case; the problem names them all. */
+export const oneOf = <T extends string>(values: readonly T[], defaultValue: T) =>
+    setting<T>(defaultValue, `must be ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`, (text) => values.find((value) => value === text.toLowerCase()));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { isStatus } from './rowEntity';
 import { TokenCipher } from '../platform/tokenCipher';
-import { deleteIfUnchanged, deleteRowsBefore, unwrapTyped } from './table';
+import { deleteIfUnchanged, deleteRowsBefore, int64, unwrapTyped } from './table';
 
 /**
  * Approvers' connections to Identity Security Cloud (ISC_DECIDE_AS=user), in the state table: one row per
@@ -40,7 +40,6 @@ function writtenEtag(etag: string | undefined): string {
     if (!etag) throw new Error('the table answered a write without an ETag');
     return etag;
 }
-const int64 = (value: number) => ({ value: String(Math.floor(value)), type: 'Int64' as const });
 
 export class ConnectionStore {
     private ready?: Promise<void>;

@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { isStatus } from './rowEntity';
-import { deleteIfUnchanged, deleteRowsBefore, unwrapTyped } from './table';
+import { deleteIfUnchanged, deleteRowsBefore, int64, unwrapTyped } from './table';
 
 /**
  * The answers of action requests that carried an `Idempotency-Key`, in the state table: one row per key
@@ -41,8 +41,6 @@ export interface IdempotencyClaim {
 
 /** Azure Tables holds at most 32K UTF-16 characters in a string property; an answer is far smaller, but a longer one is not stored. */
 export const MAX_STORED_BODY_CHARACTERS = 30_000;
-
-const int64 = (value: number) => ({ value: String(Math.floor(value)), type: 'Int64' as const });
 
 function claimed(digest: string, fingerprint: string, claimedAt: number, etag: string | undefined): IdempotencyClaim {
     if (!etag) throw new Error('the table answered a write without an ETag');

@@ -83,3 +83,6 @@ export async function deleteRowsBefore(table: TableClient, partitionKey: string,
     for await (const row of rows) if (await deleteIfUnchanged(table, partitionKey, String(row.rowKey), String(row.etag))) removed++;
     return removed;
 }
+
+/** An Int64 property, as the table takes an epoch-ms number. */
+export const int64 = (value: number) => ({ value: String(Math.floor(value)), type: 'Int64' as const });
