@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { MoveworksDelivery } from '../config';
-import { HttpClient, parseJsonBody, retryAfterMs } from '../platform/http';
+import { HttpClient, parseJsonBody } from '../platform/http';
 import { Logger } from '../platform/log';
 import { Pacer } from '../platform/pacer';
 import type { Notice, Notifier, SendOutcome } from './notifier';
+import { isUnavailable, PacedTarget, pacedPost } from './pacedPost';
 
 /** Recipients per Events API request (the API's maximum). */
 const MAX_RECIPIENTS_PER_MESSAGE = 500;
-const DEFAULT_RATE_LIMIT_PAUSE_MS = 60_000;
-const MAX_ATTEMPTS = 3;
 const moveworksErrorBody = z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }) });
 
 /**
@@ -23,44 +22,32 @@ export class EventsClient implements Notifier {
     readonly maxRecipients = MAX_RECIPIENTS_PER_MESSAGE;
     readonly sendsSummary = false;
     private readonly url: string;
+    private readonly target: PacedTarget;
 
     constructor(
         baseUrl: string,
         private readonly event: Extract<MoveworksDelivery, { kind: 'events' }>,
-        private readonly http: HttpClient,
-        private readonly pacer: Pacer,
+        http: HttpClient,
+        pacer: Pacer,
         private readonly log: Logger,
-        private readonly now: () => number = Date.now,
+        now: () => number = Date.now,
     ) {
         this.url = `${baseUrl}/rest/v1/events/${encodeURIComponent(event.eventId)}/messages/send`;
+        // Moveworks recommends waiting 60 s after a 429.
+        this.target = { system: 'Moveworks', http, pacer, now, defaultPauseMs: 60_000 };
     }
 
     /** The notice's message to its recipients, with the approval id as the event's slot; the type and summary are the listener's. */
     async send({ message, recipients, approvalId }: Notice, deadline: number): Promise<SendOutcome> {
         const body = JSON.stringify({ message, recipients, context: { slots: { approval_id: approvalId } } });
-        for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            if (!(await this.pacer.acquire(deadline))) return { kind: 'later', cause: 'rate-limit', reason: 'poll time budget spent waiting for the Moveworks rate limit' };
-            const answer = await this.http
-                .send({
-                    system: 'Moveworks',
-                    method: 'POST',
-                    url: this.url,
-                    body,
-                    retry: 'not-idempotent',
-                    headers: { Authorization: `Bearer ${this.event.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
-                })
-                .catch((error: Error) => ({ status: 0, body: '', headers: {} as Record<string, string>, failure: error.message }));
-            if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };
-            if (answer.status === 429) {
-                const pauseMs = retryAfterMs(answer.headers['retry-after']) ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
-                this.pacer.pause(this.now() + pauseMs);
-                this.log.warn('moveworks.rate_limited', { approvalId, pauseMs, attempt });
-                continue;
-            }
-            if (answer.status === 0 || answer.status >= 500) return { kind: 'later', cause: 'unavailable', reason: `Moveworks unavailable (${answer.status || 'no response'})` };
-            return toRefusal(answer.status, moveworksError(answer.body));
-        }
-        return { kind: 'later', cause: 'rate-limit', reason: 'Moveworks kept answering 429' };
+        const headers = { Authorization: `Bearer ${this.event.apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' };
+        const answer = await pacedPost(this.target, { url: this.url, body, headers }, deadline, (pauseMs, attempt) =>
+            this.log.warn('moveworks.rate_limited', { approvalId, pauseMs, attempt }),
+        );
+        if ('kind' in answer) return answer;
+        if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };
+        if (isUnavailable(answer)) return { kind: 'later', cause: 'unavailable', reason: `Moveworks unavailable (${answer.status || 'no response'})` };
+        return toRefusal(answer.status, moveworksError(answer.body));
     }
 }
 

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { MoveworksDelivery } from '../config';
-import { HttpClient, retryAfterMs } from '../platform/http';
+import { HttpClient } from '../platform/http';
 import { Logger } from '../platform/log';
 import { Pacer } from '../platform/pacer';
 import type { Notice, Notifier, SendOutcome } from './notifier';
+import { isUnavailable, PacedTarget, pacedPost } from './pacedPost';
 
 /** Moveworks takes listener payloads of at most 1 MB; read as 1,000,000 bytes, the smaller of its two meanings. */
 const MAX_LISTENER_PAYLOAD_BYTES = 1_000_000;
@@ -12,8 +13,6 @@ const MAX_LISTENER_PAYLOAD_BYTES = 1_000_000;
  * whose limits Moveworks does not document. A notice still over 1 MB is split by halves.
  */
 const MAX_RECIPIENTS_PER_POST = 500;
-const DEFAULT_RATE_LIMIT_PAUSE_MS = 1_000;
-const MAX_ATTEMPTS = 3;
 
 /**
  * An Agent Studio webhook listener (MOVEWORKS_DELIVERY=listener): one JSON POST per notice, with the
@@ -23,43 +22,38 @@ const MAX_ATTEMPTS = 3;
 export class ListenerClient implements Notifier {
     readonly maxRecipients = MAX_RECIPIENTS_PER_POST;
     readonly sendsSummary = true;
+    private readonly target: PacedTarget;
 
     constructor(
         private readonly listener: Extract<MoveworksDelivery, { kind: 'listener' }>,
-        private readonly http: HttpClient,
-        private readonly pacer: Pacer,
+        http: HttpClient,
+        pacer: Pacer,
         private readonly log: Logger,
         private readonly now: () => number = Date.now,
-    ) {}
+    ) {
+        // A listener's limit is per second: a 429 without Retry-After waits one.
+        this.target = { system: 'Moveworks listener', http, pacer, now, defaultPauseMs: 1_000 };
+    }
 
     async send(notice: Notice, deadline: number): Promise<SendOutcome> {
         const body = JSON.stringify(toListenerPayload(notice, this.now()));
         if (Buffer.byteLength(body) > MAX_LISTENER_PAYLOAD_BYTES) return { kind: 'too-large', reason: 'the notice is over the listener limit of 1 MB' };
         const headers = listenerHeaders(this.listener, body);
-        for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-            if (!(await this.pacer.acquire(deadline))) return { kind: 'later', cause: 'rate-limit', reason: 'poll time budget spent waiting for the listener rate limit' };
-            const answer = await this.http
-                .send({ system: 'Moveworks listener', method: 'POST', url: this.listener.url, body, retry: 'not-idempotent', headers })
-                .catch((error: Error) => ({ status: 0, body: '', headers: {} as Record<string, string>, failure: error.message }));
-            if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };
-            if (answer.status === 429) {
-                const pauseMs = retryAfterMs(answer.headers['retry-after']) ?? DEFAULT_RATE_LIMIT_PAUSE_MS;
-                this.pacer.pause(this.now() + pauseMs);
-                this.log.warn('moveworks.listener_rate_limited', { approvalId: notice.approvalId, pauseMs, attempt });
-                continue;
-            }
-            if (answer.status === 413) return { kind: 'too-large', reason: 'the listener answered 413' };
-            if (answer.status === 0 || answer.status >= 500) return { kind: 'later', cause: 'unavailable', reason: `the Moveworks listener is unavailable (${answer.status || 'no response'})` };
-            if (answer.status === 401 || answer.status === 403) {
-                const what = this.listener.signingSecret ? 'MOVEWORKS_LISTENER_KEY, and MOVEWORKS_LISTENER_SIGNING_SECRET with its header' : 'MOVEWORKS_LISTENER_KEY';
-                return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the request (${answer.status}): check ${what}` };
-            }
-            if (answer.status === 404) return { kind: 'failed', scope: 'every-message', reason: 'nothing answers at MOVEWORKS_LISTENER_URL (404): check the listener\'s webhook URL' };
-            // Every notice has the same shape, so a listener that cannot take one (a payload schema, a parse
-            // error) takes none: the rest wait for the fix instead of being sent again, poll after poll.
-            return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the notice (${answer.status}): check the listener's payload settings` };
+        const answer = await pacedPost(this.target, { url: this.listener.url, body, headers }, deadline, (pauseMs, attempt) =>
+            this.log.warn('moveworks.listener_rate_limited', { approvalId: notice.approvalId, pauseMs, attempt }),
+        );
+        if ('kind' in answer) return answer;
+        if (answer.status >= 200 && answer.status < 300) return { kind: 'sent' };
+        if (answer.status === 413) return { kind: 'too-large', reason: 'the listener answered 413' };
+        if (isUnavailable(answer)) return { kind: 'later', cause: 'unavailable', reason: `the Moveworks listener is unavailable (${answer.status || 'no response'})` };
+        if (answer.status === 401 || answer.status === 403) {
+            const what = this.listener.signingSecret ? 'MOVEWORKS_LISTENER_KEY, and MOVEWORKS_LISTENER_SIGNING_SECRET with its header' : 'MOVEWORKS_LISTENER_KEY';
+            return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the request (${answer.status}): check ${what}` };
         }
-        return { kind: 'later', cause: 'rate-limit', reason: 'the Moveworks listener kept answering 429' };
+        if (answer.status === 404) return { kind: 'failed', scope: 'every-message', reason: 'nothing answers at MOVEWORKS_LISTENER_URL (404): check the listener\'s webhook URL' };
+        // Every notice has the same shape, so a listener that cannot take one (a payload schema, a parse
+        // error) takes none: the rest wait for the fix instead of being sent again, poll after poll.
+        return { kind: 'failed', scope: 'every-message', reason: `the Moveworks listener refused the notice (${answer.status}): check the listener's payload settings` };
     }
 }
 
