@@ -129,7 +129,8 @@ describe('delivery to an Agent Studio webhook listener', () => {
     });
 
     it('keeps a notice the listener failed (5xx) owed for the next poll, which sends it once', async () => {
-        await begin({ MOVEWORKS_CONCURRENCY: '1' });
+        // IdentityIQ alone, so no other source's notice takes the 503s.
+        await begin({ MOVEWORKS_CONCURRENCY: '1' }, { sources: ['iiq'] });
         const { roleRequest } = h.sample.workItems;
         h.simulator.failNext('moveworks.listener', { status: 503 }, { status: 503 }, { status: 503 });
         const first = await h.app.poll();
